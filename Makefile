@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make run` (set up, run the main job) and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+SCENARIO ?= baseline
+SEED ?= 0
+
+.PHONY: setup run test test-all lint bench golden clean
+
+setup:  ## create .venv (Python >= 3.12) and install jjjsim with dev extras
+	@tools/bootstrap.sh
+
+run: setup  ## the main job: run a scenario (default: baseline) and print its summary
+	@$(BIN)/jjjsim run $(SCENARIO) --seed $(SEED)
+
+test: setup  ## the test suite (fast: everything but tests marked slow)
+	@$(BIN)/python -m pytest -m "not slow" -q
+
+test-all: setup  ## every test, slow ones included
+	@$(BIN)/python -m pytest -q
+
+lint: setup  ## ruff
+	@$(BIN)/ruff check .
+
+bench: setup  ## speed benchmark (prints agent-steps per second vs Mesa's Boltzmann example)
+	@$(BIN)/python bench/bench.py
+
+golden: setup  ## refresh the golden-file regression data on purpose
+	@$(BIN)/python tools/refresh_golden.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache build dist *.egg-info

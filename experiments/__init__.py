@@ -1,0 +1,1 @@
+"""Experiments: what runs many models (designs, executors, results store, statistics)."""

@@ -1,0 +1,3 @@
+from jjjsim.cli import main
+
+main()

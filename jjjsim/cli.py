@@ -1,0 +1,178 @@
+"""The ``jjjsim`` command line: run a scenario, list scenarios and levers.
+
+Bad input (an unknown scenario or key, a wrong type, an out-of-range lever, an unreadable file) ends
+with one line naming the file, the key, what was expected and what was found, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from jjjsim import __version__
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Agent-based simulation of the Jing-Jin-Ji innovation ecosystem.")
+out = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """``key=value`` or ``key.sub=value`` strings -> overrides (values parsed as TOML, else text)."""
+    from jjjsim.model.params import ConfigError
+
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError("--set", item, "key=value (e.g. fund_size=300 or talent_incentive.Hebei=6)", item)
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        name, _, sub = key.partition(".")
+        if sub:
+            overrides.setdefault(name, {})
+            if not isinstance(overrides[name], dict):
+                overrides[name] = {}
+            overrides[name][sub] = value
+        else:
+            overrides[name] = value
+    return overrides
+
+
+def code_version() -> str:
+    """The package version, plus the git commit when run from a source checkout."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5, check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
+    return f"{__version__}+g{rev}" if rev else __version__
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario name (see `jjjsim scenarios`) or .toml path.")],
+    seed: Annotated[int, typer.Option(help="Seed of the run's random stream.")] = 0,
+    steps: Annotated[int | None, typer.Option(help="Quarters to run (default: the scenario's).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a lever: key=value.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run one scenario: print key indicators by region and write series, flows and a manifest."""
+    from jjjsim.model import ConfigError
+    from jjjsim.model import run as run_model
+    from jjjsim.model.scenario import load_scenario
+
+    try:
+        scen = load_scenario(scenario)
+        params = scen.params.replace(parse_set(set_ or []), where="--set")
+        if steps is not None:
+            params = params.replace({"steps": steps}, where="--steps")
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    n = int(params.steps)
+    with Progress(TextColumn(f"[bold]{scen.name}[/] seed {seed}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} quarters"), TimeRemainingColumn(),
+                  console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task("run", total=n)
+        result = run_model(params, seed=seed, progress=lambda k, _n: bar.update(task, completed=k))
+    result.scenario = scen.name
+    result.meta.update(code_version=code_version(), scenario_file=scen.path, scenario_chain=list(scen.chain),
+                       command=" ".join(sys.argv))
+    folder = result.save(out_dir or Path("results") / f"{scen.name}-seed{seed}")
+    out.print(indicator_table(result))
+    out.print(f"Wrote series, flows and manifest to [bold]{folder}[/]", highlight=False)
+
+
+def indicator_table(result: Any) -> Table:
+    """Key indicators by region: first year vs last year of the run."""
+    s = result.series
+    first = s[(s.step >= 1) & (s.step <= 4)].groupby("region", observed=True).mean(numeric_only=True)
+    last_steps = s.step.max()
+    last = s[s.step > last_steps - 4].groupby("region", observed=True).mean(numeric_only=True)
+    y0, y1 = int(s.year.min()), int(s[s.step == last_steps].year.iloc[0] - 0.25)
+    rows = [("R&D talent (FTE)", "talent_fte", "{:,.0f}"), ("Results / quarter", "results", "{:,.0f}"),
+            ("Result quality", "results_quality", "{:,.0f}"),
+            ("Contracts sold, 100m CNY / qtr", "contract_value_sold", "{:,.0f}"),
+            ("Contracts bought, 100m CNY / qtr", "contract_value_bought", "{:,.0f}"),
+            ("Firm value added, 100m CNY / qtr", "value_added", "{:,.0f}"),
+            ("Firms (agents)", "firms", "{:,.0f}"), ("Branches from elsewhere", "branches", "{:,.0f}"),
+            ("Transformation rate", "transformation_rate", "{:.2f}")]
+    t = Table(title=f"{result.scenario} (seed {result.seed}): {y0} vs {y1}, yearly means", title_justify="left")
+    t.add_column("indicator")
+    regions = ["Beijing", "Tianjin", "Hebei", "Outside"]
+    for r in regions:
+        t.add_column(r, justify="right")
+    for label, col, fmt in rows:
+        t.add_row(label, *[f"{fmt.format(first.loc[r, col])} → {fmt.format(last.loc[r, col])}" for r in regions])
+    sm = result.summary
+    t.caption = (f"Beijing → Tianjin+Hebei contracts: {sm['bj_to_tjhb_contract_value']:,.0f} (100m CNY, whole run); "
+                 f"Theil of value added: {sm['theil_value_added']:.3f}; public cost: {sm['public_cost']:,.0f}")
+    return t
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios with their descriptions."""
+    from jjjsim.model import ConfigError
+    from jjjsim.model.scenario import list_scenarios
+
+    try:
+        items = list_scenarios()
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    t = Table(show_lines=True)
+    t.add_column("scenario", style="bold")
+    t.add_column("base")
+    t.add_column("description")
+    for s in items:
+        t.add_row(s.name, s.chain[1] if len(s.chain) > 1 else "-", s.description)
+    out.print(t)
+
+
+@app.command()
+def levers(
+    all_: Annotated[bool, typer.Option("--all", help="Every parameter, not just the levers.")] = False,
+) -> None:
+    """List the levers (or all parameters) with unit, bounds, default, source and causal path."""
+    from jjjsim.model.params import REGISTRY
+
+    t = Table(show_lines=True)
+    for c in ("name", "role", "unit", "bounds", "default", "source", "causal path / measure"):
+        t.add_column(c)
+    for p in REGISTRY.values():
+        if p.role != "lever" and not all_:
+            continue
+        bounds = "|".join(p.choices) if p.choices else (f"{p.bounds[0]:g}–{p.bounds[1]:g}" if p.bounds else "")
+        default = (", ".join(f"{k}={v:g}" for k, v in p.default.items()) if isinstance(p.default, dict)
+                   else str(p.default))
+        t.add_row(f"[bold]{p.name}[/]\n{p.label}", p.role, p.unit, bounds, default, p.source,
+                  f"{p.causal_path}\n[dim]{p.measure}[/]" if p.causal_path else "")
+    out.print(t)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(code_version())
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Entry point for ``python -m jjjsim``."""
+    app()

@@ -1,0 +1,165 @@
+"""Firms: adopt results, produce, open branches, enter and exit (model-spec §4.3 and §4.5)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import rules
+from ..achievements import LICENSED, MARKET_READY
+from ..regions import DISTANCE_KM, OUTSIDE
+from . import fund as fund_rules
+from .base import RowAgent, column
+
+if TYPE_CHECKING:
+    from ..model import JJJModel
+
+COLUMNS = {
+    "region": (np.int8, ()), "field": (np.int8, ()), "size": (np.float64, ()),
+    "productivity": (np.float64, ()), "absorptive": (np.float64, ()), "cash": (np.float64, ()),
+    "tech_budget": (np.float64, ()),
+    "fixed_cost": (np.float64, ()), "branches": (np.bool_, (4,)), "alive": (np.bool_, ()),
+    "born": (np.int32, ()),
+}
+
+
+TECH_BUDGET_CAP = 24.0
+"""A technology budget holds at most 24 quarters of accrual (assumption: unspent money is released)."""
+
+
+class Firm(RowAgent):
+    """A group of ``firm_unit / scale`` high-tech enterprises of one sector in one region."""
+
+    TABLE = "firm"
+    region = column("region", "Headquarters region index.")
+    field = column("field", "Sector (technology field index).")
+    size = column("size", "Size (output units; value added = productivity x size).")
+    productivity = column("productivity", "TFP index.")
+    absorptive = column("absorptive", "Absorptive capacity (0-1) from R&D staff skill.")
+    cash = column("cash", "Operating cash, 100m CNY; the firm exits when it turns negative.")
+    tech_budget = column("tech_budget", "Money set aside for technology purchases, 100m CNY.")
+
+    @property
+    def branches(self) -> np.ndarray:
+        """Whether the firm has a branch in each region."""
+        return self.table._cols["branches"][self.row].copy()
+
+
+def adopt(m: JJJModel) -> None:
+    """Transfer: firms examine market-ready results and adopt by logit (§4.3); funds back deals (§4.4)."""
+    res, fm, p = m.results, m.firm, m.p
+    firms, pool = np.flatnonzero(fm.alive), np.flatnonzero(res.status == MARKET_READY)
+    if firms.size == 0 or pool.size == 0:
+        return
+    f = np.repeat(firms, p.search_candidates)
+    j = pool[m.rng.integers(0, pool.size, f.size)]
+    origin = res.region[j].astype(np.int64)
+    loc = np.where(fm.branches[f, origin], origin, fm.region[f]).astype(np.int64)
+    cross = origin != loc
+    backer = fund_rules.back_deals(m, f, j, loc, cross)
+    logit = rules.adoption_logit(
+        quality=res.quality[j], trl_above=res.trl[j] - p.market_ready_trl, absorptive=fm.absorptive[f],
+        cognitive_distance=1.0 - m.similarity[fm.field[f], res.field[j]],
+        fit=p.chain_integration * (fm.field[f] == res.field[j]), distance_km=DISTANCE_KM[origin, loc],
+        barrier=m.barrier[origin, loc],
+        service_boost=rules.service_boost(m.service_platforms_by_field()[res.field[j]],
+                                          p.service_platform_half) * cross,
+        anchored=(res.anchor[j] == loc), backed=backer >= 0, w=m.adoption_weights)
+    value = m.contract_value(j)
+    cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
+    money = fm.tech_budget[f] + (backer >= 0) * m.ticket * (1.0 + m.crowd_in[loc])
+    ok = np.flatnonzero((m.rng.random(f.size) < rules.logistic(logit)) & (money >= cost))
+    ok = ok[m.rng.permutation(ok.size)]
+    ok = ok[np.unique(j[ok], return_index=True)[1]]  # one licensee per result
+    ok = ok[np.unique(f[ok], return_index=True)[1]]  # one deal per firm per quarter
+    f, j, loc, cross, backer, value, cost = f[ok], j[ok], loc[ok], cross[ok], backer[ok], value[ok], cost[ok]
+    fund_rules.invest(m, backer, f, j, loc, cross)
+    res.status[j], res.buyer[j], res.licensed[j] = LICENSED, loc, m.steps
+    m.book_contracts(j, loc, value, payer=f, cost=cost)
+    fm.productivity[f] *= 1.0 + p.productivity_gain * res.quality[j] * fm.absorptive[f]
+    m.tally.adoptions += np.bincount(loc, minlength=4)
+    license_outside(m)
+
+
+def license_outside(m: JJJModel) -> None:
+    """The rest of China licenses market-ready results still on offer: hazard outside_demand x min(q, 1)."""
+    res = m.results
+    pool = np.flatnonzero(res.status == MARKET_READY)
+    out = pool[m.rng.random(pool.size) < m.p.outside_demand * np.minimum(res.quality[pool], 1.0)]
+    if out.size:
+        res.status[out], res.buyer[out], res.licensed[out] = LICENSED, OUTSIDE, m.steps
+        m.book_contracts(out, np.full(out.size, OUTSIDE), m.contract_value(out), payer=None)
+
+
+def produce(m: JJJModel) -> None:
+    """Firms produce value added, spend on R&D, update absorptive capacity and take a TFP shock."""
+    fm, p = m.firm, m.p
+    va = fm.productivity * fm.size * fm.alive
+    fm.cash += (p.firm_margin - p.firm_rd_share) * va - fm.fixed_cost * fm.alive
+    accrual = m.tech_share[fm.region] * va
+    fm.tech_budget[:] = np.minimum(fm.tech_budget + accrual, TECH_BUDGET_CAP * accrual)
+    m.tally.value_added += np.bincount(fm.region, va, minlength=4)
+    update_absorptive(m)
+    sd = p.firm_shock_sd
+    fm.productivity *= m.rng.lognormal(-sd * sd / 2, sd, len(fm))
+
+
+def update_absorptive(m: JJJModel) -> None:
+    """Absorptive capacity AC = 1 - exp(-staff skill): R&D staff make a firm able to absorb results
+    (Cohen & Levinthal 1990; functional form assumption)."""
+    emp = m.talent.alive & (m.talent.employer_kind == 2)
+    skill = np.bincount(m.talent.employer[emp], m.talent.skill[emp], minlength=len(m.firm))
+    m.firm.absorptive[:] = 1.0 - np.exp(-skill)
+
+
+def enter_exit(m: JJJModel) -> None:
+    """Firms with negative cash exit; market entrants and spin-offs (raised by climate) enter (§4.5)."""
+    fm, p = m.firm, m.p
+    gone = np.flatnonzero(fm.alive & (fm.cash < 0))
+    fm.alive[gone] = False
+    m.tally.firm_exits += np.bincount(fm.region[gone], minlength=4)
+    lost = np.isin(m.talent.employer, gone) & (m.talent.employer_kind == 2)
+    m.talent.employer_kind[lost], m.talent.employer[lost] = 0, -1
+    m.remove_agents("firm", gone)
+    n = np.bincount(fm.region[fm.alive], minlength=4)[:3]
+    entrants = m.rng.poisson(p.firm_entry_rate * n)
+    spinoffs = m.rng.poisson(p.spinoff_rate * (1.0 + m.climate[:3]) * m.tally.adoptions[:3])
+    m.tally.spinoffs += np.r_[spinoffs, 0]
+    m.tally.firm_entries += np.r_[entrants + spinoffs, 0]
+    region = np.repeat(np.arange(3), entrants + spinoffs)
+    if region.size:
+        add(m, region, m.rng.integers(0, m.n_fields, region.size), size_factor=0.5)
+
+
+def add(m: JJJModel, region: np.ndarray, field: np.ndarray, size_factor: float = 1.0) -> np.ndarray:
+    """Create firms at the regional reference productivity and size with half a quarter's value added
+    in cash; firms present at the start hold a technology budget from 0 to its cap, entrants none."""
+    prod = m.ref_productivity[region] * m.rng.lognormal(-0.045, 0.3, region.size)
+    size = m.ref_size[region] * size_factor * m.rng.lognormal(-0.125, 0.5, region.size)
+    va = prod * size
+    saved = m.rng.random(region.size) * TECH_BUDGET_CAP if m.steps == 0 else 0.0
+    rows = m.firm.append(region.size, region=region, field=field, size=size, productivity=prod,
+                         absorptive=0.0, cash=0.5 * va, tech_budget=saved * m.tech_share[region] * va,
+                         fixed_cost=m.p.firm_fixed_cost * va,
+                         alive=True, born=m.steps)
+    m.firm.branches[rows, region] = True
+    m.add_agents(Firm, rows)
+    return rows
+
+
+def open_branches(m: JJJModel) -> None:
+    """Firms open branches in other JJJ regions: logit on cost gap, demo-base access and barrier."""
+    fm, p = m.firm, m.p
+    firms = np.flatnonzero(fm.alive)
+    home = fm.region[firms].astype(np.int64)
+    for shift in (1, 2):
+        dest = (home + shift) % 3
+        todo = ~fm.branches[firms, dest]
+        cost = p.cost_of_living
+        demo = m.demo_slots[dest] / np.maximum(m.firm_counts()[dest], 1) * 100.0
+        logit = (p.branch_intercept + p.branch_cost_gap * (cost[home] - cost[dest]) / cost[home]
+                 + p.branch_demo_access * demo - p.branch_barrier * m.barrier[home, dest])
+        new = todo & (m.rng.random(firms.size) < rules.logistic(logit))
+        fm.branches[firms[new], dest[new]] = True
+        m.tally.branches_opened += np.bincount(dest[new], minlength=4)

@@ -1,0 +1,221 @@
+"""Innovation platforms: key labs, engineering centres, service platforms, demo bases (model-spec §3-4)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import rules
+from ..achievements import EXPIRED, LICENSED, MARKET_READY, NEW, PILOTING
+from ..regions import OUTSIDE
+from .base import RowAgent, column
+
+if TYPE_CHECKING:
+    from ..model import JJJModel
+
+KEY_LAB, ENG_CENTER, SERVICE_PLATFORM, DEMO_BASE = range(4)
+KINDS = ("key_lab", "eng_center", "service_platform", "demo_base")
+OUTPUT_TRL = {KEY_LAB: 2, ENG_CENTER: 4}
+"""Lowest TRL of a new result by platform type (key labs 2-3, engineering centres 4-5; model-spec §3)."""
+
+COLUMNS = {
+    "region": (np.int8, ()), "kind": (np.int8, ()), "field": (np.int8, ()), "group": (np.int64, ()),
+    "research": (np.bool_, ()), "alive": (np.bool_, ()), "budget": (np.float64, ()),
+    "productivity": (np.float64, ()), "efficiency_z": (np.float64, ()), "instruments": (np.float64, ()),
+    "quality_effort": (np.float64, ()), "expertise": (np.float64, ()), "score": (np.float64, ()),
+    "capacity": (np.int64, ()), "staff_per_budget": (np.float64, ()),
+    # indicators accumulated since the last evaluation
+    "n_results": (np.float64, ()), "quality_sum": (np.float64, ()), "income": (np.float64, ()),
+    "hires": (np.float64, ()),
+}
+
+
+class Platform(RowAgent):
+    """A high-level innovation platform; ``kind_name`` says which of the four types."""
+
+    TABLE = "platform"
+    region = column("region", "Region index of this node.")
+    kind = column("kind", "0 key_lab, 1 eng_center, 2 service_platform, 3 demo_base.")
+    field = column("field", "Primary technology field index.")
+    budget = column("budget", "Budget, 100m CNY per quarter.")
+    quality_effort = column("quality_effort", "Effort share on quality rather than quantity (0-1).")
+    expertise = column("expertise", "Field expertise gained from piloting feedback.")
+    score = column("score", "Latest evaluation score.")
+    capacity = column("capacity", "Pilot slots (demo bases).")
+    group = column("group", "Row of the lead node; nodes of one shared key lab share it.")
+
+    @property
+    def kind_name(self) -> str:
+        """Platform type name."""
+        return KINDS[self.kind]
+
+    @property
+    def shared(self) -> bool:
+        """Whether this node belongs to a multi-region shared key lab."""
+        g = self.table._cols["group"][: len(self.table)]
+        return bool((g == self.group).sum() > 1)
+
+
+def efficiency(m: JJJModel) -> np.ndarray:
+    """Mean-one efficiency multiplier whose spread grows with autonomy: exp(s z - s^2/2), s = sd * a."""
+    s = m.p.autonomy_efficiency_sd * m.p.autonomy
+    return np.exp(s * m.platform.efficiency_z - s * s / 2)
+
+
+def staff_skill(m: JJJModel) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of staff skill and number of staff by platform row (dual appointments count phi)."""
+    t, n = m.talent, len(m.platform)
+    emp = t.alive & (t.employer_kind == 1)
+    skill = np.bincount(t.employer[emp], t.skill[emp], minlength=n)
+    count = np.bincount(t.employer[emp], minlength=n).astype(float)
+    dual = t.alive & (t.dual >= 0)
+    skill += m.p.dual_effort_share * np.bincount(t.dual[dual], t.skill[dual], minlength=n)
+    return skill, count
+
+
+def instrument_access(m: JJJModel) -> np.ndarray:
+    """Own instrument hours net of what is shared, plus a share of the hours others offer nearby."""
+    pl, s = m.platform, m.p.instrument_sharing
+    own = pl.instruments * (1.0 - m.p.instrument_owner_loss * s)
+    offered = np.bincount(pl.region, pl.instruments * s * pl.research, minlength=4)
+    pool = m.spill_w.T @ offered  # hours reaching each region, weighted by distance and barrier
+    users = np.maximum(np.bincount(pl.region, pl.research, minlength=4), 1)
+    return own + (pool / users)[pl.region]
+
+
+def expected_output(m: JJJModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """lambda by platform row (zero for non-research), staff skill sum, and staff count."""
+    pl, p = m.platform, m.p
+    skill, count = staff_skill(m)
+    h = (skill + p.instrument_weight * instrument_access(m)) * pl.research
+    b = pl.budget * (1.0 - rules.overhead(p.autonomy, p.overhead_base, p.autonomy_overhead_cut))
+    h_g = np.bincount(pl.group, h, minlength=len(pl))[pl.group]
+    b_g = np.bincount(pl.group, b * pl.research, minlength=len(pl))[pl.group]
+    spill = m.spillover()[pl.region]
+    s_g = (np.bincount(pl.group, spill, minlength=len(pl)) / np.maximum(
+        np.bincount(pl.group, minlength=len(pl)), 1))[pl.group]
+    lam = rules.research_rate(b_g, h_g, s_g, pl.productivity * efficiency(m),
+                              p.budget_elasticity, p.staff_elasticity, p.spillover_strength)
+    lam *= (1.0 - p.quality_effort_cost * pl.quality_effort) * np.divide(h, h_g, where=h_g > 0,
+                                                                        out=np.zeros_like(h))
+    return lam * pl.research * pl.alive, skill, count
+
+
+def duplication(m: JJJModel) -> np.ndarray:
+    """Share of each platform's results that duplicate same-field work in other JJJ regions."""
+    pl = m.platform
+    live = pl.research & pl.alive
+    cnt = np.zeros((4, m.n_fields))
+    np.add.at(cnt, (pl.region[live], pl.field[live]), 1)
+    other = cnt[:3].sum(axis=0)[pl.field] - cnt[pl.region, pl.field]
+    return rules.duplication_share(m.p.project_alignment, 1.0 - np.exp(-other / 5.0), m.p.duplication_base)
+
+
+def research(m: JJJModel) -> None:
+    """Research: Poisson-many results per platform, quality from staff, effort and expertise (§4.1)."""
+    pl, p = m.platform, m.p
+    lam, skill, count = expected_output(m)
+    dup = duplication(m)
+    n_new = m.rng.poisson(lam * (1.0 - dup))
+    m.tally.duplicates += np.bincount(pl.region, m.rng.poisson(lam * dup), minlength=4)
+    rows = np.repeat(np.arange(len(pl)), n_new)
+    if rows.size == 0:
+        return
+    mean_skill = np.divide(skill, count, where=count > 0, out=np.ones_like(skill))[rows]
+    sd = p.quality_sd
+    quality = (m.rng.lognormal(-sd * sd / 2, sd, rows.size) * mean_skill
+               * (1.0 + p.quality_effort_gain * pl.quality_effort[rows]) * (1.0 + pl.expertise[rows])
+               / m.quality_norm)
+    kind = pl.kind[rows]
+    trl = np.where(kind == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER]) + m.rng.integers(0, 2, rows.size)
+    m.results.append(rows.size, field=pl.field[rows], quality=quality, trl=trl, origin=rows,
+                     region=pl.region[rows], born=m.steps, status=NEW, base=-1, anchor=-1, buyer=-1)
+    np.add.at(pl.n_results, rows, 1.0)
+    np.add.at(pl.quality_sum, rows, quality)
+    m.knowledge += np.bincount(pl.region[rows], quality, minlength=4)
+
+
+def pilot(m: JJJModel) -> None:
+    """Piloting: demo bases take TRL 4-5 results and advance them with hazard h (§4.2); others
+    self-develop slowly; results past their life expire, some licensed Outside."""
+    res, pl, p = m.results, m.platform, m.p
+    piloting = np.flatnonzero(res.status == PILOTING)
+    base = res.base[piloting]
+    fit = 0.5 + 0.5 * m.similarity[pl.field[base], res.field[piloting]]
+    up = m.rng.random(piloting.size) < rules.pilot_hazard(p.pilot_hazard, 1.0 + pl.expertise[base], fit)
+    res.trl[piloting[up]] += 1
+    np.add.at(pl.expertise, res.origin[piloting[up]], p.expertise_gain)  # iteration feeds back
+    new = np.flatnonzero(res.status == NEW)
+    res.trl[new[m.rng.random(new.size) < p.self_development_hazard]] += 1
+    ready = np.flatnonzero(((res.status == NEW) | (res.status == PILOTING)) & (res.trl >= p.market_ready_trl))
+    res.status[ready] = MARKET_READY
+    assign_pilots(m)
+    expire(m)
+
+
+def assign_pilots(m: JJJModel) -> None:
+    """Fill free demo-base slots with candidate results, preferring low barriers and good fit."""
+    res, pl, p = m.results, m.platform, m.p
+    bases = np.flatnonzero((pl.kind == DEMO_BASE) & pl.alive)
+    if bases.size == 0:
+        return
+    busy = np.bincount(res.base[res.status == PILOTING], minlength=len(pl))
+    cand = np.flatnonzero((res.status == NEW) & (res.trl >= p.market_ready_trl - 2))
+    for b in bases[m.rng.permutation(bases.size)]:
+        free = pl.capacity[b] - busy[b]
+        if free <= 0 or cand.size == 0:
+            continue
+        fit = 0.5 + 0.5 * m.similarity[pl.field[b], res.field[cand]]
+        w = (1.0 - m.barrier[res.region[cand], pl.region[b]]) * fit * m.rng.random(cand.size)
+        pick = np.argsort(-w, kind="stable")[:free]
+        chosen = cand[pick]
+        res.status[chosen], res.base[chosen], res.anchor[chosen] = PILOTING, b, pl.region[b]
+        cand = np.delete(cand, pick)
+
+
+def expire(m: JJJModel) -> None:
+    """Results older than their life expire; a share of market-ready ones is licensed Outside."""
+    res, p = m.results, m.p
+    old = np.flatnonzero((res.status <= MARKET_READY) & (m.steps - res.born >= p.result_life))
+    ready = old[res.status[old] == MARKET_READY]
+    out = ready[m.rng.random(ready.size) < p.outside_adoption]
+    res.status[old] = EXPIRED
+    if out.size:
+        value = m.contract_value(out)
+        res.status[out], res.buyer[out], res.licensed[out] = LICENSED, OUTSIDE, m.steps
+        m.book_contracts(out, np.full(out.size, OUTSIDE), value, payer=None)
+
+
+def evaluate(m: JJJModel) -> None:
+    """Every 4 steps: score research platforms, move budget to the top, adjust effort (§4.7)."""
+    pl, p = m.platform, m.p
+    rows = np.flatnonzero(pl.research & pl.alive)
+    per_budget = 1.0 / pl.budget[rows]  # output and income are judged relative to resources
+    ind = np.column_stack([pl.n_results[rows] * per_budget,
+                           pl.quality_sum[rows] / np.maximum(pl.n_results[rows], 1),
+                           pl.income[rows] * per_budget, pl.hires[rows] * per_budget])
+    w = regime_weights(p.evaluation_regime, pl.kind[rows], p.evaluation_quality_weight)
+    pl.score[rows] = rules.evaluation_score(ind, w, pl.kind[rows])
+    pl.budget[rows] = rules.reallocate_budget(pl.budget[rows], pl.score[rows], pl.kind[rows],
+                                              p.evaluation_top_share, p.evaluation_bottom_share,
+                                              p.evaluation_budget_change)
+    target = (w[:, 1] + w[:, 2]) / (w[:, 0] + w[:, 1] + w[:, 2])
+    pl.quality_effort[rows] += p.effort_adjustment * (target - pl.quality_effort[rows])
+    for col in ("n_results", "quality_sum", "income", "hires"):
+        getattr(pl, col)[:] = 0.0
+
+
+def regime_weights(regime: str, kind: np.ndarray, quality_weight: float) -> np.ndarray:
+    """Indicator weights (quantity, quality, transformation income, resource aggregation) by type.
+
+    uniform_quantity: 0.7 / 0.1 / 0.1 / 0.1 for every type. differentiated: a share ``quality_weight``
+    on quality (key labs) or on quality and income half each (engineering centres), the rest split
+    between quantity and aggregation (assumption).
+    """
+    if regime == "uniform_quantity":
+        return np.tile([0.7, 0.1, 0.1, 0.1], (kind.size, 1))
+    q, rest = quality_weight, (1.0 - quality_weight) / 2
+    lab = np.array([rest, q, 0.0, rest])
+    eng = np.array([rest, q / 2, q / 2, rest])
+    return np.where((kind == KEY_LAB)[:, None], lab, eng)

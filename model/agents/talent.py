@@ -1,0 +1,145 @@
+"""Talent: researchers, engineers and entrepreneurs who choose a region and an employer (model-spec §4.6)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import rules
+from ..regions import DISTANCE_KM, OUTSIDE
+from .base import RowAgent, column
+
+if TYPE_CHECKING:
+    from ..model import JJJModel
+
+NONE, PLATFORM, FIRM = 0, 1, 2
+"""Employer kinds."""
+
+COLUMNS = {
+    "region": (np.int8, ()), "home": (np.int8, ()), "field": (np.int8, ()), "skill": (np.float64, ()),
+    "employer_kind": (np.int8, ()), "employer": (np.int64, ()), "dual": (np.int64, ()),
+    "ties": (np.float64, (4,)), "alive": (np.bool_, ()),
+}
+
+
+class Talent(RowAgent):
+    """A researcher, engineer or entrepreneur standing for ``talent_unit / scale`` R&D FTE."""
+
+    TABLE = "talent"
+    region = column("region", "Region index (see regions.REGIONS).")
+    home = column("home", "Hukou (home) region index.")
+    field = column("field", "Primary technology field index.")
+    skill = column("skill", "Skill (log-normal, mean ~1).")
+    employer_kind = column("employer_kind", "0 none, 1 platform, 2 firm.")
+    employer = column("employer", "Row of the employing platform or firm (-1 if none).")
+    dual = column("dual", "Row of a platform in another region with a dual appointment, or -1.")
+
+    @property
+    def ties(self) -> np.ndarray:
+        """Counts of collaborators in each region."""
+        return self.table._cols["ties"][self.row].copy()
+
+
+def relocate(m: JJJModel) -> None:
+    """A quarter of living talents re-decide their region by conditional logit (model-spec §4.6)."""
+    t, p = m.talent, m.p
+    alive = np.flatnonzero(t.alive)
+    deciders = alive[m.rng.random(alive.size) < p.decide_share]
+    if deciders.size == 0:
+        return
+    util = utility(m, deciders)
+    choice = rules.choose(util, m.rng)
+    origin = t.region[deciders]
+    movers = choice != origin
+    rows, dest, orig = deciders[movers], choice[movers], origin[movers]
+    np.add.at(m.flows.talent_moves, (orig, dest), 1)
+    # movers keep their ties and gain the former colleagues they leave behind (Agrawal et al. 2006)
+    t.ties[rows, orig] += 1.5
+    t.region[rows] = dest
+    t.employer_kind[rows], t.employer[rows], t.dual[rows] = NONE, -1, -1
+
+
+def utility(m: JJJModel, rows: np.ndarray) -> np.ndarray:
+    """U_ir for the given talents over all four regions."""
+    t, p = m.talent, m.p
+    cur = t.region[rows]
+    recognition = np.r_[np.full(3, p.talent_network), 0.0]
+    return rules.talent_utility(
+        wage=m.wage, skill=t.skill[rows], incentive=np.r_[p.talent_incentive, 0.0],
+        pull=np.r_[p.incentive_pull, 0.0], cost=p.cost_of_living, amenity=p.amenity,
+        move_km=DISTANCE_KM[cur], barrier=m.barrier[cur],
+        away_from_home=(np.arange(4)[None, :] != t.home[rows][:, None]).astype(float),
+        recognition=recognition, ties=t.ties[rows],
+        stays=(np.arange(4)[None, :] == cur[:, None]).astype(float),
+        network_cut=np.where(cur < OUTSIDE, p.network_moving_cut * p.talent_network, 0.0),
+        size=np.r_[1.0, 1.0, 1.0, p.outside_alternatives],
+        b=dict(wage=p.beta_wage, incentive=p.beta_incentive, cost=p.beta_cost, amenity=p.beta_amenity,
+               distance=p.beta_distance, home=p.beta_home, ties=p.beta_ties, stay=p.stay_bonus),
+    )
+
+
+def network(m: JJJModel) -> None:
+    """The talent network forms cross-region ties and dual appointments; old ties fade (assumption)."""
+    t, p = m.talent, m.p
+    t.ties *= 1.0 - p.tie_decay
+    alive = np.flatnonzero(t.alive & (t.region < OUTSIDE))
+    if p.talent_network <= 0 or alive.size == 0:
+        return
+    new = m.rng.poisson(p.tie_formation * p.talent_network, alive.size)
+    other = (t.region[alive] + m.rng.integers(1, 3, alive.size)) % 3
+    np.add.at(t.ties, (alive, other), new)
+    # dual appointments for platform staff at a platform of another JJJ region (share phi of effort)
+    staff = alive[(t.employer_kind[alive] == PLATFORM) & (t.dual[alive] < 0)]
+    get = staff[m.rng.random(staff.size) < p.dual_appointment_rate * p.talent_network]
+    research = np.flatnonzero(m.platform.alive & m.platform.research)
+    if get.size and research.size:
+        pick = research[m.rng.integers(0, research.size, get.size)]
+        ok = m.platform.region[pick] != t.region[get]
+        t.dual[get[ok]] = pick[ok]
+    ending = np.flatnonzero(t.dual >= 0)
+    t.dual[ending[m.rng.random(ending.size) < p.dual_end_rate]] = -1
+
+
+def hire(m: JJJModel) -> None:
+    """Employers fill vacancies from the region's unemployed, best wage offer and score first."""
+    t = m.talent
+    for r in range(3):
+        pool = np.flatnonzero(t.alive & (t.region == r) & (t.employer_kind == NONE))
+        if pool.size == 0:
+            continue
+        kinds, rows, offer = m.vacancies(r)
+        if rows.size == 0:
+            continue
+        slots = np.argsort(-(offer + m.rng.gumbel(size=offer.size) * 0.1), kind="stable")
+        take = min(pool.size, slots.size)
+        who = m.rng.permutation(pool)[:take]
+        t.employer_kind[who] = kinds[slots[:take]]
+        t.employer[who] = rows[slots[:take]]
+
+
+def turnover(m: JJJModel) -> None:
+    """Retirements leave the model; graduates enter in Jing-Jin-Ji (accounted in ``m.flows``)."""
+    t, p = m.talent, m.p
+    alive = np.flatnonzero(t.alive)
+    leaving = alive[m.rng.random(alive.size) < p.retirement_rate]
+    np.add.at(m.flows.talent_exits, t.region[leaving], 1)
+    t.alive[leaving] = False
+    m.remove_agents("talent", leaving)
+    counts = np.bincount(t.region[t.alive], minlength=4)[:3]
+    entries = m.rng.poisson((p.retirement_rate + p.talent_growth) * counts)
+    region = np.repeat(np.arange(3), entries).astype(np.int8)
+    if region.size:
+        add(m, region, skill=m.rng.lognormal(-0.125, 0.5, region.size),
+            field=m.rng.integers(0, m.n_fields, region.size))
+        np.add.at(m.flows.talent_entries, region, 1)
+
+
+def add(m: JJJModel, region: np.ndarray, skill: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """Create talents (rows and Mesa agents), unemployed, with home ties in their region."""
+    ties = np.zeros((region.size, 4))
+    ties[np.arange(region.size), region] = m.rng.poisson(5.0, region.size)
+    rows = m.talent.append(region.size, region=region, home=region, field=field, skill=skill,
+                           employer_kind=NONE, employer=-1, dual=-1, ties=ties, alive=True)
+    m.add_agents(Talent, rows)
+    return rows

@@ -1,0 +1,204 @@
+"""The Mesa model of the Jing-Jin-Ji innovation ecosystem: state, schedule and bookkeeping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+
+from . import achievements, setup
+from .agents import firm, fund, platform, talent
+from .agents.base import RowAgent
+from .metrics import Recorder
+from .params import Params, defaults
+from .regions import FIELDS, barrier_matrix, field_similarity, spillover_weights
+from .table import Table
+
+
+def _zeros4() -> np.ndarray:
+    return np.zeros(4)
+
+
+@dataclass
+class Tally:
+    """Per-step counters by region (reset at the start of every step)."""
+
+    duplicates: np.ndarray = field(default_factory=_zeros4)
+    adoptions: np.ndarray = field(default_factory=_zeros4)
+    value_added: np.ndarray = field(default_factory=_zeros4)
+    firm_exits: np.ndarray = field(default_factory=_zeros4)
+    firm_entries: np.ndarray = field(default_factory=_zeros4)
+    spinoffs: np.ndarray = field(default_factory=_zeros4)
+    branches_opened: np.ndarray = field(default_factory=_zeros4)
+    exits: np.ndarray = field(default_factory=_zeros4)
+    incentives_paid: np.ndarray = field(default_factory=_zeros4)
+
+
+@dataclass
+class Flows:
+    """Cumulative origin x destination flows and money ledgers since the start of the run."""
+
+    contract_value: np.ndarray = field(default_factory=lambda: np.zeros((4, 4)))
+    contract_count: np.ndarray = field(default_factory=lambda: np.zeros((4, 4)))
+    talent_moves: np.ndarray = field(default_factory=lambda: np.zeros((4, 4)))
+    talent_entries: np.ndarray = field(default_factory=_zeros4)
+    talent_exits: np.ndarray = field(default_factory=_zeros4)
+    paid_by_firms: float = 0.0
+    paid_by_outside: float = 0.0
+    received_by_platforms: float = 0.0
+    recertification: float = 0.0
+
+
+class JJJModel(mesa.Model):
+    """Platforms, talent, firms and funds in Beijing, Tianjin, Hebei and Outside (model-spec §3-4).
+
+    Args:
+        params: a complete parameter set (default: the registry defaults).
+        rng: seed or ``numpy.random.SeedSequence`` for the model's one generator.
+    """
+
+    n_fields = len(FIELDS)
+
+    def __init__(self, params: Params | None = None, rng: int | np.random.SeedSequence | None = None) -> None:
+        super().__init__(rng=np.random.default_rng(rng))
+        self.p = params or defaults()
+        p = self.p
+        self.talent = Table(talent.COLUMNS, 4096)
+        self.platform = Table(platform.COLUMNS, 512)
+        self.firm = Table(firm.COLUMNS, 2048)
+        self.fund = Table(fund.COLUMNS, 16)
+        self.results = Table(achievements.COLUMNS, 8192)
+        self.investments = Table(fund.INVESTMENT_COLUMNS, 1024)
+        self._agents: dict[str, dict[int, RowAgent]] = {k: {} for k in ("talent", "platform", "firm", "fund")}
+        self.barrier = barrier_matrix(p.barrier, p.standards_recognition, p.recognition_barrier_cut)
+        self.spill_w = spillover_weights(self.barrier, p.spillover_decay_km)
+        self.similarity = field_similarity(self.n_fields)
+        self.adoption_weights = dict(
+            intercept=p.adopt_intercept, quality=p.adopt_quality, trl=p.adopt_trl,
+            absorptive=p.adopt_absorptive, novelty=p.adopt_novelty, fit=p.adopt_fit,
+            distance=p.adopt_distance, barrier=p.adopt_barrier, service=p.service_platform_effect,
+            anchor=p.demo_anchor, funding=p.funding_boost)
+        self.ticket = p.fund_ticket / p.scale
+        self.crowd_in = np.r_[p.crowd_in, 0.0]
+        self.climate = np.zeros(4)
+        self.flows = Flows()
+        self.tally = Tally()
+        setup.initialise(self)
+        self.recorder = Recorder(self, p.steps)
+        self.recorder.record(self)
+
+    # ---- the schedule ----------------------------------------------------------------------------
+    def step(self) -> None:
+        """One quarter: the nine processes of model-spec §4, in order."""
+        self.tally = Tally()
+        platform.research(self)  # 1 research
+        platform.pilot(self)  # 2 piloting
+        firm.adopt(self)  # 3 transfer (4: funds back deals here)
+        fund.settle(self)  # 4 investment: fees, exits
+        firm.produce(self)  # 5 firms
+        firm.enter_exit(self)
+        firm.open_branches(self)
+        talent.turnover(self)  # 6 talent
+        talent.network(self)
+        talent.relocate(self)
+        talent.hire(self)
+        if self.steps % 4 == 0:
+            platform.evaluate(self)  # 7 evaluation (yearly)
+        self.update_economy()  # 8 culture, wages, budgets, knowledge
+        self.recorder.record(self)  # 9 collect
+
+    def update_economy(self) -> None:
+        """Culture rises with commercial successes and decays (§4.8); wages track productivity;
+        budgets grow; knowledge stocks depreciate; public cost of incentives is booked."""
+        p = self.p
+        success = self.tally.adoptions + self.tally.spinoffs
+        per_firm = success / np.maximum(self.firm_counts(), 1) * 10.0
+        self.climate = (1.0 - p.culture_decay) * self.climate + p.culture_learning_rate * per_firm
+        self.climate[3] = 0.0
+        rel = self.mean_productivity() / self.ref_productivity
+        self.wage = p.wage * np.r_[rel[:3] ** p.wage_productivity_elasticity, 1.0]
+        self.platform.budget[self.platform.research] *= 1.0 + p.budget_growth
+        self.knowledge *= 1.0 - setup.KNOWLEDGE_DECAY
+        fte = np.bincount(self.talent.region[self.talent.alive], minlength=4) * self.fte_per_agent
+        self.tally.incentives_paid = np.r_[p.talent_incentive, 0.0] * fte / 4.0 * 1e-4
+
+    # ---- helpers used by the processes -----------------------------------------------------------
+    def spillover(self) -> np.ndarray:
+        """S_r = sum_s w_rs K_s, relative to the start-year Jing-Jin-Ji knowledge stock."""
+        return self.spill_w @ self.knowledge / self.knowledge_ref
+
+    def contract_value(self, rows: np.ndarray) -> np.ndarray:
+        """Contract value of results (100m CNY): unit value x quality x (1 + 0.25 per TRL above ready)."""
+        r = self.results
+        return (self.p.contract_value_unit / self.p.scale * r.quality[rows]
+                * (1.0 + 0.25 * (r.trl[rows] - self.p.market_ready_trl)))
+
+    def book_contracts(self, rows: np.ndarray, buyer: np.ndarray, value: np.ndarray,
+                       payer: np.ndarray | None, cost: np.ndarray | None = None) -> None:
+        """Record contracts: value paid by the buyer (a firm, or Outside) and received by the origin
+        platform; a cross-region buyer also pays re-certification (``cost - value``)."""
+        r, f = self.results, self.flows
+        np.add.at(f.contract_value, (r.region[rows], buyer), value)
+        np.add.at(f.contract_count, (r.region[rows], buyer), 1)
+        np.add.at(self.platform.income, r.origin[rows], value)
+        r.value[rows] = value
+        f.received_by_platforms += value.sum()
+        if payer is None:
+            f.paid_by_outside += value.sum()
+            return
+        cost = value if cost is None else cost
+        self.firm.tech_budget[payer] -= cost
+        f.paid_by_firms += cost.sum()
+        f.recertification += (cost - value).sum()
+
+    def vacancies(self, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vacancy slots in region r: employer kind, employer row and wage offer, one entry per slot."""
+        pl, fm, t, p = self.platform, self.firm, self.talent, self.p
+        emp = t.alive & (t.employer_kind == talent.PLATFORM)
+        staff = np.bincount(t.employer[emp], minlength=len(pl))
+        prow = np.flatnonzero(pl.alive & pl.research & (pl.region == r))
+        pvac = np.maximum(np.round(pl.staff_per_budget[prow] * pl.budget[prow]) - staff[prow], 0).astype(int)
+        poffer = 0.2 * p.autonomy_hiring * p.autonomy + 0.1 * pl.score[prow]
+        emp = t.alive & (t.employer_kind == talent.FIRM)
+        fstaff = np.bincount(t.employer[emp], minlength=len(fm))
+        frow = np.flatnonzero(fm.alive & (fm.region == r))
+        fvac = np.maximum(np.round(fm.size[frow] * self.staff_per_size[r]) - fstaff[frow], 0).astype(int)
+        foffer = 0.1 * np.log(fm.productivity[frow] / self.ref_productivity[r])
+        kinds = np.r_[np.full(pvac.sum(), talent.PLATFORM), np.full(fvac.sum(), talent.FIRM)]
+        rows = np.r_[np.repeat(prow, pvac), np.repeat(frow, fvac)]
+        return kinds, rows, np.r_[np.repeat(poffer, pvac), np.repeat(foffer, fvac)]
+
+    def service_platforms_by_field(self) -> np.ndarray:
+        """Number of living service platforms in each field."""
+        pl = self.platform
+        live = pl.alive & (pl.kind == platform.SERVICE_PLATFORM)
+        return np.bincount(pl.field[live], minlength=self.n_fields)
+
+    def firm_counts(self) -> np.ndarray:
+        """Living firm agents by region."""
+        return np.bincount(self.firm.region[self.firm.alive], minlength=4)
+
+    def mean_productivity(self) -> np.ndarray:
+        """Mean TFP of living firms by region (the reference value where a region has none)."""
+        fm = self.firm
+        s = np.bincount(fm.region[fm.alive], fm.productivity[fm.alive], minlength=4)
+        n = self.firm_counts()
+        return np.where(n > 0, s / np.maximum(n, 1), self.ref_productivity)
+
+    # ---- Mesa agent bookkeeping ------------------------------------------------------------------
+    def add_agents(self, cls: type[RowAgent], rows: np.ndarray) -> None:
+        """Create the Mesa agents that front new rows of ``cls.TABLE``."""
+        reg = self._agents[cls.TABLE]
+        for row in rows.tolist():
+            reg[row] = cls(self, row)
+
+    def remove_agents(self, table: str, rows: np.ndarray) -> None:
+        """Remove the Mesa agents of rows that left the model (their rows stay, marked not alive)."""
+        reg = self._agents[table]
+        for row in rows.tolist():
+            reg.pop(row).remove()
+
+    def agent_of(self, table: str, row: int) -> RowAgent:
+        """The Mesa agent fronting a row of a table."""
+        return self._agents[table][row]

@@ -1,0 +1,462 @@
+"""The one registry of policy levers and behavioural parameters.
+
+Every number the model uses is declared here once, with label, unit, bounds, default, role and source.
+Scenario validation, ``--set`` overrides, sweep designs and app sliders are all generated from
+:data:`REGISTRY`; nothing else in the project writes a default again.
+
+Roles follow the EMA Workbench vocabulary: ``lever`` (a policy choice), ``uncertainty`` (a behavioural
+parameter whose true value is uncertain) and ``structural`` (set-up choices: start year, scale, units).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from .regions import FIELDS, JJJ, REGION_PAIRS, REGIONS
+
+Role = Literal["lever", "uncertainty", "structural"]
+Per = Literal["region", "region4", "region_pair", "field"] | None
+Kind = Literal["float", "int", "choice"]
+
+_PER_KEYS: dict[str, tuple[str, ...]] = {
+    "region": JJJ,
+    "region4": REGIONS,
+    "region_pair": REGION_PAIRS,
+    "field": FIELDS,
+}
+
+
+class ConfigError(ValueError):
+    """Bad user input: names the file, the key, what was expected and what was found."""
+
+    def __init__(self, where: str, key: str, expected: str, found: Any, hint: str = "") -> None:
+        self.where, self.key, self.expected, self.found, self.hint = where, key, expected, found, hint
+        msg = f"{where}: {key}: expected {expected}, found {found!r}"
+        super().__init__(msg + (f" ({hint})" if hint else ""))
+
+
+@dataclass(frozen=True)
+class Param:
+    """One lever or parameter: its meaning, unit, bounds, default, role and source."""
+
+    name: str
+    label: str
+    unit: str
+    default: Any
+    bounds: tuple[float, float] | None
+    role: Role
+    source: str
+    per: Per = None
+    kind: Kind = "float"
+    choices: tuple[str, ...] = ()
+    measure: str = ""
+    causal_path: str = ""
+    group: str = "general"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Sub-keys of a per-region, per-pair or per-field parameter (empty for a scalar)."""
+        return _PER_KEYS[self.per] if self.per else ()
+
+    def validate(self, value: Any, where: str) -> Any:
+        """Check one user value (a scalar, or a table of sub-keys) and return it in canonical form."""
+        if self.per is None:
+            return self._scalar(value, where, self.name)
+        if not isinstance(value, dict):
+            value = {k: value for k in self.keys}  # one number for every region / pair / field
+        out = dict(self.default)
+        for sub, v in value.items():
+            if sub not in self.keys:
+                raise ConfigError(where, f"{self.name}.{sub}", f"one of {', '.join(self.keys)}", sub,
+                                  _did_you_mean(str(sub), self.keys))
+            out[sub] = self._scalar(v, where, f"{self.name}.{sub}")
+        return out
+
+    def _scalar(self, value: Any, where: str, key: str) -> Any:
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ConfigError(where, key, f"one of {', '.join(self.choices)}", value,
+                                  _did_you_mean(str(value), self.choices))
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(where, key, f"a number ({self.unit})", value)
+        if self.kind == "int":
+            if float(value) != int(value):
+                raise ConfigError(where, key, "a whole number", value)
+            value = int(value)
+        else:
+            value = float(value)
+        lo, hi = self.bounds if self.bounds else (-np.inf, np.inf)
+        if not lo <= value <= hi:
+            raise ConfigError(where, key, f"a value in [{lo:g}, {hi:g}] {self.unit}", value)
+        return value
+
+
+def _did_you_mean(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _P(name: str, label: str, unit: str, default: Any, bounds: tuple[float, float] | None, role: Role,
+       source: str, **kw: Any) -> Param:
+    return Param(name, label, unit, default, bounds, role, source, **kw)
+
+
+def _reg(**kw: float) -> dict[str, float]:
+    return dict(kw)
+
+
+A = "assumption"
+_L: list[Param] = [
+    # ---- Policy levers: one per measure of the brief (model-spec §5) --------------------------------
+    _P("barrier", "Institutional barrier between regions", "0-1", _reg(**{
+        "Beijing-Tianjin": 0.6, "Beijing-Hebei": 0.7, "Tianjin-Hebei": 0.6}), (0, 1), "lever",
+       A + " (hand-calibrated toward Beijing -> Tianjin+Hebei contract value of ~200 (100m CNY) a "
+       "year, 1,410 in 2014-2020, jjj_statistics.csv)", per="region_pair",
+       measure="Break down institutional barriers (group 1)",
+       causal_path="scales spillover weights w_rs, adoption, piloting, fund and talent frictions across regions",
+       group="regions"),
+    _P("standards_recognition", "Mutual recognition of standards", "0-1", 0.2, (0, 1), "lever", A,
+       measure="Mutual recognition of standards (group 1)",
+       causal_path="lowers effective barrier b_rs and the re-certification cost of cross-region contracts",
+       group="regions"),
+    _P("project_alignment", "Alignment of major research projects and platform layouts", "0-1", 0.2,
+       (0, 1), "lever", A, measure="Align major research projects and platform layouts (group 1)",
+       causal_path="reduces duplicated achievements across regions in the same field (novelty discount)",
+       group="research"),
+    _P("shared_key_labs", "Shared multi-region key laboratories", "labs", 0, (0, 40), "lever",
+       "0 in 2023: no jointly run national key lab is recorded in the statistics (assumption)", kind="int",
+       measure="Build and share major infrastructure such as national key labs (group 1)",
+       causal_path="key labs with nodes in all three regions: staff hired and output credited across regions",
+       group="research"),
+    _P("instrument_sharing", "Openness of large instruments (share of hours offered)", "0-1", 0.16,
+       (0, 1), "lever", "observed mean 0.16 (model-spec §5)",
+       measure="Open large research instruments and data (group 1)",
+       causal_path="outsiders' instrument access raises H_eff elsewhere; the owner loses some own hours",
+       group="research"),
+    _P("chain_integration", "Integration of innovation and industrial chains", "0-1", 0.2, (0, 1),
+       "lever", A, measure="Integrate innovation chains with industrial chains (group 2)",
+       causal_path="raises the sector-fit weight in matching results to firms", group="transfer"),
+    _P("service_platforms", "Cross-regional full-chain industrial service platforms", "platforms",
+       {f: 0 for f in FIELDS}, (0, 20), "lever", "0 before the measure (assumption)", per="field",
+       kind="int", measure="Full-chain industrial service platforms, e.g. NEV and biomedicine (group 2)",
+       causal_path="raises cross-region match rate and lowers search cost in that sector",
+       group="transfer"),
+    _P("demo_base_capacity", "Demonstration-base pilot capacity", "concurrent pilots at scale 1",
+       _reg(Beijing=4, Tianjin=6, Hebei=6), (0, 200), "lever", A, per="region", kind="int",
+       measure="Demonstration bases that test and iterate Beijing/Tianjin results (group 2)",
+       causal_path="pilots results of any region, raises their TRL and anchors adoption locally",
+       group="piloting"),
+    _P("talent_network", "Cross-region talent development network", "0-1", 0.1, (0, 1), "lever", A,
+       measure="A talent development network across the three regions (group 3)",
+       causal_path="more cross-region ties and dual appointments (phi); lower moving and home-region cost",
+       group="talent"),
+    _P("talent_incentive", "Talent attraction subsidy", "10k CNY/yr per talent",
+       _reg(Beijing=1.0, Tianjin=2.0, Hebei=2.0), (0, 30), "lever", A, per="region",
+       measure="Optimised policies for attracting and retaining talent (group 3)",
+       causal_path="I_r in the talent utility; paid to every talent resident in r, charged to r's budget",
+       group="talent"),
+    _P("fund_size", "Collaborative innovation investment fund", "100m CNY", 100.0, (0, 2000), "lever",
+       "100 = the JJJ collaborative innovation investment fund set up 2015-09 (jjj_statistics.csv)",
+       measure="A collaborative innovation investment fund (group 3)",
+       causal_path="capital for cross-region projects; crowds in private money", group="funds"),
+    _P("fund_cross_region_share", "Cross-region mandate of the collaborative fund", "0-1", 0.3, (0, 1),
+       "lever", A, measure="A collaborative innovation investment fund (group 3)",
+       causal_path="share of fund deals reserved for results adopted outside their home region",
+       group="funds"),
+    _P("autonomy", "Platform autonomy (personnel and finance)", "0-1", 0.3, (0, 1), "lever", A,
+       measure="Market-oriented governance and autonomy of platforms (group 4)",
+       causal_path="lower overhead, faster hiring and wage flexibility; more spread of efficiency",
+       group="research"),
+    _P("evaluation_regime", "Platform evaluation regime", "choice", "uniform_quantity", None, "lever",
+       "uniform_quantity = the count-based regime before the reform (assumption)", kind="choice",
+       choices=("uniform_quantity", "differentiated"),
+       measure="A differentiated evaluation system based on quality and aggregation (group 4)",
+       causal_path="budget reallocation and effort split toward quality and transformation",
+       group="evaluation"),
+    _P("culture_learning_rate", "Talent-capital-culture feedback strength", "per quarter", 0.1, (0, 1),
+       "lever", A, measure="A virtuous cycle of talent, capital and culture (group 3)",
+       causal_path="how fast commercial successes raise the entrepreneurial climate (step 8)",
+       group="culture"),
+]
+
+_U: list[Param] = [
+    # ---- 1. Research ---------------------------------------------------------------------------------
+    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.4, (0.1, 0.9),
+       "uncertainty", "Bottazzi & Peri 2003: own R&D elasticity 0.8-1 in total (beta + alpha)",
+       group="research"),
+    _P("staff_elasticity", "Elasticity of output in effective staff (alpha)", "-", 0.5, (0.1, 0.9),
+       "uncertainty", "Bottazzi & Peri 2003 (with beta, sums to ~0.9)", group="research"),
+    _P("spillover_strength", "Spillover strength (eta)", "-", 0.3, (0, 1), "uncertainty", A,
+       group="research"),
+    _P("spillover_decay_km", "Spillover distance decay (delta)", "km", 150.0, (50, 500), "uncertainty",
+       "Bottazzi & Peri 2003: spillovers small beyond ~300 km (exp(-300/150) = 0.14)", group="research"),
+    _P("overhead_base", "Administrative overhead share at zero autonomy", "share of budget", 0.3,
+       (0, 0.6), "uncertainty", A, group="research"),
+    _P("autonomy_overhead_cut", "Share of overhead removed by full autonomy", "-", 0.5, (0, 1),
+       "uncertainty", A, group="research"),
+    _P("autonomy_efficiency_sd", "Spread of platform efficiency at full autonomy", "log sd", 0.6,
+       (0, 1.5), "uncertainty", A, group="research"),
+    _P("dual_effort_share", "Effort share of a dual appointment (phi)", "-", 0.2, (0, 0.5),
+       "uncertainty", A, group="research"),
+    _P("instrument_weight", "Staff-equivalents of one platform's full instrument capacity", "skill units",
+       4.0, (0, 20), "uncertainty", A, group="research"),
+    _P("instrument_owner_loss", "Own hours lost per hour shared", "-", 0.5, (0, 1), "uncertainty",
+       A + " (sharing costs the owner some of its own hours, model-spec §5)", group="research"),
+    _P("duplication_base", "Share of duplicated results with no alignment", "-", 0.3, (0, 0.8),
+       "uncertainty", A, group="research"),
+    _P("quality_effort_cost", "Output lost per unit of quality effort", "-", 0.4, (0, 0.9),
+       "uncertainty", A, group="research"),
+    _P("quality_effort_gain", "Quality gained per unit of quality effort", "-", 0.8, (0, 2),
+       "uncertainty", A, group="research"),
+    _P("quality_sd", "Dispersion of result quality", "log sd", 0.5, (0.1, 1.5), "uncertainty", A,
+       group="research"),
+    _P("platform_budget_share", "Share of regional R&D expenditure run by the modelled platforms",
+       "-", 0.3, (0.05, 0.8), "structural", A, group="research"),
+    _P("budget_growth", "Exogenous growth of platform budgets", "per quarter", 0.021, (0, 0.06),
+       "uncertainty", "derived: JJJ R&D expenditure 2014-2023 (2046.6 -> 4458.4 100m CNY), 9.0%/yr",
+       group="research"),
+    _P("expertise_gain", "Field expertise gained by an origin platform per piloted TRL step", "-",
+       0.02, (0, 0.2), "uncertainty", A, group="piloting"),
+    # ---- 2. Piloting ---------------------------------------------------------------------------------
+    _P("pilot_hazard", "Piloting hazard scale (zeta_d)", "-", 0.6, (0, 3), "uncertainty",
+       "Dosi, Fagiolo & Roventini 2010 functional form 1 - exp(-zeta x); value assumption",
+       group="piloting"),
+    _P("self_development_hazard", "TRL advance per quarter without a demo base", "per quarter", 0.15,
+       (0, 0.5), "uncertainty", A, group="piloting"),
+    _P("market_ready_trl", "TRL at which a result is market-ready", "TRL", 6, (4, 9), "structural",
+       A + " (TRL 6: prototype demonstrated in a relevant environment)", kind="int", group="piloting"),
+    _P("result_life", "Quarters a result stays available before it expires", "quarters", 24, (4, 80),
+       "uncertainty", A, kind="int", group="piloting"),
+    # ---- 3. Transfer ---------------------------------------------------------------------------------
+    _P("search_candidates", "Results a firm examines per quarter", "results", 3, (1, 20), "uncertainty",
+       A, kind="int", group="transfer"),
+    _P("adopt_intercept", "Adoption logit intercept", "logit", -3.0, (-8, 2), "uncertainty",
+       A + " (calibrated by hand to 2023 contract turnover)", group="transfer"),
+    _P("adopt_quality", "Adoption logit weight of ln(quality)", "logit", 1.0, (0, 4), "uncertainty", A,
+       group="transfer"),
+    _P("adopt_trl", "Adoption logit weight per TRL above market-ready", "logit", 0.4, (0, 2),
+       "uncertainty", A, group="transfer"),
+    _P("adopt_absorptive", "Adoption logit weight of absorptive capacity", "logit", 1.5, (0, 5),
+       "uncertainty", "Cohen & Levinthal 1990 (sign); value assumption", group="transfer"),
+    _P("adopt_novelty", "Learning value of cognitive distance (inverted U scale)", "logit", 2.0, (0, 6),
+       "uncertainty", "Nooteboom et al. 2007 (inverted U); value assumption", group="transfer"),
+    _P("adopt_fit", "Adoption logit weight of sector fit, times chain integration", "logit", 3.0,
+       (0, 8), "uncertainty", A, group="transfer"),
+    _P("adopt_distance", "Adoption logit weight of ln(1 + km)", "logit", 0.25, (0, 2), "uncertainty", A,
+       group="transfer"),
+    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 4.0, (0, 10), "uncertainty", A,
+       group="transfer"),
+    _P("service_platform_effect", "Cross-region match boost of a sector's service platforms", "logit",
+       1.0, (0, 4), "uncertainty", A, group="transfer"),
+    _P("service_platform_half", "Service platforms for half the full effect", "platforms", 2.0,
+       (0.1, 10), "uncertainty", A, group="transfer"),
+    _P("demo_anchor", "Adoption boost in the region of the demo base that piloted a result", "logit",
+       1.0, (0, 4), "uncertainty", A, group="transfer"),
+    _P("funding_boost", "Adoption boost when a fund backs the deal", "logit", 1.0, (0, 4),
+       "uncertainty", A, group="funds"),
+    _P("contract_value_unit", "Contract value of a result of quality 1 at market-ready TRL",
+       "100m CNY at scale 1", 4.0, (0.01, 50), "uncertainty",
+       A + " (hand-calibrated to 2023 technology-contract turnover; formal MSM later)", group="transfer"),
+    _P("recertification_cost", "Re-certification cost of a cross-region contract", "share of value",
+       0.15, (0, 0.5), "uncertainty", A, group="transfer"),
+    _P("recognition_barrier_cut", "Barrier removed by full mutual recognition", "-", 0.5, (0, 1),
+       "uncertainty", A, group="regions"),
+    _P("outside_adoption", "Chance an expiring market-ready result is licensed Outside", "-", 0.3,
+       (0, 1), "uncertainty", A, group="transfer"),
+    _P("outside_demand", "Chance per quarter that the rest of China licenses a market-ready result",
+       "per quarter", 0.3, (0, 1), "uncertainty",
+       A + " (hand-calibrated: most of Beijing's outbound contract value goes beyond JJJ; 4.6% to "
+       "Tianjin+Hebei in 2014-2020, jjj_statistics.csv)", group="transfer"),
+    _P("productivity_gain", "TFP gain per adopted result (times quality x absorptive capacity)", "-",
+       0.03, (0, 0.2), "uncertainty", A, group="transfer"),
+    # ---- 4. Investment -------------------------------------------------------------------------------
+    _P("fund_deploy_rate", "Share of uninvested capital a fund may deploy per quarter", "per quarter",
+       0.05, (0, 0.3), "uncertainty", A, group="funds"),
+    _P("fund_ticket", "Investment per backed deal", "100m CNY at scale 1", 0.5, (0.01, 10),
+       "uncertainty", A, group="funds"),
+    _P("crowd_in", "Private money drawn in per public yuan", "CNY per CNY",
+       _reg(Beijing=0.88, Tianjin=0.90, Hebei=0.93), (0, 3), "uncertainty",
+       "SSRN 3221997: crowd-in 0.88-0.93, higher in less-developed regions", per="region", group="funds"),
+    _P("holding_period", "Quarters from investment to exit", "quarters", 20, (4, 60), "uncertainty",
+       A + " (5-year VC holding period)", kind="int", group="funds"),
+    _P("exit_success", "Base chance that a backed deal exits successfully", "-", 0.35, (0, 1),
+       "uncertainty", A, group="funds"),
+    _P("exit_multiple", "Proceeds per yuan invested in a successful exit", "x", 3.0, (1, 10),
+       "uncertainty", A, group="funds"),
+    _P("cross_region_success_penalty", "Loss of success chance per unit barrier for cross-region deals",
+       "-", 0.8, (0, 2), "uncertainty", A, group="funds"),
+    _P("management_fee", "Management fee", "share of capital per quarter", 0.005, (0, 0.02),
+       "uncertainty", "2% a year, the usual VC fee (assumption)", group="funds"),
+    _P("guidance_fund_capital", "Regional guidance fund capital", "100m CNY",
+       _reg(Beijing=200.0, Tianjin=80.0, Hebei=100.0), (0, 5000), "structural",
+       "Hebei 100 = Hebei PPP JJJ coordinated-development fund (2017, jjj_statistics.csv); others "
+       "assumption", per="region", group="funds"),
+    _P("private_vc_capital", "Private VC capital", "100m CNY",
+       _reg(Beijing=400.0, Tianjin=60.0, Hebei=30.0), (0, 5000), "structural", A, per="region",
+       group="funds"),
+    # ---- 5. Firms ------------------------------------------------------------------------------------
+    _P("firm_rd_share", "Share of value added spent on R&D", "-", 0.05, (0, 0.3), "uncertainty", A,
+       group="firms"),
+    _P("firm_margin", "Cash margin on value added", "-", 0.12, (0, 0.5), "uncertainty", A,
+       group="firms"),
+    _P("firm_entry_rate", "Market entry per firm per quarter", "per quarter", 0.02, (0, 0.1),
+       "uncertainty", A, group="firms"),
+    _P("firm_shock_sd", "Quarterly productivity shock", "log sd", 0.1, (0, 0.5), "uncertainty", A,
+       group="firms"),
+    _P("spinoff_rate", "Spin-offs per adopted result, times (1 + climate)", "-", 0.05, (0, 0.5),
+       "uncertainty", A, group="firms"),
+    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -6.0, (-12, 0),
+       "uncertainty", A + " (hand-calibrated toward ZGC branches in TJ/HB: 6,149 in 2017, 8,816 in 2020)",
+       group="firms"),
+    _P("branch_cost_gap", "Branch logit weight of the cost-of-living gap", "logit", 2.0, (0, 6),
+       "uncertainty", A, group="firms"),
+    _P("branch_demo_access", "Branch logit weight of demo-base capacity per firm", "logit", 1.0,
+       (0, 5), "uncertainty", A, group="firms"),
+    # ---- 6. Talent -----------------------------------------------------------------------------------
+    _P("decide_share", "Share of talents who re-decide each quarter", "per quarter", 0.25, (0, 1),
+       "structural", "model-spec §4.6: an annual decision", group="talent"),
+    _P("beta_wage", "Utility weight of ln(wage x skill)", "utils", 2.0, (0, 8), "uncertainty",
+       A + " (scale of the logit)", group="talent"),
+    _P("beta_distance", "Utility weight of ln(1 + km/100 moved)", "utils", 3.0, (0, 12), "uncertainty",
+       "Zhang & Zhao 2013, IZA DP 7160: beta_d / beta_w ~ 1.5", group="talent"),
+    _P("beta_incentive", "Utility per 10k CNY/yr of incentive", "utils", 0.1, (0, 1), "uncertainty",
+       "derived: beta_wage / W0, the marginal utility of income at an R&D wage W0 = 20 (10k CNY/yr, "
+       "assumption)", group="talent"),
+    _P("incentive_pull", "Regional pull of talent policy (kappa)", "-",
+       dict(Beijing=0.3, Tianjin=1.0, Hebei=1.0), (0, 2), "uncertainty",
+       "Chen & Li 2022: talent policies pull weakly in first-tier cities", per="region", group="talent"),
+    _P("beta_cost", "Utility weight of ln(cost of living)", "utils", 0.5, (0, 3), "uncertainty", A,
+       group="talent"),
+    _P("beta_amenity", "Utility weight of amenity", "utils", 1.0, (0, 3), "uncertainty", A,
+       group="talent"),
+    _P("beta_home", "Utility cost of living away from the hukou region", "utils", 0.8, (0, 3),
+       "uncertainty", A, group="talent"),
+    _P("beta_ties", "Utility weight of ln(1 + ties in region)", "utils", 0.4, (0, 2), "uncertainty",
+       "Agrawal et al. 2006 (ties persist after a move); value assumption", group="talent"),
+    _P("stay_bonus", "Alternative-specific constant for staying", "utils", 2.0, (0, 8), "uncertainty",
+       A + " (calibrated to low annual inter-regional mobility)", group="talent"),
+    _P("network_moving_cut", "Moving cost removed by a full talent network", "-", 0.5, (0, 1),
+       "uncertainty", A, group="talent"),
+    _P("tie_formation", "Cross-region ties formed per talent per quarter with a full network", "ties",
+       0.2, (0, 2), "uncertainty", A, group="talent"),
+    _P("dual_appointment_rate", "Chance per quarter of a dual appointment with a full network", "-",
+       0.05, (0, 0.5), "uncertainty", A, group="talent"),
+    _P("wage", "Wage level", "relative to Beijing", dict(Beijing=1.0, Tianjin=0.8, Hebei=0.62,
+       Outside=0.75), (0.1, 3), "uncertainty", A, per="region4", group="talent"),
+    _P("cost_of_living", "Cost of living", "relative to Beijing", dict(Beijing=1.0, Tianjin=0.6,
+       Hebei=0.45, Outside=0.6), (0.1, 3), "uncertainty", A, per="region4", group="talent"),
+    _P("amenity", "Amenity", "utils", dict(Beijing=0.6, Tianjin=0.2, Hebei=0.0, Outside=0.4), (-2, 2),
+       "uncertainty", A, per="region4", group="talent"),
+    _P("outside_alternatives", "Provinces the Outside alternative stands for", "regions", 28, (1, 40),
+       "structural", "31 mainland provincial units less Beijing, Tianjin, Hebei", kind="int", group="talent"),
+    _P("wage_productivity_elasticity", "Wage response to regional productivity", "-", 0.5, (0, 1),
+       "uncertainty", A, group="talent"),
+    _P("retirement_rate", "Talent exits per quarter", "per quarter", 0.007, (0, 0.05), "uncertainty",
+       A + " (35-year career)", group="talent"),
+    _P("talent_growth", "Net growth of the R&D workforce (entries above exits)", "per quarter", 0.011,
+       (-0.02, 0.05), "uncertainty",
+       "derived: JJJ R&D personnel FTE 2014-2023 (459,665 -> 690,262), 4.6%/yr", group="talent"),
+    _P("autonomy_hiring", "Hiring priority of full autonomy (wage flexibility)", "-", 1.0, (0, 5),
+       "uncertainty", A, group="talent"),
+    _P("tie_decay", "Decay of collaboration ties", "per quarter", 0.02, (0, 0.2), "uncertainty", A,
+       group="talent"),
+    _P("dual_end_rate", "Chance per quarter that a dual appointment ends", "per quarter", 0.1, (0, 1),
+       "uncertainty", A, group="talent"),
+    _P("firm_fixed_cost", "Fixed cost per quarter as a share of entry value added", "-", 0.07, (0, 0.2),
+       "uncertainty", A, group="firms"),
+    _P("branch_barrier", "Branch logit weight of the barrier", "logit", 3.0, (0, 10), "uncertainty", A,
+       group="firms"),
+    # ---- 7. Evaluation -------------------------------------------------------------------------------
+    _P("evaluation_budget_change", "Budget change for top / bottom platforms (g)", "share", 0.1,
+       (0, 0.5), "uncertainty", A, group="evaluation"),
+    _P("evaluation_top_share", "Share of platforms rewarded", "-", 0.3, (0, 0.5), "structural",
+       "model-spec §4.7", group="evaluation"),
+    _P("evaluation_bottom_share", "Share of platforms sent to rectification", "-", 0.1, (0, 0.5),
+       "structural", "6 of 64 labs in the 2018 round (model-spec §4.7)", group="evaluation"),
+    _P("evaluation_quality_weight", "Weight on quality and transformation, differentiated regime", "-",
+       0.7, (0, 1), "uncertainty", A, group="evaluation"),
+    _P("effort_adjustment", "Speed of effort adjustment toward what evaluation rewards", "per round",
+       0.3, (0, 1), "uncertainty", A, group="evaluation"),
+    # ---- 8. Culture ----------------------------------------------------------------------------------
+    _P("culture_decay", "Decay of the entrepreneurial climate", "per quarter", 0.05, (0, 0.5),
+       "uncertainty", A, group="culture"),
+    _P("culture_risk_appetite", "Fund deployment gained per unit of climate", "-", 0.5, (0, 3),
+       "uncertainty", A, group="culture"),
+]
+
+_S: list[Param] = [
+    _P("start_year", "Start year", "year", 2023, (2014, 2023), "structural",
+       "years covered by jjj_statistics.csv", kind="int", group="run"),
+    _P("steps", "Run length", "quarters", 40, (1, 400), "structural", "model-spec §2: 10 years",
+       kind="int", group="run"),
+    _P("scale", "Agent-count multiplier", "x", 1.0, (0.01, 4), "structural",
+       A + " (1.0 gives ~15,000 agents in 2023)", group="run"),
+    _P("talent_unit", "R&D FTE per talent agent at scale 1", "FTE", 50, (1, 10000), "structural", A,
+       kind="int", group="run"),
+    _P("firm_unit", "High-tech enterprises per firm agent at scale 1", "firms", 10, (1, 1000),
+       "structural", A, kind="int", group="run"),
+    _P("result_unit", "Invention patents per result record at scale 1", "patents", 50, (1, 10000),
+       "structural", A, kind="int", group="run"),
+    _P("eng_centers", "Engineering and technology centres", "platforms",
+       _reg(Beijing=120, Tianjin=75, Hebei=60), (0, 1000), "structural",
+       "Tianjin 75 = 12 national engineering research centres + 63 national enterprise technology "
+       "centres (Tianjin 2019 bulletin, jjj_statistics.csv); Beijing and Hebei assumption", per="region",
+       kind="int", group="research"),
+]
+
+REGISTRY: dict[str, Param] = {p.name: p for p in (*_L, *_U, *_S)}
+LEVERS: dict[str, Param] = {n: p for n, p in REGISTRY.items() if p.role == "lever"}
+
+
+@dataclass(frozen=True)
+class Params:
+    """A complete, validated parameter set: registry defaults plus overrides."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            v = self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        p = REGISTRY[name]
+        return np.array([v[k] for k in p.keys], dtype=float) if p.per else v
+
+    def replace(self, overrides: dict[str, Any], where: str = "overrides") -> Params:
+        """Return a copy with validated ``overrides`` applied (per-key tables are merged)."""
+        return Params({**self.values, **validate(overrides, where, self.values)})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        return json.loads(json.dumps(self.values))
+
+    def digest(self) -> str:
+        """A stable hash of the values (for run ids and manifests)."""
+        return hashlib.sha256(json.dumps(self.values, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def validate(overrides: dict[str, Any], where: str, current: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+    """Validate overrides against the registry; unknown names fail with a suggestion."""
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in REGISTRY:
+            raise ConfigError(where, key, "a lever or parameter name (see `jjjsim levers`)", key,
+                              _did_you_mean(key, REGISTRY))
+        p = REGISTRY[key]
+        if p.per and isinstance(value, dict) and current is not None:
+            value = {**current[key], **value}
+        out[key] = p.validate(value, where)
+    return out
+
+
+def defaults() -> Params:
+    """The registry's defaults as a :class:`Params`."""
+    return Params({n: (dict(p.default) if p.per else p.default) for n, p in REGISTRY.items()})

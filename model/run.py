@@ -1,0 +1,173 @@
+"""``run()``: the one entry point that the command line, sweeps, SALib and the app all call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform as _platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .metrics import MODEL_INDICATORS
+from .model import JJJModel
+from .params import Params, defaults
+from .regions import JJJ, REGIONS
+from .scenario import Scenario, load_scenario
+
+FLOW_NAMES = ("contract_value", "contract_count", "talent_moves")
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced, with the parameters and seed that made it.
+
+    Attributes:
+        series: tidy per-step, per-region indicators (one row per step and region).
+        model_series: per-step model-level indicators.
+        flows: cumulative origin x destination matrices (rows: origin, columns: destination).
+        summary: final indicators (flat name -> number).
+        params: the resolved parameters; seed: the run's seed; scenario: its name.
+    """
+
+    series: pd.DataFrame
+    model_series: pd.DataFrame
+    flows: dict[str, pd.DataFrame]
+    summary: dict[str, float]
+    params: dict[str, Any]
+    seed: int
+    scenario: str = "custom"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """A hash of every output table (bit-level reproducibility checks)."""
+        h = hashlib.sha256()
+        for df in (self.series, self.model_series, *self.flows.values()):
+            h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+        h.update(json.dumps(self.summary, sort_keys=True).encode())
+        return h.hexdigest()
+
+    def save(self, out: str | Path) -> Path:
+        """Write series (Parquet), flow matrices (CSV), summary and a JSON manifest into ``out``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        self.series.to_parquet(out / "series.parquet", index=False)
+        self.model_series.to_parquet(out / "model_series.parquet", index=False)
+        for name, df in self.flows.items():
+            df.to_csv(out / f"flows_{name}.csv")
+        manifest = {"scenario": self.scenario, "seed": self.seed, "params": self.params,
+                    "summary": self.summary, "digest": self.digest(), **self.meta}
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
+        return out
+
+
+def resolve(scenario: str | Path | Scenario | Params | dict[str, Any] | None) -> tuple[str, Params]:
+    """Name and parameters of a scenario given as a name, a path, a Scenario, Params or overrides."""
+    if scenario is None:
+        return "baseline", load_scenario("baseline").params
+    if isinstance(scenario, Scenario):
+        return scenario.name, scenario.params
+    if isinstance(scenario, Params):
+        return "custom", scenario
+    if isinstance(scenario, dict):
+        return "custom", defaults().replace(scenario, where="run() overrides")
+    s = load_scenario(scenario)
+    return s.name, s.params
+
+
+def run(scenario: str | Path | Scenario | Params | dict[str, Any] | None = "baseline", seed: int = 0,
+        steps: int | None = None, overrides: dict[str, Any] | None = None,
+        progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Run one simulation; a plain, picklable function of its arguments.
+
+    Args:
+        scenario: a scenario name or file, a :class:`Scenario`, a :class:`Params`, or a dict of
+            overrides of the registry defaults.
+        seed: the run's seed; all randomness comes from ``numpy.random.SeedSequence(seed)``.
+        steps: quarters to run (default: the scenario's ``steps``).
+        overrides: further parameter overrides (validated against the registry).
+        progress: called as ``progress(step, steps)`` after every step.
+    """
+    name, params = resolve(scenario)
+    if overrides:
+        params = params.replace(overrides, where="overrides")
+    if steps is not None:
+        params = params.replace({"steps": steps}, where="steps")
+    model = JJJModel(params, rng=np.random.SeedSequence(seed))
+    n = int(params.steps)
+    for k in range(n):
+        model.step()
+        if progress is not None:
+            progress(k + 1, n)
+    return collect(model, name, seed)
+
+
+def collect(model: JJJModel, scenario: str, seed: int) -> RunResult:
+    """Turn a finished model into a :class:`RunResult`."""
+    series, model_series = model.recorder.frames(int(model.p.start_year))
+    f = model.flows
+    flows = {k: pd.DataFrame(getattr(f, k), index=pd.Index(REGIONS, name="origin"),
+                             columns=pd.Index(REGIONS, name="destination")) for k in FLOW_NAMES}
+    return RunResult(series=series, model_series=model_series, flows=flows,
+                     summary=summarise(model, series, model_series), params=model.p.to_dict(),
+                     seed=seed, scenario=scenario, meta=_meta())
+
+
+def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[str, float]:
+    """Final indicators of a run (cumulative over the run where a flow, last year where a level)."""
+    run = series[series.step > 0]
+    jjj = run[run.region.isin(JJJ)]
+    last = series[series.step == series.step.max()].set_index("region")
+    last_year = ms[ms.step > ms.step.max() - 4]
+    res = model.results
+    cohorts = (res.born > 0) & (res.born <= model.steps - 8)
+    licensed = cohorts & (res.status == 3) & (res.licensed - res.born <= 8)
+    f = model.flows
+    bj_out = f.contract_value[0].sum() - f.contract_value[0, 0]
+    fd, inv = model.fund, model.investments
+    collab = np.isin(inv.fund, np.flatnonzero(fd.kind == 1))
+    closed = collab & (inv.status > 0)
+    out: dict[str, float] = {
+        "results": jjj.results.sum(), "results_quality": jjj.results_quality.sum(),
+        "mean_result_quality": jjj.results_quality.sum() / max(jjj.results.sum(), 1),
+        "duplicates": jjj.duplicates.sum(),
+        "transformation_rate": licensed.sum() / max(cohorts.sum(), 1),
+        "contract_value": f.contract_value[:3].sum(),
+        "bj_to_tjhb_contract_value": f.contract_value[0, 1] + f.contract_value[0, 2],
+        "bj_to_tjhb_share_of_bj_outflow": (f.contract_value[0, 1] + f.contract_value[0, 2]) / max(bj_out, 1e-12),
+        "cross_region_contract_value": f.contract_value[:3, :3].sum() - np.trace(f.contract_value[:3, :3]),
+        "value_added": jjj.value_added.sum(),
+        "branches": last.loc[list(JJJ), "branches"].sum(),
+        "theil_value_added": last_year.theil_value_added.mean(),
+        "theil_results": last_year.theil_results.mean(),
+        "collab_fund_invested": fd.invested[fd.kind == 1].sum(),
+        "collab_fund_roi": (inv.proceeds[closed].sum() / inv.amount[closed].sum() - 1.0) if closed.any() else np.nan,
+        "collab_fund_expected_multiple": ms.collab_fund_expected_multiple.iloc[-1],
+        "private_crowd_in": fd.crowd_in.sum(),
+        "public_cost": ms.public_cost.sum(),
+        "talent_moves": f.talent_moves.sum() - np.trace(f.talent_moves),
+        "firm_entries": jjj.firm_entries.sum(), "spinoffs": jjj.spinoffs.sum(),
+        "efficiency_spread": ms.efficiency_spread.iloc[-1],
+    }
+    for r in REGIONS:
+        out[f"talent_fte.{r}"] = last.loc[r, "talent_fte"]
+        if r != "Outside":
+            out[f"results.{r}"] = jjj[jjj.region == r].results.sum()
+            out[f"value_added_last_quarter.{r}"] = last.loc[r, "value_added"]
+    return {k: float(v) for k, v in out.items()}
+
+
+def _meta() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    vers = {}
+    for pkg in ("jjjsim", "mesa", "numpy", "pandas"):
+        try:
+            vers[pkg] = version(pkg)
+        except PackageNotFoundError:
+            vers[pkg] = "not installed"
+    return {"versions": vers, "python": _platform.python_version(), "model_indicators": list(MODEL_INDICATORS)}

@@ -1,0 +1,109 @@
+"""Scenario files: a base scenario plus overrides of registry parameters (TOML, in ``scenarios/``).
+
+A file holds ``description``, ``base`` (the scenario it overrides; only ``baseline`` has none) and a
+``[params]`` table. Bases are looked up beside the file first, then among the built-in scenarios.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .params import ConfigError, Params, _did_you_mean, defaults
+
+TOP_LEVEL_KEYS = ("description", "base", "params")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A resolved scenario: its own overrides, the chain of bases, and the complete parameters."""
+
+    name: str
+    description: str
+    path: str
+    params: Params
+    overrides: dict[str, Any] = field(default_factory=dict)
+    chain: tuple[str, ...] = ()
+
+
+def builtin_dir() -> Path:
+    """Folder of the built-in scenario files."""
+    return Path(str(resources.files("jjjsim.scenarios")))
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in scenarios."""
+    return sorted(p.stem for p in builtin_dir().glob("*.toml"))
+
+
+def _locate(ref: str | Path, near: Path | None = None) -> Path:
+    p = Path(ref)
+    if p.suffix == ".toml" or p.exists():
+        return p
+    for folder in ([near] if near else []) + [builtin_dir()]:
+        cand = folder / f"{ref}.toml"
+        if cand.exists():
+            return cand
+    names = builtin_names()
+    raise ConfigError("scenario", str(ref), f"a scenario name ({', '.join(names)}) or a .toml file", str(ref),
+                      _did_you_mean(str(ref), names))
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Read and check one scenario file's structure (not yet its parameter values)."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", "an existing scenario file", "no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError, OSError) as err:
+        raise ConfigError(str(path), "(file)", "a readable TOML file", type(err).__name__) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(str(path), "(file)", "valid TOML", str(err)) from None
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(str(path), key, f"one of {', '.join(TOP_LEVEL_KEYS)}", key,
+                              _did_you_mean(key, TOP_LEVEL_KEYS))
+    if not isinstance(data.get("params", {}), dict):
+        raise ConfigError(str(path), "params", "a table of parameter overrides", data["params"])
+    if "base" in data and not isinstance(data["base"], str):
+        raise ConfigError(str(path), "base", "the name of a scenario", data["base"])
+    if not isinstance(data.get("description", ""), str):
+        raise ConfigError(str(path), "description", "a paragraph of text", data["description"])
+    return data
+
+
+def load_scenario(ref: str | Path) -> Scenario:
+    """Resolve a scenario by name or path, following its bases, into complete parameters."""
+    path = _locate(ref)
+    files: list[tuple[Path, dict[str, Any]]] = []
+    seen: list[Path] = []
+    while True:
+        real = path.resolve()
+        if real in seen:
+            raise ConfigError(str(files[-1][0]), "base", "a scenario that does not extend itself",
+                              files[-1][1]["base"])
+        seen.append(real)
+        data = read_file(path)
+        files.append((path, data))
+        if "base" not in data:
+            break
+        try:
+            path = _locate(data["base"], near=path.parent)
+        except ConfigError as err:
+            raise ConfigError(str(path), "base", err.expected, data["base"], err.hint) from None
+    params = defaults()
+    for p, data in reversed(files):
+        params = params.replace(data.get("params", {}), where=str(p))
+    own_path, own = files[0]
+    return Scenario(name=own_path.stem, description=" ".join(own.get("description", "").split()),
+                    path=str(own_path), params=params, overrides=own.get("params", {}),
+                    chain=tuple(p.stem for p, _ in files))
+
+
+def list_scenarios() -> list[Scenario]:
+    """All built-in scenarios, resolved."""
+    return [load_scenario(n) for n in builtin_names()]

@@ -1,0 +1,1 @@
+"""Plotly figures and reports, pure functions of result tables; never runs a model."""
