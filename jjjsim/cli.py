@@ -19,8 +19,9 @@ from rich.table import Table
 
 from jjjsim import __version__
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Agent-based simulation of the Jing-Jin-Ji innovation ecosystem.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Agent-based simulation of the Jing-Jin-Ji innovation ecosystem."
+)
 out = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True)
 
@@ -58,8 +59,14 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 def code_version() -> str:
     """The package version, plus the git commit when run from a source checkout."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5, check=False).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         rev = ""
     return f"{__version__}+g{rev}" if rev else __version__
@@ -87,14 +94,24 @@ def run(
     except ConfigError as e:
         raise _fail(str(e)) from None
     n = int(params.steps)
-    with Progress(TextColumn(f"[bold]{scen.name}[/] seed {seed}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} quarters"), TimeRemainingColumn(),
-                  console=err, transient=True, disable=quiet) as bar:
+    with Progress(
+        TextColumn(f"[bold]{scen.name}[/] seed {seed}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} quarters"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=quiet,
+    ) as bar:
         task = bar.add_task("run", total=n)
         result = run_model(params, seed=seed, progress=lambda k, _n: bar.update(task, completed=k))
     result.scenario = scen.name
-    result.meta.update(code_version=code_version(), scenario_file=scen.path, scenario_chain=list(scen.chain),
-                       command=" ".join(sys.argv))
+    result.meta.update(
+        code_version=code_version(),
+        scenario_file=scen.path,
+        scenario_chain=list(scen.chain),
+        command=" ".join(sys.argv),
+    )
     folder = result.save(out_dir or Path("results") / f"{scen.name}-seed{seed}")
     out.print(indicator_table(result))
     out.print(f"Wrote series, flows and manifest to [bold]{folder}[/]", highlight=False)
@@ -107,13 +124,17 @@ def indicator_table(result: Any) -> Table:
     last_steps = s.step.max()
     last = s[s.step > last_steps - 4].groupby("region", observed=True).mean(numeric_only=True)
     y0, y1 = int(s.year.min()), int(s[s.step == last_steps].year.iloc[0] - 0.25)
-    rows = [("R&D talent (FTE)", "talent_fte", "{:,.0f}"), ("Results / quarter", "results", "{:,.0f}"),
-            ("Result quality", "results_quality", "{:,.0f}"),
-            ("Contracts sold, 100m CNY / qtr", "contract_value_sold", "{:,.0f}"),
-            ("Contracts bought, 100m CNY / qtr", "contract_value_bought", "{:,.0f}"),
-            ("Firm value added, 100m CNY / qtr", "value_added", "{:,.0f}"),
-            ("Firms (agents)", "firms", "{:,.0f}"), ("Branches from elsewhere", "branches", "{:,.0f}"),
-            ("Transformation rate", "transformation_rate", "{:.2f}")]
+    rows = [
+        ("R&D talent (FTE)", "talent_fte", "{:,.0f}"),
+        ("Results / quarter", "results", "{:,.0f}"),
+        ("Result quality", "results_quality", "{:,.0f}"),
+        ("Contracts sold, 100m CNY / qtr", "contract_value_sold", "{:,.0f}"),
+        ("Contracts bought, 100m CNY / qtr", "contract_value_bought", "{:,.0f}"),
+        ("Firm value added, 100m CNY / qtr", "value_added", "{:,.0f}"),
+        ("Firms (agents)", "firms", "{:,.0f}"),
+        ("Branches from elsewhere", "branches", "{:,.0f}"),
+        ("Transformation rate", "transformation_rate", "{:.2f}"),
+    ]
     t = Table(title=f"{result.scenario} (seed {result.seed}): {y0} vs {y1}, yearly means", title_justify="left")
     t.add_column("indicator")
     regions = ["Beijing", "Tianjin", "Hebei", "Outside"]
@@ -122,8 +143,10 @@ def indicator_table(result: Any) -> Table:
     for label, col, fmt in rows:
         t.add_row(label, *[f"{fmt.format(first.loc[r, col])} → {fmt.format(last.loc[r, col])}" for r in regions])
     sm = result.summary
-    t.caption = (f"Beijing → Tianjin+Hebei contracts: {sm['bj_to_tjhb_contract_value']:,.0f} (100m CNY, whole run); "
-                 f"Theil of value added: {sm['theil_value_added']:.3f}; public cost: {sm['public_cost']:,.0f}")
+    t.caption = (
+        f"Beijing → Tianjin+Hebei contracts: {sm['bj_to_tjhb_contract_value']:,.0f} (100m CNY, whole run); "
+        f"Theil of value added: {sm['theil_value_added']:.3f}; public cost: {sm['public_cost']:,.0f}"
+    )
     return t
 
 
@@ -160,10 +183,18 @@ def levers(
         if p.role != "lever" and not all_:
             continue
         bounds = "|".join(p.choices) if p.choices else (f"{p.bounds[0]:g}–{p.bounds[1]:g}" if p.bounds else "")
-        default = (", ".join(f"{k}={v:g}" for k, v in p.default.items()) if isinstance(p.default, dict)
-                   else str(p.default))
-        t.add_row(f"[bold]{p.name}[/]\n{p.label}", p.role, p.unit, bounds, default, p.source,
-                  f"{p.causal_path}\n[dim]{p.measure}[/]" if p.causal_path else "")
+        default = (
+            ", ".join(f"{k}={v:g}" for k, v in p.default.items()) if isinstance(p.default, dict) else str(p.default)
+        )
+        t.add_row(
+            f"[bold]{p.name}[/]\n{p.label}",
+            p.role,
+            p.unit,
+            bounds,
+            default,
+            p.source,
+            f"{p.causal_path}\n[dim]{p.measure}[/]" if p.causal_path else "",
+        )
     out.print(t)
 
 

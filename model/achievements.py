@@ -12,9 +12,17 @@ NEW, PILOTING, MARKET_READY, LICENSED, EXPIRED = range(5)
 STATUSES = ("new", "piloting", "market_ready", "licensed", "expired")
 
 COLUMNS = {
-    "field": (np.int8, ()), "quality": (np.float64, ()), "trl": (np.int8, ()),
-    "origin": (np.int64, ()), "region": (np.int8, ()), "born": (np.int32, ()),
-    "status": (np.int8, ()), "base": (np.int64, ()), "anchor": (np.int8, ()),
-    "buyer": (np.int8, ()), "licensed": (np.int32, ()), "value": (np.float64, ()),
+    "field": (np.int8, ()),
+    "quality": (np.float64, ()),
+    "trl": (np.int8, ()),
+    "origin": (np.int64, ()),
+    "region": (np.int8, ()),
+    "born": (np.int32, ()),
+    "status": (np.int8, ()),
+    "base": (np.int64, ()),
+    "anchor": (np.int8, ()),
+    "buyer": (np.int8, ()),
+    "licensed": (np.int32, ()),
+    "value": (np.float64, ()),
 }
 """base: demo-base row piloting it (-1); anchor: region of that base (-1); buyer: buyer region (-1)."""

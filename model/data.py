@@ -56,8 +56,11 @@ class StartState:
     key_labs: np.ndarray  # state key labs (discipline + enterprise + provincial-ministerial)
 
 
-_KEY_LAB_INDICATORS = ("state_key_labs_discipline", "enterprise_state_key_labs",
-                       "provincial_ministerial_state_key_labs")
+_KEY_LAB_INDICATORS = (
+    "state_key_labs_discipline",
+    "enterprise_state_key_labs",
+    "provincial_ministerial_state_key_labs",
+)
 
 
 def start_state(year: int) -> StartState:
@@ -67,12 +70,15 @@ def start_state(year: int) -> StartState:
         return np.array([value_in(ind, r, year) for r in JJJ])
 
     df = statistics()
-    labs = np.array([df[(df.region == r) & df.indicator.isin(_KEY_LAB_INDICATORS)].value.sum()
-                     for r in JJJ])
+    labs = np.array([df[(df.region == r) & df.indicator.isin(_KEY_LAB_INDICATORS)].value.sum() for r in JJJ])
     return StartState(
-        year=year, rd_expenditure=arr("rd_expenditure"), rd_fte=arr("rd_personnel_fte_total"),
+        year=year,
+        rd_expenditure=arr("rd_expenditure"),
+        rd_fte=arr("rd_personnel_fte_total"),
         invention_patents=arr("patents_granted_invention"),
         contract_output=arr("tech_contract_turnover_output"),
-        contract_absorbed=arr("tech_contract_turnover_absorbed"), gdp=arr("gdp_implied_by_rd_bulletin"),
-        high_tech_firms=arr("high_tech_enterprises_stock"), key_labs=labs,
+        contract_absorbed=arr("tech_contract_turnover_absorbed"),
+        gdp=arr("gdp_implied_by_rd_bulletin"),
+        high_tech_firms=arr("high_tech_enterprises_stock"),
+        key_labs=labs,
     )

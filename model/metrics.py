@@ -60,7 +60,7 @@ MODEL_INDICATORS: dict[str, str] = {
     "private_crowd_in": "cumulative private co-investment drawn in by funds",
     "fund_exits": "successful exits this quarter",
     "public_cost": "public cost this quarter: incentives + public fund deals + shared labs + demo bases"
-                   " + service platforms, 100m CNY",
+    " + service platforms, 100m CNY",
     "efficiency_spread": "standard deviation of log platform efficiency (autonomy)",
     "market_ready_stock": "market-ready results waiting for a licensee",
 }
@@ -108,25 +108,34 @@ class Recorder:
         va = fm.productivity * fm.size * fm.alive
         elsewhere = fm.branches & fm.alive[:, None] & (np.arange(4)[None, :] != fm.region[:, None])
         return {
-            "talent": n_t, "talent_fte": n_t * m.fte_per_agent,
+            "talent": n_t,
+            "talent_fte": n_t * m.fte_per_agent,
             "mean_skill": np.bincount(here, t.skill[t.alive], minlength=4) / np.maximum(n_t, 1),
             "results": np.bincount(res.region[new], minlength=4),
             "results_quality": np.bincount(res.region[new], res.quality[new], minlength=4),
             "duplicates": tally.duplicates,
             "transformation_rate": np.bincount(res.region[done], minlength=4)
             / np.maximum(np.bincount(res.region[cohort], minlength=4), 1),
-            "contracts_sold": count.sum(axis=1), "contract_value_sold": value.sum(axis=1),
-            "contract_value_bought": value.sum(axis=0), "firms": m.firm_counts(),
-            "productivity": m.mean_productivity(), "value_added": np.bincount(fm.region, va, minlength=4),
-            "branches": elsewhere.sum(axis=0), "firm_entries": tally.firm_entries,
-            "spinoffs": tally.spinoffs, "firm_exits": tally.firm_exits,
+            "contracts_sold": count.sum(axis=1),
+            "contract_value_sold": value.sum(axis=1),
+            "contract_value_bought": value.sum(axis=0),
+            "firms": m.firm_counts(),
+            "productivity": m.mean_productivity(),
+            "value_added": np.bincount(fm.region, va, minlength=4),
+            "branches": elsewhere.sum(axis=0),
+            "firm_entries": tally.firm_entries,
+            "spinoffs": tally.spinoffs,
+            "firm_exits": tally.firm_exits,
             "platform_budget": np.bincount(pl.region[rs], pl.budget[rs], minlength=4),
             "evaluation_score": np.bincount(pl.region[rs], pl.score[rs], minlength=4) / n_rs,
             "quality_effort": np.bincount(pl.region[rs], pl.quality_effort[rs], minlength=4) / n_rs,
             "instrument_hours_shared": np.bincount(pl.region[rs], pl.instruments[rs], minlength=4)
             * m.p.instrument_sharing,
-            "climate": m.climate, "wage": m.wage, "incentives_paid": tally.incentives_paid,
-            "talent_in": moves.sum(axis=0) - np.diag(moves), "talent_out": moves.sum(axis=1) - np.diag(moves),
+            "climate": m.climate,
+            "wage": m.wage,
+            "incentives_paid": tally.incentives_paid,
+            "talent_in": moves.sum(axis=0) - np.diag(moves),
+            "talent_out": moves.sum(axis=1) - np.diag(moves),
         }
 
     def _model_values(self, m: JJJModel) -> dict[str, float]:
@@ -146,14 +155,19 @@ class Recorder:
             "theil_results": rules.theil(rv[:3, self._ri["results_quality"]]),
             "bj_to_tjhb_contract_value": value[0, 1] + value[0, 2],
             "cross_region_contract_value": value[:3, :3].sum() - np.trace(value[:3, :3]),
-            "fund_capital": fd.capital.sum(), "fund_invested": fd.invested.sum(),
+            "fund_capital": fd.capital.sum(),
+            "fund_invested": fd.invested.sum(),
             "collab_fund_invested": fd.invested[collab].sum(),
             "collab_fund_proceeds": fd.proceeds[collab].sum(),
             "collab_fund_expected_multiple": float(inv.success_p[c_inv].mean() * m.p.exit_multiple)
-            if c_inv.any() else np.nan,
-            "private_crowd_in": fd.crowd_in.sum(), "fund_exits": m.tally.exits.sum(),
-            "public_cost": m.tally.incentives_paid.sum() + public_step
-            + pl.budget[m.shared_lab].sum() + pl.budget[demo | (pl.kind == 2)].sum(),
+            if c_inv.any()
+            else np.nan,
+            "private_crowd_in": fd.crowd_in.sum(),
+            "fund_exits": m.tally.exits.sum(),
+            "public_cost": m.tally.incentives_paid.sum()
+            + public_step
+            + pl.budget[m.shared_lab].sum()
+            + pl.budget[demo | (pl.kind == 2)].sum(),
             "efficiency_spread": a * float(np.std(pl.efficiency_z[pl.research])),
             "market_ready_stock": float((m.results.status == 2).sum()),
         }
@@ -171,4 +185,3 @@ class Recorder:
         model.insert(0, "year", year)
         model.insert(0, "step", steps)
         return series, model
-

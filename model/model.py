@@ -75,10 +75,18 @@ class JJJModel(mesa.Model):
         self.spill_w = spillover_weights(self.barrier, p.spillover_decay_km)
         self.similarity = field_similarity(self.n_fields)
         self.adoption_weights = dict(
-            intercept=p.adopt_intercept, quality=p.adopt_quality, trl=p.adopt_trl,
-            absorptive=p.adopt_absorptive, novelty=p.adopt_novelty, fit=p.adopt_fit,
-            distance=p.adopt_distance, barrier=p.adopt_barrier, service=p.service_platform_effect,
-            anchor=p.demo_anchor, funding=p.funding_boost)
+            intercept=p.adopt_intercept,
+            quality=p.adopt_quality,
+            trl=p.adopt_trl,
+            absorptive=p.adopt_absorptive,
+            novelty=p.adopt_novelty,
+            fit=p.adopt_fit,
+            distance=p.adopt_distance,
+            barrier=p.adopt_barrier,
+            service=p.service_platform_effect,
+            anchor=p.demo_anchor,
+            funding=p.funding_boost,
+        )
         self.ticket = p.fund_ticket / p.scale
         self.crowd_in = np.r_[p.crowd_in, 0.0]
         self.climate = np.zeros(4)
@@ -131,11 +139,21 @@ class JJJModel(mesa.Model):
     def contract_value(self, rows: np.ndarray) -> np.ndarray:
         """Contract value of results (100m CNY): unit value x quality x (1 + 0.25 per TRL above ready)."""
         r = self.results
-        return (self.p.contract_value_unit / self.p.scale * r.quality[rows]
-                * (1.0 + 0.25 * (r.trl[rows] - self.p.market_ready_trl)))
+        return (
+            self.p.contract_value_unit
+            / self.p.scale
+            * r.quality[rows]
+            * (1.0 + 0.25 * (r.trl[rows] - self.p.market_ready_trl))
+        )
 
-    def book_contracts(self, rows: np.ndarray, buyer: np.ndarray, value: np.ndarray,
-                       payer: np.ndarray | None, cost: np.ndarray | None = None) -> None:
+    def book_contracts(
+        self,
+        rows: np.ndarray,
+        buyer: np.ndarray,
+        value: np.ndarray,
+        payer: np.ndarray | None,
+        cost: np.ndarray | None = None,
+    ) -> None:
         """Record contracts: value paid by the buyer (a firm, or Outside) and received by the origin
         platform; a cross-region buyer also pays re-certification (``cost - value``)."""
         r, f = self.results, self.flows

@@ -10,19 +10,28 @@ BEIJING, TIANJIN, HEBEI, OUTSIDE = range(4)
 REGION_PAIRS: tuple[str, ...] = ("Beijing-Tianjin", "Beijing-Hebei", "Tianjin-Hebei")
 
 FIELDS: tuple[str, ...] = (
-    "nev", "biomed", "ict_ai", "equipment", "materials", "energy_env", "aerospace", "other",
+    "nev",
+    "biomed",
+    "ict_ai",
+    "equipment",
+    "materials",
+    "energy_env",
+    "aerospace",
+    "other",
 )
 """Technology fields (model-spec §3): new-energy vehicles, biomedicine, ICT/AI, advanced equipment,
 new materials, energy & environment, aerospace, other."""
 
 # Distances in km (model-spec §2): Beijing-Tianjin 120, Beijing-Hebei 250 (Shijiazhuang/Baoding
 # centroid), Tianjin-Hebei 280, any-Outside 1000. Within a region: 0.
-DISTANCE_KM = np.array([
-    [0.0, 120.0, 250.0, 1000.0],
-    [120.0, 0.0, 280.0, 1000.0],
-    [250.0, 280.0, 0.0, 1000.0],
-    [1000.0, 1000.0, 1000.0, 0.0],
-])
+DISTANCE_KM = np.array(
+    [
+        [0.0, 120.0, 250.0, 1000.0],
+        [120.0, 0.0, 280.0, 1000.0],
+        [250.0, 280.0, 0.0, 1000.0],
+        [1000.0, 1000.0, 1000.0, 0.0],
+    ]
+)
 OUTSIDE_BARRIER = 0.6
 """Barrier between any Jing-Jin-Ji region and the rest of China (assumption; not a lever)."""
 

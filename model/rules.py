@@ -13,8 +13,15 @@ def logistic(x: np.ndarray | float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
-def research_rate(budget_eff: np.ndarray, staff_eff: np.ndarray, spillover: np.ndarray,
-                  productivity: np.ndarray, beta: float, alpha: float, eta: float) -> np.ndarray:
+def research_rate(
+    budget_eff: np.ndarray,
+    staff_eff: np.ndarray,
+    spillover: np.ndarray,
+    productivity: np.ndarray,
+    beta: float,
+    alpha: float,
+    eta: float,
+) -> np.ndarray:
     """Expected results per quarter: lambda = A * B_eff^beta * H_eff^alpha * (1 + eta * S_r)."""
     return productivity * budget_eff**beta * staff_eff**alpha * (1.0 + eta * spillover)
 
@@ -41,20 +48,39 @@ def learning_value(cognitive_distance: np.ndarray) -> np.ndarray:
     return 4.0 * d * (1.0 - d)
 
 
-def adoption_logit(*, quality: np.ndarray, trl_above: np.ndarray, absorptive: np.ndarray,
-                   cognitive_distance: np.ndarray, fit: np.ndarray, distance_km: np.ndarray,
-                   barrier: np.ndarray, service_boost: np.ndarray, anchored: np.ndarray,
-                   backed: np.ndarray, w: dict[str, float]) -> np.ndarray:
+def adoption_logit(
+    *,
+    quality: np.ndarray,
+    trl_above: np.ndarray,
+    absorptive: np.ndarray,
+    cognitive_distance: np.ndarray,
+    fit: np.ndarray,
+    distance_km: np.ndarray,
+    barrier: np.ndarray,
+    service_boost: np.ndarray,
+    anchored: np.ndarray,
+    backed: np.ndarray,
+    w: dict[str, float],
+) -> np.ndarray:
     """Logit of a firm adopting a result: rises in quality, TRL, absorptive capacity, learning value,
     sector fit, service platforms, a demo-base anchor and fund backing; falls in distance and barrier.
 
     ``w`` holds the weights: intercept, quality, trl, absorptive, novelty, fit, distance, barrier,
     service, anchor, funding.
     """
-    return (w["intercept"] + w["quality"] * np.log(quality) + w["trl"] * trl_above
-            + w["absorptive"] * absorptive + w["novelty"] * learning_value(cognitive_distance)
-            + w["fit"] * fit - w["distance"] * np.log1p(distance_km) - w["barrier"] * barrier
-            + w["service"] * service_boost + w["anchor"] * anchored + w["funding"] * backed)
+    return (
+        w["intercept"]
+        + w["quality"] * np.log(quality)
+        + w["trl"] * trl_above
+        + w["absorptive"] * absorptive
+        + w["novelty"] * learning_value(cognitive_distance)
+        + w["fit"] * fit
+        - w["distance"] * np.log1p(distance_km)
+        - w["barrier"] * barrier
+        + w["service"] * service_boost
+        + w["anchor"] * anchored
+        + w["funding"] * backed
+    )
 
 
 def service_boost(platforms: np.ndarray, half: float) -> np.ndarray:
@@ -62,11 +88,24 @@ def service_boost(platforms: np.ndarray, half: float) -> np.ndarray:
     return 1.0 - np.exp2(-np.asarray(platforms, dtype=float) / half)
 
 
-def talent_utility(*, wage: np.ndarray, skill: np.ndarray, incentive: np.ndarray, pull: np.ndarray,
-                   cost: np.ndarray, amenity: np.ndarray, move_km: np.ndarray, barrier: np.ndarray,
-                   away_from_home: np.ndarray, recognition: np.ndarray, ties: np.ndarray,
-                   stays: np.ndarray, network_cut: np.ndarray, size: np.ndarray,
-                   b: dict[str, float]) -> np.ndarray:
+def talent_utility(
+    *,
+    wage: np.ndarray,
+    skill: np.ndarray,
+    incentive: np.ndarray,
+    pull: np.ndarray,
+    cost: np.ndarray,
+    amenity: np.ndarray,
+    move_km: np.ndarray,
+    barrier: np.ndarray,
+    away_from_home: np.ndarray,
+    recognition: np.ndarray,
+    ties: np.ndarray,
+    stays: np.ndarray,
+    network_cut: np.ndarray,
+    size: np.ndarray,
+    b: dict[str, float],
+) -> np.ndarray:
     """Deterministic part of U_ir (model-spec §4.6), one row per talent, one column per region:
 
     U = b_w ln(wage_r skill_i) + b_I kappa_r I_r - b_c ln(cost_r) + b_A A_r
@@ -78,12 +117,17 @@ def talent_utility(*, wage: np.ndarray, skill: np.ndarray, incentive: np.ndarray
 
     Region arrays have shape (R,), talent arrays (N,), pairwise arrays (N, R).
     """
-    return (b["wage"] * np.log(wage[None, :] * skill[:, None])
-            + b["incentive"] * (pull * incentive)[None, :]
-            - b["cost"] * np.log(cost)[None, :] + b["amenity"] * amenity[None, :]
-            - b["distance"] * (1.0 - network_cut)[:, None] * (1.0 + barrier) * np.log1p(move_km / 100.0)
-            - b["home"] * away_from_home * (1.0 - recognition[None, :])
-            + b["ties"] * np.log1p(ties) + b["stay"] * stays + np.log(size)[None, :])
+    return (
+        b["wage"] * np.log(wage[None, :] * skill[:, None])
+        + b["incentive"] * (pull * incentive)[None, :]
+        - b["cost"] * np.log(cost)[None, :]
+        + b["amenity"] * amenity[None, :]
+        - b["distance"] * (1.0 - network_cut)[:, None] * (1.0 + barrier) * np.log1p(move_km / 100.0)
+        - b["home"] * away_from_home * (1.0 - recognition[None, :])
+        + b["ties"] * np.log1p(ties)
+        + b["stay"] * stays
+        + np.log(size)[None, :]
+    )
 
 
 def choose(utility: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -118,8 +162,9 @@ def evaluation_score(indicators: np.ndarray, weights: np.ndarray, groups: np.nda
     return (weights * z).sum(axis=1)
 
 
-def reallocate_budget(budget: np.ndarray, score: np.ndarray, groups: np.ndarray, top: float,
-                      bottom: float, g: float) -> np.ndarray:
+def reallocate_budget(
+    budget: np.ndarray, score: np.ndarray, groups: np.ndarray, top: float, bottom: float, g: float
+) -> np.ndarray:
     """Top ``top`` share of each type by score gain ``g`` of budget; bottom ``bottom`` share lose it."""
     factor = np.ones_like(budget, dtype=float)
     for grp in np.unique(groups):

@@ -59,8 +59,14 @@ class RunResult:
         self.model_series.to_parquet(out / "model_series.parquet", index=False)
         for name, df in self.flows.items():
             df.to_csv(out / f"flows_{name}.csv")
-        manifest = {"scenario": self.scenario, "seed": self.seed, "params": self.params,
-                    "summary": self.summary, "digest": self.digest(), **self.meta}
+        manifest = {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "params": self.params,
+            "summary": self.summary,
+            "digest": self.digest(),
+            **self.meta,
+        }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
         return out
 
@@ -79,9 +85,13 @@ def resolve(scenario: str | Path | Scenario | Params | dict[str, Any] | None) ->
     return s.name, s.params
 
 
-def run(scenario: str | Path | Scenario | Params | dict[str, Any] | None = "baseline", seed: int = 0,
-        steps: int | None = None, overrides: dict[str, Any] | None = None,
-        progress: Callable[[int, int], None] | None = None) -> RunResult:
+def run(
+    scenario: str | Path | Scenario | Params | dict[str, Any] | None = "baseline",
+    seed: int = 0,
+    steps: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
     """Run one simulation; a plain, picklable function of its arguments.
 
     Args:
@@ -110,11 +120,22 @@ def collect(model: JJJModel, scenario: str, seed: int) -> RunResult:
     """Turn a finished model into a :class:`RunResult`."""
     series, model_series = model.recorder.frames(int(model.p.start_year))
     f = model.flows
-    flows = {k: pd.DataFrame(getattr(f, k), index=pd.Index(REGIONS, name="origin"),
-                             columns=pd.Index(REGIONS, name="destination")) for k in FLOW_NAMES}
-    return RunResult(series=series, model_series=model_series, flows=flows,
-                     summary=summarise(model, series, model_series), params=model.p.to_dict(),
-                     seed=seed, scenario=scenario, meta=_meta())
+    flows = {
+        k: pd.DataFrame(
+            getattr(f, k), index=pd.Index(REGIONS, name="origin"), columns=pd.Index(REGIONS, name="destination")
+        )
+        for k in FLOW_NAMES
+    }
+    return RunResult(
+        series=series,
+        model_series=model_series,
+        flows=flows,
+        summary=summarise(model, series, model_series),
+        params=model.p.to_dict(),
+        seed=seed,
+        scenario=scenario,
+        meta=_meta(),
+    )
 
 
 def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[str, float]:
@@ -132,7 +153,9 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
     collab = np.isin(inv.fund, np.flatnonzero(fd.kind == 1))
     closed = collab & (inv.status > 0)
     out: dict[str, float] = {
-        "results": jjj.results.sum(), "results_quality": jjj.results_quality.sum(),
+        "results": jjj.results.sum(),
+        "results_quality": jjj.results_quality.sum(),
+        "results_tianjin_hebei": jjj[jjj.region.isin(["Tianjin", "Hebei"])].results.sum(),
         "mean_result_quality": jjj.results_quality.sum() / max(jjj.results.sum(), 1),
         "duplicates": jjj.duplicates.sum(),
         "transformation_rate": licensed.sum() / max(cohorts.sum(), 1),
@@ -150,7 +173,8 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
         "private_crowd_in": fd.crowd_in.sum(),
         "public_cost": ms.public_cost.sum(),
         "talent_moves": f.talent_moves.sum() - np.trace(f.talent_moves),
-        "firm_entries": jjj.firm_entries.sum(), "spinoffs": jjj.spinoffs.sum(),
+        "firm_entries": jjj.firm_entries.sum(),
+        "spinoffs": jjj.spinoffs.sum(),
         "efficiency_spread": ms.efficiency_spread.iloc[-1],
     }
     for r in REGIONS:

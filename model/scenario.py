@@ -48,8 +48,13 @@ def _locate(ref: str | Path, near: Path | None = None) -> Path:
         if cand.exists():
             return cand
     names = builtin_names()
-    raise ConfigError("scenario", str(ref), f"a scenario name ({', '.join(names)}) or a .toml file", str(ref),
-                      _did_you_mean(str(ref), names))
+    raise ConfigError(
+        "scenario",
+        str(ref),
+        f"a scenario name ({', '.join(names)}) or a .toml file",
+        str(ref),
+        _did_you_mean(str(ref), names),
+    )
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -65,8 +70,9 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "(file)", "valid TOML", str(err)) from None
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(str(path), key, f"one of {', '.join(TOP_LEVEL_KEYS)}", key,
-                              _did_you_mean(key, TOP_LEVEL_KEYS))
+            raise ConfigError(
+                str(path), key, f"one of {', '.join(TOP_LEVEL_KEYS)}", key, _did_you_mean(key, TOP_LEVEL_KEYS)
+            )
     if not isinstance(data.get("params", {}), dict):
         raise ConfigError(str(path), "params", "a table of parameter overrides", data["params"])
     if "base" in data and not isinstance(data["base"], str):
@@ -84,8 +90,7 @@ def load_scenario(ref: str | Path) -> Scenario:
     while True:
         real = path.resolve()
         if real in seen:
-            raise ConfigError(str(files[-1][0]), "base", "a scenario that does not extend itself",
-                              files[-1][1]["base"])
+            raise ConfigError(str(files[-1][0]), "base", "a scenario that does not extend itself", files[-1][1]["base"])
         seen.append(real)
         data = read_file(path)
         files.append((path, data))
@@ -99,9 +104,14 @@ def load_scenario(ref: str | Path) -> Scenario:
     for p, data in reversed(files):
         params = params.replace(data.get("params", {}), where=str(p))
     own_path, own = files[0]
-    return Scenario(name=own_path.stem, description=" ".join(own.get("description", "").split()),
-                    path=str(own_path), params=params, overrides=own.get("params", {}),
-                    chain=tuple(p.stem for p, _ in files))
+    return Scenario(
+        name=own_path.stem,
+        description=" ".join(own.get("description", "").split()),
+        path=str(own_path),
+        params=params,
+        overrides=own.get("params", {}),
+        chain=tuple(p.stem for p, _ in files),
+    )
 
 
 def list_scenarios() -> list[Scenario]:

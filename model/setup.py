@@ -65,8 +65,9 @@ def _count(x: float, scale: float) -> int:
 def _talent(m: JJJModel, s: StartState) -> None:
     n = np.array([round(x / m.p.talent_unit * m.p.scale) for x in s.rd_fte])
     region = np.repeat(np.arange(3), n).astype(np.int8)
-    rows = talent.add(m, region, skill=m.rng.lognormal(-0.125, 0.5, region.size),
-                      field=m.rng.integers(0, m.n_fields, region.size))
+    rows = talent.add(
+        m, region, skill=m.rng.lognormal(-0.125, 0.5, region.size), field=m.rng.integers(0, m.n_fields, region.size)
+    )
     away = m.rng.random(rows.size) > HOME_SHARE
     m.talent.home[rows[away]] = (region[away] + m.rng.integers(1, 4, away.sum())) % 4
 
@@ -78,19 +79,34 @@ def _research_platforms(m: JJJModel, s: StartState) -> None:
         kind = np.r_[np.full(n_lab, KEY_LAB), np.full(n_eng, ENG_CENTER)]
         weight = np.where(kind == KEY_LAB, KEY_LAB_BUDGET_WEIGHT, 1.0)
         budget = p.platform_budget_share * s.rd_expenditure[r] / 4.0 * weight / weight.sum()
-        _add_platforms(m, r, kind, m.rng.integers(0, m.n_fields, kind.size), budget,
-                       instruments=weight)
+        _add_platforms(m, r, kind, m.rng.integers(0, m.n_fields, kind.size), budget, instruments=weight)
 
 
-def _add_platforms(m: JJJModel, region: int | np.ndarray, kind: np.ndarray, field: np.ndarray,
-                   budget: np.ndarray | float, instruments: np.ndarray | float = 0.0,
-                   capacity: np.ndarray | int = 0) -> np.ndarray:
+def _add_platforms(
+    m: JJJModel,
+    region: int | np.ndarray,
+    kind: np.ndarray,
+    field: np.ndarray,
+    budget: np.ndarray | float,
+    instruments: np.ndarray | float = 0.0,
+    capacity: np.ndarray | int = 0,
+) -> np.ndarray:
     research = (kind == KEY_LAB) | (kind == ENG_CENTER)
     effort = platform.regime_weights("uniform_quantity", kind, 0.0)
     rows = m.platform.append(
-        kind.size, region=region, kind=kind, field=field, research=research, alive=True, budget=budget,
-        productivity=1.0, efficiency_z=m.rng.standard_normal(kind.size), instruments=instruments,
-        quality_effort=(effort[:, 1] + effort[:, 2]) / effort[:, :3].sum(axis=1), capacity=capacity)
+        kind.size,
+        region=region,
+        kind=kind,
+        field=field,
+        research=research,
+        alive=True,
+        budget=budget,
+        productivity=1.0,
+        efficiency_z=m.rng.standard_normal(kind.size),
+        instruments=instruments,
+        quality_effort=(effort[:, 1] + effort[:, 2]) / effort[:, :3].sum(axis=1),
+        capacity=capacity,
+    )
     m.platform.group[rows] = rows
     m.add_agents(platform.Platform, rows)
     return rows
@@ -162,11 +178,25 @@ def _pipeline(m: JJJModel) -> None:
         rows = np.repeat(np.arange(len(pl)), n)
         sd = p.quality_sd
         quality = m.rng.lognormal(-sd * sd / 2, sd, rows.size)
-        trl = (np.where(pl.kind[rows] == KEY_LAB, platform.OUTPUT_TRL[KEY_LAB], platform.OUTPUT_TRL[ENG_CENTER])
-               + m.rng.integers(0, 2, rows.size) + m.rng.binomial(age, p.self_development_hazard, rows.size))
+        trl = (
+            np.where(pl.kind[rows] == KEY_LAB, platform.OUTPUT_TRL[KEY_LAB], platform.OUTPUT_TRL[ENG_CENTER])
+            + m.rng.integers(0, 2, rows.size)
+            + m.rng.binomial(age, p.self_development_hazard, rows.size)
+        )
         status = np.where(trl >= p.market_ready_trl, MARKET_READY, NEW)
-        m.results.append(rows.size, field=pl.field[rows], quality=quality, trl=trl, origin=rows,
-                         region=pl.region[rows], born=-age, status=status, base=-1, anchor=-1, buyer=-1)
+        m.results.append(
+            rows.size,
+            field=pl.field[rows],
+            quality=quality,
+            trl=trl,
+            origin=rows,
+            region=pl.region[rows],
+            born=-age,
+            status=status,
+            base=-1,
+            anchor=-1,
+            buyer=-1,
+        )
 
 
 def _shared_key_labs(m: JJJModel) -> None:
@@ -179,8 +209,9 @@ def _shared_key_labs(m: JJJModel) -> None:
         rows = np.empty(3, dtype=np.int64)
         for r in range(3):
             here = np.flatnonzero(labs & (pl.region == r))
-            rows[r] = _add_platforms(m, r, np.array([KEY_LAB]), np.array([field]),
-                                     pl.budget[here].mean(), instruments=KEY_LAB_BUDGET_WEIGHT)[0]
+            rows[r] = _add_platforms(
+                m, r, np.array([KEY_LAB]), np.array([field]), pl.budget[here].mean(), instruments=KEY_LAB_BUDGET_WEIGHT
+            )[0]
             pl.productivity[rows[r]] = pl.productivity[here].mean()
             pl.staff_per_budget[rows[r]] = pl.staff_per_budget[here].mean()
             staff = np.flatnonzero(t.alive & (t.employer_kind == talent.PLATFORM) & np.isin(t.employer, here))
@@ -198,16 +229,18 @@ def _demo_bases(m: JJJModel) -> None:
         if n == 0:
             continue
         cap = np.full(n, slots[r] // n) + (np.arange(n) < slots[r] % n)
-        _add_platforms(m, r, np.full(n, DEMO_BASE), np.arange(n) % len(FIELDS),
-                       cap * DEMO_SLOT_BUDGET / m.p.scale, capacity=cap)
+        _add_platforms(
+            m, r, np.full(n, DEMO_BASE), np.arange(n) % len(FIELDS), cap * DEMO_SLOT_BUDGET / m.p.scale, capacity=cap
+        )
 
 
 def _service_platforms(m: JJJModel) -> None:
     """Service platforms: the lever's count per sector, placed in Tianjin, Hebei, Beijing in turn."""
     fields = np.repeat(np.arange(m.n_fields), m.p.service_platforms.astype(int))
     if fields.size:
-        _add_platforms(m, (np.arange(fields.size) + 1) % 3, np.full(fields.size, SERVICE_PLATFORM),
-                       fields, SERVICE_PLATFORM_BUDGET)
+        _add_platforms(
+            m, (np.arange(fields.size) + 1) % 3, np.full(fields.size, SERVICE_PLATFORM), fields, SERVICE_PLATFORM_BUDGET
+        )
 
 
 def _funds(m: JJJModel) -> None:

@@ -16,10 +16,16 @@ if TYPE_CHECKING:
     from ..model import JJJModel
 
 COLUMNS = {
-    "region": (np.int8, ()), "field": (np.int8, ()), "size": (np.float64, ()),
-    "productivity": (np.float64, ()), "absorptive": (np.float64, ()), "cash": (np.float64, ()),
+    "region": (np.int8, ()),
+    "field": (np.int8, ()),
+    "size": (np.float64, ()),
+    "productivity": (np.float64, ()),
+    "absorptive": (np.float64, ()),
+    "cash": (np.float64, ()),
     "tech_budget": (np.float64, ()),
-    "fixed_cost": (np.float64, ()), "branches": (np.bool_, (4,)), "alive": (np.bool_, ()),
+    "fixed_cost": (np.float64, ()),
+    "branches": (np.bool_, (4,)),
+    "alive": (np.bool_, ()),
     "born": (np.int32, ()),
 }
 
@@ -59,13 +65,19 @@ def adopt(m: JJJModel) -> None:
     cross = origin != loc
     backer = fund_rules.back_deals(m, f, j, loc, cross)
     logit = rules.adoption_logit(
-        quality=res.quality[j], trl_above=res.trl[j] - p.market_ready_trl, absorptive=fm.absorptive[f],
+        quality=res.quality[j],
+        trl_above=res.trl[j] - p.market_ready_trl,
+        absorptive=fm.absorptive[f],
         cognitive_distance=1.0 - m.similarity[fm.field[f], res.field[j]],
-        fit=p.chain_integration * (fm.field[f] == res.field[j]), distance_km=DISTANCE_KM[origin, loc],
+        fit=p.chain_integration * (fm.field[f] == res.field[j]),
+        distance_km=DISTANCE_KM[origin, loc],
         barrier=m.barrier[origin, loc],
-        service_boost=rules.service_boost(m.service_platforms_by_field()[res.field[j]],
-                                          p.service_platform_half) * cross,
-        anchored=(res.anchor[j] == loc), backed=backer >= 0, w=m.adoption_weights)
+        service_boost=rules.service_boost(m.service_platforms_by_field()[res.field[j]], p.service_platform_half)
+        * cross,
+        anchored=(res.anchor[j] == loc),
+        backed=backer >= 0,
+        w=m.adoption_weights,
+    )
     value = m.contract_value(j)
     cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
     money = fm.tech_budget[f] + (backer >= 0) * m.ticket * (1.0 + m.crowd_in[loc])
@@ -77,7 +89,8 @@ def adopt(m: JJJModel) -> None:
     fund_rules.invest(m, backer, f, j, loc, cross)
     res.status[j], res.buyer[j], res.licensed[j] = LICENSED, loc, m.steps
     m.book_contracts(j, loc, value, payer=f, cost=cost)
-    fm.productivity[f] *= 1.0 + p.productivity_gain * res.quality[j] * fm.absorptive[f]
+    fit = p.chain_integration * (fm.field[f] == res.field[j])  # a result that fits the chain pays more
+    fm.productivity[f] *= 1.0 + p.productivity_gain * res.quality[j] * fm.absorptive[f] * (1.0 + fit)
     m.tally.adoptions += np.bincount(loc, minlength=4)
     license_outside(m)
 
@@ -139,10 +152,19 @@ def add(m: JJJModel, region: np.ndarray, field: np.ndarray, size_factor: float =
     size = m.ref_size[region] * size_factor * m.rng.lognormal(-0.125, 0.5, region.size)
     va = prod * size
     saved = m.rng.random(region.size) * TECH_BUDGET_CAP if m.steps == 0 else 0.0
-    rows = m.firm.append(region.size, region=region, field=field, size=size, productivity=prod,
-                         absorptive=0.0, cash=0.5 * va, tech_budget=saved * m.tech_share[region] * va,
-                         fixed_cost=m.p.firm_fixed_cost * va,
-                         alive=True, born=m.steps)
+    rows = m.firm.append(
+        region.size,
+        region=region,
+        field=field,
+        size=size,
+        productivity=prod,
+        absorptive=0.0,
+        cash=0.5 * va,
+        tech_budget=saved * m.tech_share[region] * va,
+        fixed_cost=m.p.firm_fixed_cost * va,
+        alive=True,
+        born=m.steps,
+    )
     m.firm.branches[rows, region] = True
     m.add_agents(Firm, rows)
     return rows
@@ -157,9 +179,13 @@ def open_branches(m: JJJModel) -> None:
         dest = (home + shift) % 3
         todo = ~fm.branches[firms, dest]
         cost = p.cost_of_living
-        demo = m.demo_slots[dest] / np.maximum(m.firm_counts()[dest], 1) * 100.0
-        logit = (p.branch_intercept + p.branch_cost_gap * (cost[home] - cost[dest]) / cost[home]
-                 + p.branch_demo_access * demo - p.branch_barrier * m.barrier[home, dest])
+        demo = m.demo_slots[dest] / np.maximum(m.firm_counts()[dest], 1)  # pilot slots per local firm
+        logit = (
+            p.branch_intercept
+            + p.branch_cost_gap * (cost[home] - cost[dest]) / cost[home]
+            + p.branch_demo_access * demo
+            - p.branch_barrier * m.barrier[home, dest]
+        )
         new = todo & (m.rng.random(firms.size) < rules.logistic(logit))
         fm.branches[firms[new], dest[new]] = True
         m.tally.branches_opened += np.bincount(dest[new], minlength=4)

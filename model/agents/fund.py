@@ -19,15 +19,29 @@ KINDS = ("guidance", "collaborative", "private_vc")
 ACTIVE, EXITED, WRITTEN_OFF = range(3)
 
 COLUMNS = {
-    "kind": (np.int8, ()), "region": (np.int8, ()), "mandate": (np.float64, ()),
-    "capital": (np.float64, ()), "invested": (np.float64, ()), "proceeds": (np.float64, ()),
-    "fees": (np.float64, ()), "inflows": (np.float64, ()), "crowd_in": (np.float64, ()),
-    "committed": (np.float64, ()), "alive": (np.bool_, ()),
+    "kind": (np.int8, ()),
+    "region": (np.int8, ()),
+    "mandate": (np.float64, ()),
+    "capital": (np.float64, ()),
+    "invested": (np.float64, ()),
+    "proceeds": (np.float64, ()),
+    "fees": (np.float64, ()),
+    "inflows": (np.float64, ()),
+    "crowd_in": (np.float64, ()),
+    "committed": (np.float64, ()),
+    "alive": (np.bool_, ()),
 }
 INVESTMENT_COLUMNS = {
-    "fund": (np.int64, ()), "firm": (np.int64, ()), "result": (np.int64, ()), "amount": (np.float64, ()),
-    "private": (np.float64, ()), "made": (np.int32, ()), "cross": (np.bool_, ()),
-    "success_p": (np.float64, ()), "status": (np.int8, ()), "proceeds": (np.float64, ()),
+    "fund": (np.int64, ()),
+    "firm": (np.int64, ()),
+    "result": (np.int64, ()),
+    "amount": (np.float64, ()),
+    "private": (np.float64, ()),
+    "made": (np.int32, ()),
+    "cross": (np.bool_, ()),
+    "success_p": (np.float64, ()),
+    "status": (np.int8, ()),
+    "proceeds": (np.float64, ()),
 }
 
 
@@ -56,8 +70,9 @@ class Fund(RowAgent):
 def success_chance(m: JJJModel, j: np.ndarray, origin: np.ndarray, loc: np.ndarray) -> np.ndarray:
     """Chance a backed deal exits well: base * sqrt(quality), less a barrier penalty across regions."""
     p = m.p
-    pi = p.exit_success * np.sqrt(m.results.quality[j]) * (
-        1.0 - p.cross_region_success_penalty * m.barrier[origin, loc])
+    pi = (
+        p.exit_success * np.sqrt(m.results.quality[j]) * (1.0 - p.cross_region_success_penalty * m.barrier[origin, loc])
+    )
     return np.clip(pi, 0.0, 1.0)
 
 
@@ -88,8 +103,7 @@ def back_deals(m: JJJModel, f: np.ndarray, j: np.ndarray, loc: np.ndarray, cross
     return backer
 
 
-def invest(m: JJJModel, backer: np.ndarray, f: np.ndarray, j: np.ndarray, loc: np.ndarray,
-           cross: np.ndarray) -> None:
+def invest(m: JJJModel, backer: np.ndarray, f: np.ndarray, j: np.ndarray, loc: np.ndarray, cross: np.ndarray) -> None:
     """Backed deals that went ahead: the fund pays the ticket, private money follows (crowd-in)."""
     fd, fm = m.fund, m.firm
     b = backer >= 0
@@ -103,8 +117,19 @@ def invest(m: JJJModel, backer: np.ndarray, f: np.ndarray, j: np.ndarray, loc: n
     np.add.at(fd.crowd_in, k, private)
     fm.tech_budget[f] += amount + private
     pi = success_chance(m, j, m.results.region[j].astype(np.int64), loc)
-    m.investments.append(k.size, fund=k, firm=f, result=j, amount=amount, private=private, made=m.steps,
-                         cross=cross, success_p=pi, status=ACTIVE, proceeds=0.0)
+    m.investments.append(
+        k.size,
+        fund=k,
+        firm=f,
+        result=j,
+        amount=amount,
+        private=private,
+        made=m.steps,
+        cross=cross,
+        success_p=pi,
+        status=ACTIVE,
+        proceeds=0.0,
+    )
 
 
 def settle(m: JJJModel) -> None:
@@ -125,6 +150,7 @@ def settle(m: JJJModel) -> None:
 
 def add(m: JJJModel, kind: int, region: int, capital: float, mandate: float = 0.0) -> None:
     """Create a fund with its initial capital (counted as an inflow)."""
-    rows = m.fund.append(1, kind=kind, region=region, capital=capital, mandate=mandate, inflows=capital,
-                         committed=capital, alive=True)
+    rows = m.fund.append(
+        1, kind=kind, region=region, capital=capital, mandate=mandate, inflows=capital, committed=capital, alive=True
+    )
     m.add_agents(Fund, rows)

@@ -20,13 +20,25 @@ OUTPUT_TRL = {KEY_LAB: 2, ENG_CENTER: 4}
 """Lowest TRL of a new result by platform type (key labs 2-3, engineering centres 4-5; model-spec §3)."""
 
 COLUMNS = {
-    "region": (np.int8, ()), "kind": (np.int8, ()), "field": (np.int8, ()), "group": (np.int64, ()),
-    "research": (np.bool_, ()), "alive": (np.bool_, ()), "budget": (np.float64, ()),
-    "productivity": (np.float64, ()), "efficiency_z": (np.float64, ()), "instruments": (np.float64, ()),
-    "quality_effort": (np.float64, ()), "expertise": (np.float64, ()), "score": (np.float64, ()),
-    "capacity": (np.int64, ()), "staff_per_budget": (np.float64, ()),
+    "region": (np.int8, ()),
+    "kind": (np.int8, ()),
+    "field": (np.int8, ()),
+    "group": (np.int64, ()),
+    "research": (np.bool_, ()),
+    "alive": (np.bool_, ()),
+    "budget": (np.float64, ()),
+    "productivity": (np.float64, ()),
+    "efficiency_z": (np.float64, ()),
+    "instruments": (np.float64, ()),
+    "quality_effort": (np.float64, ()),
+    "expertise": (np.float64, ()),
+    "score": (np.float64, ()),
+    "capacity": (np.int64, ()),
+    "staff_per_budget": (np.float64, ()),
     # indicators accumulated since the last evaluation
-    "n_results": (np.float64, ()), "quality_sum": (np.float64, ()), "income": (np.float64, ()),
+    "n_results": (np.float64, ()),
+    "quality_sum": (np.float64, ()),
+    "income": (np.float64, ()),
     "hires": (np.float64, ()),
 }
 
@@ -93,12 +105,13 @@ def expected_output(m: JJJModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     h_g = np.bincount(pl.group, h, minlength=len(pl))[pl.group]
     b_g = np.bincount(pl.group, b * pl.research, minlength=len(pl))[pl.group]
     spill = m.spillover()[pl.region]
-    s_g = (np.bincount(pl.group, spill, minlength=len(pl)) / np.maximum(
-        np.bincount(pl.group, minlength=len(pl)), 1))[pl.group]
-    lam = rules.research_rate(b_g, h_g, s_g, pl.productivity * efficiency(m),
-                              p.budget_elasticity, p.staff_elasticity, p.spillover_strength)
-    lam *= (1.0 - p.quality_effort_cost * pl.quality_effort) * np.divide(h, h_g, where=h_g > 0,
-                                                                        out=np.zeros_like(h))
+    s_g = (np.bincount(pl.group, spill, minlength=len(pl)) / np.maximum(np.bincount(pl.group, minlength=len(pl)), 1))[
+        pl.group
+    ]
+    lam = rules.research_rate(
+        b_g, h_g, s_g, pl.productivity * efficiency(m), p.budget_elasticity, p.staff_elasticity, p.spillover_strength
+    )
+    lam *= (1.0 - p.quality_effort_cost * pl.quality_effort) * np.divide(h, h_g, where=h_g > 0, out=np.zeros_like(h))
     return lam * pl.research * pl.alive, skill, count
 
 
@@ -124,13 +137,28 @@ def research(m: JJJModel) -> None:
         return
     mean_skill = np.divide(skill, count, where=count > 0, out=np.ones_like(skill))[rows]
     sd = p.quality_sd
-    quality = (m.rng.lognormal(-sd * sd / 2, sd, rows.size) * mean_skill
-               * (1.0 + p.quality_effort_gain * pl.quality_effort[rows]) * (1.0 + pl.expertise[rows])
-               / m.quality_norm)
+    quality = (
+        m.rng.lognormal(-sd * sd / 2, sd, rows.size)
+        * mean_skill
+        * (1.0 + p.quality_effort_gain * pl.quality_effort[rows])
+        * (1.0 + pl.expertise[rows])
+        / m.quality_norm
+    )
     kind = pl.kind[rows]
     trl = np.where(kind == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER]) + m.rng.integers(0, 2, rows.size)
-    m.results.append(rows.size, field=pl.field[rows], quality=quality, trl=trl, origin=rows,
-                     region=pl.region[rows], born=m.steps, status=NEW, base=-1, anchor=-1, buyer=-1)
+    m.results.append(
+        rows.size,
+        field=pl.field[rows],
+        quality=quality,
+        trl=trl,
+        origin=rows,
+        region=pl.region[rows],
+        born=m.steps,
+        status=NEW,
+        base=-1,
+        anchor=-1,
+        buyer=-1,
+    )
     np.add.at(pl.n_results, rows, 1.0)
     np.add.at(pl.quality_sum, rows, quality)
     m.knowledge += np.bincount(pl.region[rows], quality, minlength=4)
@@ -192,14 +220,24 @@ def evaluate(m: JJJModel) -> None:
     pl, p = m.platform, m.p
     rows = np.flatnonzero(pl.research & pl.alive)
     per_budget = 1.0 / pl.budget[rows]  # output and income are judged relative to resources
-    ind = np.column_stack([pl.n_results[rows] * per_budget,
-                           pl.quality_sum[rows] / np.maximum(pl.n_results[rows], 1),
-                           pl.income[rows] * per_budget, pl.hires[rows] * per_budget])
+    ind = np.column_stack(
+        [
+            pl.n_results[rows] * per_budget,
+            pl.quality_sum[rows] / np.maximum(pl.n_results[rows], 1),
+            pl.income[rows] * per_budget,
+            pl.hires[rows] * per_budget,
+        ]
+    )
     w = regime_weights(p.evaluation_regime, pl.kind[rows], p.evaluation_quality_weight)
     pl.score[rows] = rules.evaluation_score(ind, w, pl.kind[rows])
-    pl.budget[rows] = rules.reallocate_budget(pl.budget[rows], pl.score[rows], pl.kind[rows],
-                                              p.evaluation_top_share, p.evaluation_bottom_share,
-                                              p.evaluation_budget_change)
+    pl.budget[rows] = rules.reallocate_budget(
+        pl.budget[rows],
+        pl.score[rows],
+        pl.kind[rows],
+        p.evaluation_top_share,
+        p.evaluation_bottom_share,
+        p.evaluation_budget_change,
+    )
     target = (w[:, 1] + w[:, 2]) / (w[:, 0] + w[:, 1] + w[:, 2])
     pl.quality_effort[rows] += p.effort_adjustment * (target - pl.quality_effort[rows])
     for col in ("n_results", "quality_sum", "income", "hires"):

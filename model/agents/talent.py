@@ -17,9 +17,15 @@ NONE, PLATFORM, FIRM = 0, 1, 2
 """Employer kinds."""
 
 COLUMNS = {
-    "region": (np.int8, ()), "home": (np.int8, ()), "field": (np.int8, ()), "skill": (np.float64, ()),
-    "employer_kind": (np.int8, ()), "employer": (np.int64, ()), "dual": (np.int64, ()),
-    "ties": (np.float64, (4,)), "alive": (np.bool_, ()),
+    "region": (np.int8, ()),
+    "home": (np.int8, ()),
+    "field": (np.int8, ()),
+    "skill": (np.float64, ()),
+    "employer_kind": (np.int8, ()),
+    "employer": (np.int64, ()),
+    "dual": (np.int64, ()),
+    "ties": (np.float64, (4,)),
+    "alive": (np.bool_, ()),
 }
 
 
@@ -66,16 +72,30 @@ def utility(m: JJJModel, rows: np.ndarray) -> np.ndarray:
     cur = t.region[rows]
     recognition = np.r_[np.full(3, p.talent_network), 0.0]
     return rules.talent_utility(
-        wage=m.wage, skill=t.skill[rows], incentive=np.r_[p.talent_incentive, 0.0],
-        pull=np.r_[p.incentive_pull, 0.0], cost=p.cost_of_living, amenity=p.amenity,
-        move_km=DISTANCE_KM[cur], barrier=m.barrier[cur],
+        wage=m.wage,
+        skill=t.skill[rows],
+        incentive=np.r_[p.talent_incentive, 0.0],
+        pull=np.r_[p.incentive_pull, 0.0],
+        cost=p.cost_of_living,
+        amenity=p.amenity,
+        move_km=DISTANCE_KM[cur],
+        barrier=m.barrier[cur],
         away_from_home=(np.arange(4)[None, :] != t.home[rows][:, None]).astype(float),
-        recognition=recognition, ties=t.ties[rows],
+        recognition=recognition,
+        ties=t.ties[rows],
         stays=(np.arange(4)[None, :] == cur[:, None]).astype(float),
         network_cut=np.where(cur < OUTSIDE, p.network_moving_cut * p.talent_network, 0.0),
         size=np.r_[1.0, 1.0, 1.0, p.outside_alternatives],
-        b=dict(wage=p.beta_wage, incentive=p.beta_incentive, cost=p.beta_cost, amenity=p.beta_amenity,
-               distance=p.beta_distance, home=p.beta_home, ties=p.beta_ties, stay=p.stay_bonus),
+        b=dict(
+            wage=p.beta_wage,
+            incentive=p.beta_incentive,
+            cost=p.beta_cost,
+            amenity=p.beta_amenity,
+            distance=p.beta_distance,
+            home=p.beta_home,
+            ties=p.beta_ties,
+            stay=p.stay_bonus,
+        ),
     )
 
 
@@ -130,8 +150,9 @@ def turnover(m: JJJModel) -> None:
     entries = m.rng.poisson((p.retirement_rate + p.talent_growth) * counts)
     region = np.repeat(np.arange(3), entries).astype(np.int8)
     if region.size:
-        add(m, region, skill=m.rng.lognormal(-0.125, 0.5, region.size),
-            field=m.rng.integers(0, m.n_fields, region.size))
+        add(
+            m, region, skill=m.rng.lognormal(-0.125, 0.5, region.size), field=m.rng.integers(0, m.n_fields, region.size)
+        )
         np.add.at(m.flows.talent_entries, region, 1)
 
 
@@ -139,7 +160,17 @@ def add(m: JJJModel, region: np.ndarray, skill: np.ndarray, field: np.ndarray) -
     """Create talents (rows and Mesa agents), unemployed, with home ties in their region."""
     ties = np.zeros((region.size, 4))
     ties[np.arange(region.size), region] = m.rng.poisson(5.0, region.size)
-    rows = m.talent.append(region.size, region=region, home=region, field=field, skill=skill,
-                           employer_kind=NONE, employer=-1, dual=-1, ties=ties, alive=True)
+    rows = m.talent.append(
+        region.size,
+        region=region,
+        home=region,
+        field=field,
+        skill=skill,
+        employer_kind=NONE,
+        employer=-1,
+        dual=-1,
+        ties=ties,
+        alive=True,
+    )
     m.add_agents(Talent, rows)
     return rows
