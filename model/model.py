@@ -71,8 +71,7 @@ class JJJModel(mesa.Model):
         self.results = Table(achievements.COLUMNS, 8192)
         self.investments = Table(fund.INVESTMENT_COLUMNS, 1024)
         self._agents: dict[str, dict[int, RowAgent]] = {k: {} for k in ("talent", "platform", "firm", "fund")}
-        self.barrier = barrier_matrix(p.barrier, p.standards_recognition, p.recognition_barrier_cut)
-        self.spill_w = spillover_weights(self.barrier, p.spillover_decay_km)
+        self.use_params(self.p)
         self.similarity = field_similarity(self.n_fields)
         self.adoption_weights = dict(
             intercept=p.adopt_intercept,
@@ -130,6 +129,12 @@ class JJJModel(mesa.Model):
         self.knowledge *= 1.0 - setup.KNOWLEDGE_DECAY
         fte = np.bincount(self.talent.region[self.talent.alive], minlength=4) * self.fte_per_agent
         self.tally.incentives_paid = np.r_[p.talent_incentive, 0.0] * fte / 4.0 * 1e-4
+
+    def use_params(self, p: Params) -> None:
+        """Adopt a parameter set and the quantities derived from it (barriers, spillover weights)."""
+        self.p = p
+        self.barrier = barrier_matrix(p.barrier, p.standards_recognition, p.recognition_barrier_cut)
+        self.spill_w = spillover_weights(self.barrier, p.spillover_decay_km)
 
     # ---- helpers used by the processes -----------------------------------------------------------
     def spillover(self) -> np.ndarray:

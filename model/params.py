@@ -536,7 +536,7 @@ _U: list[Param] = [
         "TRL at which a result is market-ready",
         "TRL",
         6,
-        (4, 9),
+        (4, 8),
         "structural",
         A + " (TRL 6: prototype demonstrated in a relevant environment)",
         kind="int",
@@ -1229,7 +1229,7 @@ _S: list[Param] = [
         1.0,
         (0.01, 4),
         "structural",
-        A + " (1.0 gives ~15,000 agents in 2023)",
+        A + " (1.0 gives ~19,000 agents in 2023)",
         group="run",
     ),
     _P(

@@ -115,6 +115,7 @@ def talent_utility(
     where size_r counts the elemental destinations an aggregate alternative stands for (Outside: the
     rest of China's provinces; McFadden 1978 aggregation of alternatives).
 
+    ``network_cut`` is the share of moving cost the talent network removes (for moves within the network).
     Region arrays have shape (R,), talent arrays (N,), pairwise arrays (N, R).
     """
     return (
@@ -122,7 +123,7 @@ def talent_utility(
         + b["incentive"] * (pull * incentive)[None, :]
         - b["cost"] * np.log(cost)[None, :]
         + b["amenity"] * amenity[None, :]
-        - b["distance"] * (1.0 - network_cut)[:, None] * (1.0 + barrier) * np.log1p(move_km / 100.0)
+        - b["distance"] * (1.0 - network_cut) * (1.0 + barrier) * np.log1p(move_km / 100.0)
         - b["home"] * away_from_home * (1.0 - recognition[None, :])
         + b["ties"] * np.log1p(ties)
         + b["stay"] * stays

@@ -171,7 +171,7 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
         "collab_fund_roi": (inv.proceeds[closed].sum() / inv.amount[closed].sum() - 1.0) if closed.any() else np.nan,
         "collab_fund_expected_multiple": ms.collab_fund_expected_multiple.iloc[-1],
         "private_crowd_in": fd.crowd_in.sum(),
-        "public_cost": ms.public_cost.sum(),
+        "public_cost": ms.public_cost[ms.step > 0].sum(),
         "talent_moves": f.talent_moves.sum() - np.trace(f.talent_moves),
         "firm_entries": jjj.firm_entries.sum(),
         "spinoffs": jjj.spinoffs.sum(),

@@ -11,6 +11,7 @@ from .achievements import MARKET_READY, NEW
 from .agents import firm, fund, platform, talent
 from .agents.platform import DEMO_BASE, ENG_CENTER, KEY_LAB, SERVICE_PLATFORM
 from .data import StartState, start_state, value_in
+from .params import LEVERS
 from .regions import FIELDS, JJJ
 
 if TYPE_CHECKING:
@@ -59,7 +60,8 @@ def initialise(m: JJJModel) -> None:
 
 
 def _count(x: float, scale: float) -> int:
-    return max(1, round(x * scale))
+    """Agents standing for x real units at this scale: at least one where x > 0."""
+    return max(1, round(x * scale)) if x > 0 else 0
 
 
 def _talent(m: JJJModel, s: StartState) -> None:
@@ -151,12 +153,15 @@ def _staff(m: JJJModel) -> None:
 
 
 def _calibrate_research(m: JJJModel, s: StartState) -> None:
-    """Set regional research productivity A_r so expected results match start-year invention patents."""
+    """Set regional research productivity A_r so that, with every lever at its baseline default, expected
+    results match start-year invention patents; the scenario's own levers then act on top of that."""
     pl, p = m.platform, m.p
     m.knowledge = np.r_[s.invention_patents, 0.0]  # provisional, for the spillover term
     m.knowledge_ref = m.knowledge[:3].sum()
+    m.use_params(p.replace({k: v.default for k, v in LEVERS.items()}, where="calibration"))
     lam, skill, count = platform.expected_output(m)
     lam *= 1.0 - platform.duplication(m)
+    m.use_params(p)
     target = s.invention_patents / 4.0 / p.result_unit * p.scale
     for r in range(3):
         here = pl.region == r
@@ -182,7 +187,7 @@ def _pipeline(m: JJJModel) -> None:
             np.where(pl.kind[rows] == KEY_LAB, platform.OUTPUT_TRL[KEY_LAB], platform.OUTPUT_TRL[ENG_CENTER])
             + m.rng.integers(0, 2, rows.size)
             + m.rng.binomial(age, p.self_development_hazard, rows.size)
-        )
+        ).clip(max=p.market_ready_trl)  # self-development stops at market-ready
         status = np.where(trl >= p.market_ready_trl, MARKET_READY, NEW)
         m.results.append(
             rows.size,
@@ -203,12 +208,12 @@ def _shared_key_labs(m: JJJModel) -> None:
     """Shared key labs: one node per JJJ region, pooled staff and budget, staffed from existing labs."""
     pl, p, t = m.platform, m.p, m.talent
     n = math.ceil(p.shared_key_labs * p.scale) if p.shared_key_labs else 0
-    labs = pl.research & (pl.kind == KEY_LAB)
+    labs = np.flatnonzero(pl.research & (pl.kind == KEY_LAB))
     for _ in range(n):
         field = int(m.rng.integers(0, m.n_fields))
         rows = np.empty(3, dtype=np.int64)
         for r in range(3):
-            here = np.flatnonzero(labs & (pl.region == r))
+            here = labs[pl.region[labs] == r]
             rows[r] = _add_platforms(
                 m, r, np.array([KEY_LAB]), np.array([field]), pl.budget[here].mean(), instruments=KEY_LAB_BUDGET_WEIGHT
             )[0]

@@ -61,7 +61,11 @@ def adopt(m: JJJModel) -> None:
     f = np.repeat(firms, p.search_candidates)
     j = pool[m.rng.integers(0, pool.size, f.size)]
     origin = res.region[j].astype(np.int64)
-    loc = np.where(fm.branches[f, origin], origin, fm.region[f]).astype(np.int64)
+    # the firm buys where it is closest to the result: a branch in the result's region, else a branch where
+    # a demo base piloted it, else its headquarters
+    anchor = res.anchor[j].astype(np.int64)
+    at_anchor = (anchor >= 0) & fm.branches[f, np.maximum(anchor, 0)]
+    loc = np.where(fm.branches[f, origin], origin, np.where(at_anchor, anchor, fm.region[f])).astype(np.int64)
     cross = origin != loc
     backer = fund_rules.back_deals(m, f, j, loc, cross)
     logit = rules.adoption_logit(

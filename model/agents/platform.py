@@ -165,18 +165,21 @@ def research(m: JJJModel) -> None:
 
 
 def pilot(m: JJJModel) -> None:
-    """Piloting: demo bases take TRL 4-5 results and advance them with hazard h (§4.2); others
-    self-develop slowly; results past their life expire, some licensed Outside."""
+    """Piloting: demo bases take TRL 4-5 results and advance them with hazard h (§4.2) to one TRL past
+    market-ready (demonstrated); others self-develop slowly up to market-ready; results past their life
+    expire, some licensed Outside."""
     res, pl, p = m.results, m.platform, m.p
     piloting = np.flatnonzero(res.status == PILOTING)
     base = res.base[piloting]
     fit = 0.5 + 0.5 * m.similarity[pl.field[base], res.field[piloting]]
     up = m.rng.random(piloting.size) < rules.pilot_hazard(p.pilot_hazard, 1.0 + pl.expertise[base], fit)
     res.trl[piloting[up]] += 1
-    np.add.at(pl.expertise, res.origin[piloting[up]], p.expertise_gain)  # iteration feeds back
+    np.add.at(pl.expertise, res.origin[piloting[up]], p.expertise_gain)  # iteration feeds back to origin
+    np.add.at(pl.expertise, base[up], p.expertise_gain)  # and the base learns by doing
     new = np.flatnonzero(res.status == NEW)
     res.trl[new[m.rng.random(new.size) < p.self_development_hazard]] += 1
-    ready = np.flatnonzero(((res.status == NEW) | (res.status == PILOTING)) & (res.trl >= p.market_ready_trl))
+    mr = p.market_ready_trl
+    ready = np.flatnonzero(((res.status == NEW) & (res.trl >= mr)) | ((res.status == PILOTING) & (res.trl > mr)))
     res.status[ready] = MARKET_READY
     assign_pilots(m)
     expire(m)
@@ -196,7 +199,7 @@ def assign_pilots(m: JJJModel) -> None:
             continue
         fit = 0.5 + 0.5 * m.similarity[pl.field[b], res.field[cand]]
         w = (1.0 - m.barrier[res.region[cand], pl.region[b]]) * fit * m.rng.random(cand.size)
-        pick = np.argsort(-w, kind="stable")[:free]
+        pick = np.argpartition(-w, free - 1)[:free] if free < cand.size else np.arange(cand.size)
         chosen = cand[pick]
         res.status[chosen], res.base[chosen], res.anchor[chosen] = PILOTING, b, pl.region[b]
         cand = np.delete(cand, pick)

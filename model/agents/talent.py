@@ -84,7 +84,7 @@ def utility(m: JJJModel, rows: np.ndarray) -> np.ndarray:
         recognition=recognition,
         ties=t.ties[rows],
         stays=(np.arange(4)[None, :] == cur[:, None]).astype(float),
-        network_cut=np.where(cur < OUTSIDE, p.network_moving_cut * p.talent_network, 0.0),
+        network_cut=p.network_moving_cut * p.talent_network * ((cur[:, None] < OUTSIDE) & (np.arange(4) < OUTSIDE)),
         size=np.r_[1.0, 1.0, 1.0, p.outside_alternatives],
         b=dict(
             wage=p.beta_wage,
@@ -136,6 +136,8 @@ def hire(m: JJJModel) -> None:
         who = m.rng.permutation(pool)[:take]
         t.employer_kind[who] = kinds[slots[:take]]
         t.employer[who] = rows[slots[:take]]
+        hired_by_platform = kinds[slots[:take]] == PLATFORM
+        np.add.at(m.platform.hires, rows[slots[:take]][hired_by_platform], 1.0)
 
 
 def turnover(m: JJJModel) -> None:

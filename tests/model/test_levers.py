@@ -1,0 +1,232 @@
+"""Every lever moves its documented outcome the documented way, and the trade-offs of model-spec §5 are real.
+
+Each lever goes from its registry default to the setting of its single-measure scenario file (read from the
+file, so tests and scenarios cannot diverge), all else at the baseline. Base and policy runs share a seed
+(common random numbers); the paired differences over seeds are tested one-sided with
+``scipy.stats.ttest_rel`` at p < 0.01, in the direction ``effect`` x sign(lever change) of the registry.
+Runs are cached per (seed, scale, steps, overrides), so the baseline is run once per seed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from jjjsim.model.params import LEVERS, Param
+from jjjsim.model.regions import JJJ
+from jjjsim.model.run import run
+from jjjsim.model.scenario import builtin_names, load_scenario
+from scipy import stats
+
+ALPHA = 0.01
+
+
+@dataclass(frozen=True)
+class Design:
+    """Paired-seed design: seeds 0..seeds-1, agent scale, quarters per run."""
+
+    seeds: int
+    scale: float
+    steps: int
+
+
+FAST = Design(seeds=10, scale=0.2, steps=24)
+SLOW = Design(seeds=30, scale=0.5, steps=40)
+DESIGNS = [pytest.param(FAST, id="fast"), pytest.param(SLOW, id="slow", marks=pytest.mark.slow)]
+
+
+# ---- runs ---------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _summary(seed: int, scale: float, steps: int, overrides: str) -> dict[str, float]:
+    return run("baseline", seed=seed, steps=steps, overrides={"scale": scale, **json.loads(overrides)}).summary
+
+
+def summaries(design: Design, overrides: dict[str, Any] | None = None) -> list[dict[str, float]]:
+    """Run summaries of the baseline plus ``overrides``, one per seed of the design (cached)."""
+    key = json.dumps(overrides or {}, sort_keys=True)
+    return [_summary(seed, design.scale, design.steps, key) for seed in range(design.seeds)]
+
+
+def column(runs: list[dict[str, float]], key: str) -> np.ndarray:
+    """One summary indicator over the seeds; every value must be a finite number."""
+    x = np.array([s[key] for s in runs], dtype=float)
+    assert np.isfinite(x).all(), f"{key} is not finite in some runs: {x}"
+    return x
+
+
+@dataclass(frozen=True)
+class Paired:
+    """A one-sided paired t-test of policy against base."""
+
+    label: str
+    direction: int
+    mean: float
+    se: float
+    p: float
+    base_mean: float
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.p < ALPHA)  # a NaN p-value (no variation at all) fails
+
+    def __str__(self) -> str:
+        want = "rise" if self.direction > 0 else "fall"
+        return (
+            f"{self.label}: expected to {want}; mean paired difference {self.mean:+.4g} "
+            f"(SE {self.se:.3g}, base mean {self.base_mean:.4g}), one-sided p = {self.p:.3g}"
+        )
+
+
+def paired(label: str, policy: np.ndarray, base: np.ndarray, direction: int) -> Paired:
+    """Test that ``policy - base`` is > 0 (direction +1) or < 0 (direction -1) over paired seeds."""
+    d = policy - base
+    p = stats.ttest_rel(policy, base, alternative="greater" if direction > 0 else "less").pvalue
+    return Paired(label, direction, float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)), float(p), base.mean())
+
+
+# ---- levers and their single-measure scenario files ---------------------------------------------------
+
+
+@functools.cache
+def policy_settings() -> dict[str, tuple[str, Any]]:
+    """lever -> (scenario name, setting) from the scenario file that sets the lever with the fewest other
+    settings; files that set anything but levers (e.g. the historical run) are not policy measures."""
+    found: dict[str, list[tuple[int, str, Any]]] = {}
+    for name in builtin_names():
+        ov = load_scenario(name).overrides
+        if not ov or not set(ov) <= set(LEVERS):
+            continue
+        for lever, value in ov.items():
+            found.setdefault(lever, []).append((len(ov), name, value))
+    out = {}
+    for lever, options in found.items():
+        options.sort(key=lambda o: o[0])
+        if len(options) > 1 and options[1][0] == options[0][0]:
+            raise AssertionError(f"{lever}: no single-measure scenario, tie between {options[0][1]}, {options[1][1]}")
+        out[lever] = options[0][1:]
+    return out
+
+
+def lever_change(p: Param, setting: Any) -> tuple[int, tuple[str, ...]]:
+    """Sign of the move from the default to ``setting``, and the sub-keys it changes (per-key levers)."""
+    if p.kind == "choice":
+        assert setting != p.default, f"{p.name}: the scenario setting equals the default"
+        return (1 if setting == p.choices[-1] else -1), ()
+    if p.per:
+        new = p.validate(setting, "test")
+        diff = {k: new[k] - p.default[k] for k in p.keys if new[k] != p.default[k]}
+        signs = {int(np.sign(v)) for v in diff.values()}
+        assert len(signs) == 1, f"{p.name}: the scenario moves sub-keys both ways or not at all: {diff}"
+        return signs.pop(), tuple(diff)
+    assert setting != p.default, f"{p.name}: the scenario setting equals the default"
+    return int(np.sign(setting - p.default)), ()
+
+
+def outcome_keys(p: Param, changed: tuple[str, ...]) -> list[str]:
+    """Summary keys of the lever's documented outcome (``<region>``: each region the scenario changes)."""
+    if "<region>" in p.outcome:
+        return [p.outcome.replace("<region>", r) for r in changed]
+    return [p.outcome]
+
+
+# ---- 1. every lever moves its outcome the documented way ---------------------------------------------
+
+
+def lever_tests(lever: str, design: Design) -> list[Paired]:
+    """Paired tests of one lever's documented outcome(s) under a design."""
+    p = LEVERS[lever]
+    settings = policy_settings()
+    assert lever in settings, f"{lever}: no scenario file sets this lever (add its single-measure scenario)"
+    scenario, setting = settings[lever]
+    assert p.outcome and p.effect in (1, -1), f"{lever}: registry lacks outcome/effect"
+    sign, changed = lever_change(p, setting)
+    base, policy = summaries(design), summaries(design, {lever: setting})
+    return [
+        paired(f"{lever} ({scenario}.toml) -> {key}", column(policy, key), column(base, key), p.effect * sign)
+        for key in outcome_keys(p, changed)
+    ]
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+@pytest.mark.parametrize("lever", sorted(LEVERS))
+def test_lever_moves_its_outcome(lever: str, design: Design) -> None:
+    results = lever_tests(lever, design)
+    failed = [str(r) for r in results if not r.ok]
+    assert not failed, "\n".join(failed)
+
+
+# ---- 2. trade-offs of model-spec §5 ------------------------------------------------------------------
+
+
+def tradeoff_talent_pull(design: Design) -> list[Paired]:
+    """Raising Hebei's talent incentive (to its scenario setting, the rest at baseline) pulls talent
+    into Hebei and out of Beijing."""
+    hebei = {"talent_incentive": {"Hebei": policy_settings()["talent_incentive"][1]["Hebei"]}}
+    base, policy = summaries(design), summaries(design, hebei)
+    return [
+        paired("Hebei incentive -> talent_fte.Hebei", *(column(x, "talent_fte.Hebei") for x in (policy, base)), 1),
+        paired("Hebei incentive -> talent_fte.Beijing", *(column(x, "talent_fte.Beijing") for x in (policy, base)), -1),
+    ]
+
+
+def tradeoff_autonomy_spread(design: Design) -> list[Paired]:
+    """Autonomy raises results but also widens the spread of platform efficiency."""
+    setting = {"autonomy": policy_settings()["autonomy"][1]}
+    base, policy = summaries(design), summaries(design, setting)
+    return [paired(f"autonomy -> {k}", column(policy, k), column(base, k), 1) for k in ("results", "efficiency_spread")]
+
+
+def tradeoff_fund_mandate(design: Design) -> list[Paired]:
+    """A stronger cross-region mandate raises cross-region transfer but lowers the fund's expected return."""
+    setting = {"fund_cross_region_share": policy_settings()["fund_cross_region_share"][1]}
+    base, policy = summaries(design), summaries(design, setting)
+    return [
+        paired(f"fund mandate -> {k}", column(policy, k), column(base, k), d)
+        for k, d in (("cross_region_contract_value", 1), ("collab_fund_expected_multiple", -1))
+    ]
+
+
+@functools.cache
+def top_sharing_region(scale: float) -> str:
+    """The JJJ region offering the most instrument hours at the start (the owner that shares most)."""
+    s = run("baseline", seed=0, steps=1, overrides={"scale": scale}).series
+    offered = s[(s.step == 0) & s.region.isin(JJJ)].set_index("region").instrument_hours_shared
+    return str(offered.idxmax())
+
+
+def tradeoff_instrument_owner(design: Design) -> list[Paired]:
+    """Sharing instruments costs the owner own hours: results in the region that shares most rise
+    proportionally less than in the rest of Jing-Jin-Ji (paired log growth, top region minus the rest)."""
+    top = top_sharing_region(design.scale)
+    rest = [r for r in JJJ if r != top]
+    setting = {"instrument_sharing": policy_settings()["instrument_sharing"][1]}
+    base, policy = summaries(design), summaries(design, setting)
+
+    def growth(regions: list[str]) -> np.ndarray:
+        pol = sum(column(policy, f"results.{r}") for r in regions)
+        return np.log(pol / sum(column(base, f"results.{r}") for r in regions))
+
+    return [paired(f"instrument sharing -> log growth of results, {top} vs rest", growth([top]), growth(rest), -1)]
+
+
+TRADEOFFS = {
+    "talent_pull": tradeoff_talent_pull,
+    "autonomy_spread": tradeoff_autonomy_spread,
+    "fund_mandate": tradeoff_fund_mandate,
+    "instrument_owner": tradeoff_instrument_owner,
+}
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+@pytest.mark.parametrize("tradeoff", list(TRADEOFFS))
+def test_tradeoff(tradeoff: str, design: Design) -> None:
+    results = TRADEOFFS[tradeoff](design)
+    failed = [str(r) for r in results if not r.ok]
+    assert not failed, "\n".join(failed)

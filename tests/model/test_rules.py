@@ -1,0 +1,247 @@
+"""The model's equations (``rules.py``) on tiny hand-built inputs, against values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from jjjsim.model import rules
+
+# ---- talent location choice (model-spec §4.6) ------------------------------------------------------------
+B = dict(wage=2.0, incentive=0.1, cost=0.5, amenity=1.0, distance=3.0, home=0.8, ties=0.4, stay=2.0)
+REGION = dict(
+    wage=[1.0, 0.8, 0.62, 0.75],
+    incentive=[1.0, 2.0, 2.0, 0.0],
+    pull=[0.3, 1.0, 1.0, 0.0],
+    cost=[1.0, 0.6, 0.45, 0.6],
+    amenity=[0.6, 0.2, 0.0, 0.4],
+    recognition=[0.1, 0.1, 0.1, 0.0],
+    size=[1.0, 1.0, 1.0, 28.0],
+)
+# talent 0: skill 1.2, lives in Beijing, hukou in Beijing; talent 1: skill 0.5, lives in Hebei, hukou in Tianjin
+TALENT = dict(
+    skill=[1.2, 0.5],
+    move_km=[[0.0, 120.0, 250.0, 1000.0], [250.0, 280.0, 0.0, 1000.0]],
+    barrier=[[0.0, 0.6, 0.7, 0.6], [0.7, 0.6, 0.0, 0.6]],
+    away_from_home=[[0.0, 1.0, 1.0, 1.0], [1.0, 0.0, 1.0, 1.0]],
+    ties=[[5.0, 1.0, 0.0, 0.0], [0.0, 2.0, 3.0, 0.0]],
+    stays=[[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
+    network_cut=[0.05, 0.05],
+)
+
+
+def _utility() -> np.ndarray:
+    arrays = {k: np.array(v) for k, v in {**REGION, **TALENT}.items()}
+    return rules.talent_utility(**arrays, b=B)
+
+
+def _utility_by_hand(i: int, r: int) -> float:
+    """The documented formula, term by term, for talent i and region r."""
+    g, t = REGION, TALENT
+    return (
+        B["wage"] * math.log(g["wage"][r] * t["skill"][i])
+        + B["incentive"] * g["pull"][r] * g["incentive"][r]
+        - B["cost"] * math.log(g["cost"][r])
+        + B["amenity"] * g["amenity"][r]
+        - B["distance"] * (1 - t["network_cut"][i]) * (1 + t["barrier"][i][r]) * math.log(1 + t["move_km"][i][r] / 100)
+        - B["home"] * t["away_from_home"][i][r] * (1 - g["recognition"][r])
+        + B["ties"] * math.log(1 + t["ties"][i][r])
+        + B["stay"] * t["stays"][i][r]
+        + math.log(g["size"][r])
+    )
+
+
+def test_talent_utility_matches_the_documented_formula():
+    u = _utility()
+    assert u.shape == (2, 4)
+    for i in range(2):
+        for r in range(4):
+            assert u[i, r] == pytest.approx(_utility_by_hand(i, r), rel=1e-12), (i, r)
+
+
+def test_talent_utility_worked_examples():
+    u = _utility()
+    # talent 0 staying in Beijing: 2 ln 1.2 + 0.1*0.3*1 - 0.5 ln 1 + 0.6 - 0 - 0 + 0.4 ln 6 + 2 + ln 1
+    assert u[0, 0] == pytest.approx(0.364643113588 + 0.03 + 0.6 + 0.716703787691 + 2.0, rel=1e-11)
+    assert u[0, 0] == pytest.approx(3.711346901279, rel=1e-11)
+    # talent 1 (Hebei, hukou Tianjin) to Outside: 2 ln(0.75*0.5) - 0.5 ln 0.6 + 0.4 - 3*0.95*1.6 ln 11
+    #   - 0.8*1*(1 - 0) + 0.4 ln 1 + 0 + ln 28
+    by_hand = 2 * math.log(0.375) - 0.5 * math.log(0.6) + 0.4 - 4.56 * math.log(11) - 0.8 + math.log(28)
+    assert u[1, 3] == pytest.approx(by_hand, rel=1e-12)
+    assert u[1, 3] == pytest.approx(-1.961658 + 0.255413 + 0.4 - 10.934402 - 0.8 + 3.332205, abs=2e-6)
+
+
+def test_choice_probabilities_are_the_logit_shares():
+    u = _utility()
+    p = rules.choice_probabilities(u)
+    for i in range(2):
+        e = [math.exp(x) for x in u[i]]
+        assert p[i] == pytest.approx([x / sum(e) for x in e], rel=1e-12)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-15)
+
+
+def test_choice_probabilities_are_stable_for_large_utilities():
+    p = rules.choice_probabilities(np.array([[1000.0, 1000.0, 1000.0 - math.log(2.0)]]))
+    assert p[0] == pytest.approx([0.4, 0.4, 0.2], rel=1e-12)
+
+
+def test_choose_frequencies_converge_to_choice_probabilities():
+    u = np.array([[0.0, 0.5, 1.0, -0.5], [2.0, 0.0, 0.0, 1.0]])
+    n = 20_000
+    choice = rules.choose(np.repeat(u, n, axis=0), np.random.default_rng(20240501))
+    assert choice.shape == (2 * n,)
+    p = rules.choice_probabilities(u)
+    for i in range(2):
+        freq = np.bincount(choice[i * n : (i + 1) * n], minlength=4) / n
+        se = np.sqrt(p[i] * (1 - p[i]) / n)
+        assert np.all(np.abs(freq - p[i]) < 4 * se), (i, freq, p[i])
+
+
+# ---- adoption (model-spec §4.3) ---------------------------------------------------------------------------
+W = dict(
+    intercept=-2.0,
+    quality=1.0,
+    trl=0.5,
+    absorptive=1.0,
+    novelty=0.8,
+    fit=1.0,
+    distance=0.3,
+    barrier=2.0,
+    service=1.0,
+    anchor=0.5,
+    funding=0.7,
+)
+
+
+def _adoption(**changes: list[float]) -> np.ndarray:
+    x = dict(
+        quality=[1.0, math.e],
+        trl_above=[0.0, 2.0],
+        absorptive=[0.5, 1.0],
+        cognitive_distance=[0.5, 0.0],
+        fit=[0.0, 0.6],
+        distance_km=[0.0, math.e - 1.0],
+        barrier=[0.0, 0.5],
+        service_boost=[0.0, 0.5],
+        anchored=[0.0, 1.0],
+        backed=[1.0, 0.0],
+    )
+    x.update(changes)
+    return rules.adoption_logit(**{k: np.array(v) for k, v in x.items()}, w=W)
+
+
+def test_adoption_logit_worked_example():
+    logit = _adoption()
+    # deal 0: -2 + 1 ln 1 + 0 + 0.5 + 0.8 * 4*0.5*0.5 + 0 - 0 - 0 + 0 + 0 + 0.7 = 0
+    # deal 1: -2 + 1 ln e + 0.5*2 + 1 + 0.8 * 0 + 0.6 - 0.3 ln e - 2*0.5 + 0.5 + 0.5 + 0 = 1.3
+    assert logit == pytest.approx([0.0, 1.3], abs=1e-12)
+    assert rules.logistic(logit) == pytest.approx([0.5, 1 / (1 + math.exp(-1.3))], rel=1e-12)
+    assert rules.logistic(logit)[1] == pytest.approx(0.785834983, rel=1e-8)
+
+
+def test_adoption_logit_directions():
+    base = _adoption()
+    assert np.all(_adoption(quality=[2.0, 2 * math.e]) > base)
+    assert np.all(_adoption(absorptive=[0.9, 1.5]) > base)
+    assert np.all(_adoption(barrier=[0.3, 0.8]) < base)
+    assert np.all(_adoption(distance_km=[100.0, 250.0]) < base)
+    # the learning value is largest at a middling cognitive distance
+    assert _adoption(cognitive_distance=[0.9, 0.5])[1] > base[1] > _adoption(cognitive_distance=[0.5, 1.0])[1] - 1e-12
+
+
+def test_logistic_values():
+    assert rules.logistic(0.0) == pytest.approx(0.5)
+    assert rules.logistic(math.log(3.0)) == pytest.approx(0.75, rel=1e-12)
+    x = np.linspace(-5, 5, 11)
+    np.testing.assert_allclose(rules.logistic(-x), 1 - rules.logistic(x), rtol=1e-12)
+    assert np.all(np.diff(rules.logistic(x)) > 0)
+
+
+def test_learning_value_is_an_inverted_u_peaking_at_half():
+    assert rules.learning_value(np.array([0.0, 0.25, 0.5, 0.75, 1.0])) == pytest.approx([0, 0.75, 1, 0.75, 0])
+    d = np.linspace(0, 1, 1001)
+    v = rules.learning_value(d)
+    assert d[np.argmax(v)] == pytest.approx(0.5)
+    assert np.all(np.diff(v[d <= 0.5]) > 0) and np.all(np.diff(v[d >= 0.5]) < 0)
+
+
+def test_service_boost_saturates():
+    assert rules.service_boost(np.array([0, 2, 4]), half=2.0) == pytest.approx([0.0, 0.5, 0.75])
+
+
+# ---- piloting (model-spec §4.2) ---------------------------------------------------------------------------
+def test_pilot_hazard_values():
+    h = rules.pilot_hazard(0.5, np.array([2.0, 1.0, 0.0, 2.0]), np.array([1.0, 1.0, 1.0, 0.0]))
+    assert h == pytest.approx([1 - math.exp(-1.0), 1 - math.exp(-0.5), 0.0, 0.0], abs=1e-15)
+    assert h[0] == pytest.approx(0.6321205588, rel=1e-10)
+
+
+def test_pilot_hazard_rises_in_resources_and_fit_and_stays_below_one():
+    r = np.linspace(0, 5, 51)
+    for fit in (0.25, 0.5, 1.0):
+        h = rules.pilot_hazard(0.6, r, np.full(r.size, fit))
+        assert np.all(np.diff(h) > 0)
+        assert np.all((h >= 0) & (h < 1))
+    f = np.linspace(0, 1, 21)
+    assert np.all(np.diff(rules.pilot_hazard(0.6, np.ones(f.size), f)) > 0)
+
+
+# ---- research (model-spec §4.1) ---------------------------------------------------------------------------
+def test_research_rate_value():
+    # lambda = A B^beta H^alpha (1 + eta S) = 2 * 4^0.5 * 9^0.5 * (1 + 0.4*0.5) = 2 * 2 * 3 * 1.2
+    lam = rules.research_rate(np.array([4.0]), np.array([9.0]), np.array([0.5]), np.array([2.0]), 0.5, 0.5, 0.4)
+    assert lam == pytest.approx([14.4], rel=1e-12)
+
+
+def test_overhead_falls_with_autonomy():
+    assert rules.overhead(np.array([0.0, 0.5, 1.0]), base=0.3, cut=0.5) == pytest.approx([0.3, 0.225, 0.15])
+
+
+def test_duplication_share_values():
+    # base (1 - alignment) overlap
+    assert rules.duplication_share(0.25, np.array([0.0, 0.5, 1.0]), 0.2) == pytest.approx([0.0, 0.075, 0.15])
+    assert rules.duplication_share(1.0, np.array([0.5, 1.0]), 0.2) == pytest.approx([0.0, 0.0])
+
+
+# ---- evaluation (model-spec §4.7) -------------------------------------------------------------------------
+def test_evaluation_score_uses_z_within_type():
+    indicators = np.array([[1.0, 2.0], [2.0, 2.0], [3.0, 2.0], [10.0, 1.0], [10.0, 3.0]])
+    groups = np.array([0, 0, 0, 1, 1])
+    weights = np.array([[0.7, 0.3]] * 3 + [[0.5, 0.5]] * 2)
+    score = rules.evaluation_score(indicators, weights, groups)
+    # type 0: column 0 is 1, 2, 3 -> z = (x - 2) / sqrt(2/3) (population sd); column 1 has no spread -> 0
+    # type 1: column 0 has no spread -> 0; column 1 is 1, 3 -> z = -1, 1
+    z = 1 / math.sqrt(2 / 3)
+    assert score == pytest.approx([-0.7 * z, 0.0, 0.7 * z, -0.5, 0.5], abs=1e-12)
+    # a platform is compared only with its own type
+    other = indicators.copy()
+    other[:3] *= 100.0
+    assert rules.evaluation_score(other, weights, groups)[3:] == pytest.approx(score[3:], abs=1e-12)
+
+
+def test_reallocate_budget_rewards_top_30_and_cuts_bottom_10_percent_per_type():
+    rng = np.random.default_rng(5)
+    groups = rng.permutation(np.r_[np.zeros(10, int), np.ones(20, int)])
+    score = rng.standard_normal(30)
+    budget = rng.uniform(1.0, 3.0, 30)
+    new = rules.reallocate_budget(budget, score, groups, top=0.3, bottom=0.1, g=0.1)
+    factor = new / budget
+    for grp, n_top, n_bottom in ((0, 3, 1), (1, 6, 2)):
+        f, s = factor[groups == grp], score[groups == grp]
+        up, down, same = np.isclose(f, 1.1), np.isclose(f, 0.9), np.isclose(f, 1.0)
+        assert (up.sum(), down.sum(), same.sum()) == (n_top, n_bottom, f.size - n_top - n_bottom)
+        assert s[up].min() > s[~up].max(), "the rewarded are the best scored of their type"
+        assert s[down].max() < s[~down].min(), "the cut are the worst scored of their type"
+
+
+# ---- inequality -------------------------------------------------------------------------------------------
+def test_theil_values():
+    assert rules.theil(np.array([2.0, 2.0, 2.0])) == 0.0
+    # two units 1 and 3: mu = 2, T = (0.5 ln 0.5 + 1.5 ln 1.5) / 2
+    assert rules.theil(np.array([1.0, 3.0])) == pytest.approx((0.5 * math.log(0.5) + 1.5 * math.log(1.5)) / 2)
+    assert rules.theil(np.array([1.0, 3.0])) == pytest.approx(0.130812036, rel=1e-8)
+    # everything in one of N units: the maximum, ln N
+    assert rules.theil(np.array([0.0, 5.0])) == pytest.approx(math.log(2))
+    assert rules.theil(np.array([0.0, 0.0, 7.0])) == pytest.approx(math.log(3))
+    assert rules.theil(np.array([3.0, 9.0, 1.0])) == pytest.approx(rules.theil(np.array([30.0, 90.0, 10.0])))
