@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .params import ConfigError, Params, _did_you_mean, defaults
+from .params import ConfigError, Params, defaults, did_you_mean
 
 TOP_LEVEL_KEYS = ("description", "base", "params")
 
@@ -53,7 +53,7 @@ def _locate(ref: str | Path, near: Path | None = None) -> Path:
         str(ref),
         f"a scenario name ({', '.join(names)}) or a .toml file",
         str(ref),
-        _did_you_mean(str(ref), names),
+        did_you_mean(str(ref), names),
     )
 
 
@@ -71,7 +71,7 @@ def read_file(path: Path) -> dict[str, Any]:
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(
-                str(path), key, f"one of {', '.join(TOP_LEVEL_KEYS)}", key, _did_you_mean(key, TOP_LEVEL_KEYS)
+                str(path), key, f"one of {', '.join(TOP_LEVEL_KEYS)}", key, did_you_mean(key, TOP_LEVEL_KEYS)
             )
     if not isinstance(data.get("params", {}), dict):
         raise ConfigError(str(path), "params", "a table of parameter overrides", data["params"])
