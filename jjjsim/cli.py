@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -27,7 +28,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -82,8 +83,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run one scenario: print key indicators by region and write series, flows and a manifest."""
-    from jjjsim.model import ConfigError
-    from jjjsim.model import run as run_model
+    from jjjsim.model.params import ConfigError
     from jjjsim.model.scenario import load_scenario
 
     try:
@@ -93,6 +93,8 @@ def run(
             params = params.replace({"steps": steps}, where="--steps")
     except ConfigError as e:
         raise _fail(str(e)) from None
+    from jjjsim.model.runner import run as run_model  # loads Mesa and pandas: only once the input is valid
+
     n = int(params.steps)
     with Progress(
         TextColumn(f"[bold]{scen.name}[/] seed {seed}"),
@@ -114,7 +116,7 @@ def run(
     )
     folder = result.save(out_dir or Path("results") / f"{scen.name}-seed{seed}")
     out.print(indicator_table(result))
-    out.print(f"Wrote series, flows and manifest to [bold]{folder}[/]", highlight=False)
+    out.print(f"Wrote series, flows and manifest to [bold]{escape(str(folder))}[/]", highlight=False)
 
 
 def indicator_table(result: Any) -> Table:
@@ -135,7 +137,7 @@ def indicator_table(result: Any) -> Table:
         ("Branches from elsewhere", "branches", "{:,.0f}"),
         ("Transformation rate", "transformation_rate", "{:.2f}"),
     ]
-    t = Table(title=f"{result.scenario} (seed {result.seed}): {y0} vs {y1}, yearly means", title_justify="left")
+    t = Table(title=escape(f"{result.scenario} (seed {result.seed}): {y0} vs {y1}, yearly means"), title_justify="left")
     t.add_column("indicator")
     regions = ["Beijing", "Tianjin", "Hebei", "Outside"]
     for r in regions:
@@ -153,7 +155,7 @@ def indicator_table(result: Any) -> Table:
 @app.command()
 def scenarios() -> None:
     """List the built-in scenarios with their descriptions."""
-    from jjjsim.model import ConfigError
+    from jjjsim.model.params import ConfigError
     from jjjsim.model.scenario import list_scenarios
 
     try:
@@ -165,7 +167,7 @@ def scenarios() -> None:
     t.add_column("base")
     t.add_column("description")
     for s in items:
-        t.add_row(s.name, s.chain[1] if len(s.chain) > 1 else "-", s.description)
+        t.add_row(escape(s.name), escape(s.chain[1]) if len(s.chain) > 1 else "-", escape(s.description))
     out.print(t)
 
 
@@ -177,8 +179,9 @@ def levers(
     from jjjsim.model.params import REGISTRY
 
     t = Table(show_lines=True)
-    for c in ("name", "role", "unit", "bounds", "default", "source", "causal path / measure"):
-        t.add_column(c)
+    t.add_column("name", overflow="fold", min_width=max(len(n) for n in REGISTRY))
+    for c in ("role", "unit", "bounds", "default", "source", "causal path / measure"):
+        t.add_column(c, overflow="fold")
     for p in REGISTRY.values():
         if p.role != "lever" and not all_:
             continue
@@ -187,13 +190,13 @@ def levers(
             ", ".join(f"{k}={v:g}" for k, v in p.default.items()) if isinstance(p.default, dict) else str(p.default)
         )
         t.add_row(
-            f"[bold]{p.name}[/]\n{p.label}",
+            f"[bold]{p.name}[/]\n{escape(p.label)}",
             p.role,
-            p.unit,
+            escape(p.unit),
             bounds,
-            default,
-            p.source,
-            f"{p.causal_path}\n[dim]{p.measure}[/]" if p.causal_path else "",
+            escape(default),
+            escape(p.source),
+            f"{escape(p.causal_path)}\n[dim]{escape(p.measure)}[/]" if p.causal_path else "",
         )
     out.print(t)
 

@@ -107,7 +107,7 @@ def baseline_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.C
 
 
 def test_run_prints_indicator_table_by_region(baseline_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
-    proc, folder = baseline_run
+    proc, _ = baseline_run
     header = next(line for line in proc.stdout.splitlines() if "indicator" in line)
     positions = [header.find(r) for r in REGIONS]
     assert all(p > 0 for p in positions) and positions == sorted(positions), header
