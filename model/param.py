@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -87,6 +88,8 @@ class Param:
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(where, key, f"a number ({self.unit})", value)
+        if not math.isfinite(value):
+            raise ConfigError(where, key, f"a finite number ({self.unit})", value)
         if self.kind == "int":
             if float(value) != int(value):
                 raise ConfigError(where, key, "a whole number", value)

@@ -5,6 +5,8 @@ Each function states its rule and source; the agents' processes gather state and
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -171,7 +173,7 @@ def reallocate_budget(
     for grp in np.unique(groups):
         idx = np.flatnonzero(groups == grp)
         order = idx[np.argsort(-score[idx], kind="stable")]
-        n_top, n_bottom = int(round(top * len(idx))), int(round(bottom * len(idx)))
+        n_top, n_bottom = math.floor(top * len(idx) + 0.5), math.floor(bottom * len(idx) + 0.5)  # half up
         factor[order[:n_top]] += g
         if n_bottom:
             factor[order[-n_bottom:]] -= g

@@ -40,9 +40,12 @@ def builtin_names() -> list[str]:
 
 
 def _locate(ref: str | Path, near: Path | None = None) -> Path:
+    """A scenario file from a path (``*.toml`` or with a folder; relative to ``near``, the folder of the
+    file naming it, if there) or a name (looked up beside ``near`` first, then among the built-ins)."""
     p = Path(ref)
-    if p.suffix == ".toml" or p.exists():
-        return p
+    if p.suffix == ".toml" or len(p.parts) > 1:
+        beside = near / p if near is not None and not p.is_absolute() else None
+        return beside if beside is not None and beside.exists() else p
     for folder in ([near] if near else []) + [builtin_dir()]:
         cand = folder / f"{ref}.toml"
         if cand.exists():

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from jjjsim.model.params import LEVERS, Param
 from jjjsim.model.regions import JJJ
-from jjjsim.model.run import run
+from jjjsim.model.runner import run
 from jjjsim.model.scenario import builtin_names, load_scenario
 from scipy import stats
 

@@ -92,7 +92,6 @@ def test_wrong_types_are_rejected(overrides, key):
 
 
 @pytest.mark.parametrize("value", [float("inf"), float("nan")])
-@pytest.mark.xfail(strict=True, raises=(OverflowError, ValueError), reason="int-kind check calls int() on inf/nan")
 def test_non_finite_whole_numbers_are_config_errors(value):
     with pytest.raises(ConfigError):  # TOML has inf and nan literals, so a scenario file can hold them
         validate({"shared_key_labs": value}, "scenario.toml")
@@ -112,7 +111,7 @@ def test_non_finite_whole_numbers_are_config_errors(value):
     ],
 )
 def test_out_of_bounds_values_are_rejected(overrides, key):
-    with pytest.raises(ConfigError, match="expected a value in") as err:
+    with pytest.raises(ConfigError, match="expected a (value in|finite number)") as err:
         validate(overrides, "x")
     assert err.value.key == key
 

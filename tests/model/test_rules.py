@@ -27,7 +27,7 @@ TALENT = dict(
     away_from_home=[[0.0, 1.0, 1.0, 1.0], [1.0, 0.0, 1.0, 1.0]],
     ties=[[5.0, 1.0, 0.0, 0.0], [0.0, 2.0, 3.0, 0.0]],
     stays=[[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
-    network_cut=[0.05, 0.05],
+    network_cut=[[0.05, 0.05, 0.05, 0.0], [0.05, 0.05, 0.05, 0.0]],  # the network cuts moves within JJJ only
 )
 
 
@@ -39,12 +39,13 @@ def _utility() -> np.ndarray:
 def _utility_by_hand(i: int, r: int) -> float:
     """The documented formula, term by term, for talent i and region r."""
     g, t = REGION, TALENT
+    moving = (1 - t["network_cut"][i][r]) * (1 + t["barrier"][i][r]) * math.log(1 + t["move_km"][i][r] / 100)
     return (
         B["wage"] * math.log(g["wage"][r] * t["skill"][i])
         + B["incentive"] * g["pull"][r] * g["incentive"][r]
         - B["cost"] * math.log(g["cost"][r])
         + B["amenity"] * g["amenity"][r]
-        - B["distance"] * (1 - t["network_cut"][i]) * (1 + t["barrier"][i][r]) * math.log(1 + t["move_km"][i][r] / 100)
+        - B["distance"] * moving
         - B["home"] * t["away_from_home"][i][r] * (1 - g["recognition"][r])
         + B["ties"] * math.log(1 + t["ties"][i][r])
         + B["stay"] * t["stays"][i][r]
@@ -65,11 +66,15 @@ def test_talent_utility_worked_examples():
     # talent 0 staying in Beijing: 2 ln 1.2 + 0.1*0.3*1 - 0.5 ln 1 + 0.6 - 0 - 0 + 0.4 ln 6 + 2 + ln 1
     assert u[0, 0] == pytest.approx(0.364643113588 + 0.03 + 0.6 + 0.716703787691 + 2.0, rel=1e-11)
     assert u[0, 0] == pytest.approx(3.711346901279, rel=1e-11)
-    # talent 1 (Hebei, hukou Tianjin) to Outside: 2 ln(0.75*0.5) - 0.5 ln 0.6 + 0.4 - 3*0.95*1.6 ln 11
+    # talent 1 (Hebei, hukou Tianjin) to Outside: 2 ln(0.75*0.5) - 0.5 ln 0.6 + 0.4 - 3*(1 - 0)*1.6 ln 11
     #   - 0.8*1*(1 - 0) + 0.4 ln 1 + 0 + ln 28
-    by_hand = 2 * math.log(0.375) - 0.5 * math.log(0.6) + 0.4 - 4.56 * math.log(11) - 0.8 + math.log(28)
+    by_hand = 2 * math.log(0.375) - 0.5 * math.log(0.6) + 0.4 - 4.8 * math.log(11) - 0.8 + math.log(28)
     assert u[1, 3] == pytest.approx(by_hand, rel=1e-12)
-    assert u[1, 3] == pytest.approx(-1.961658 + 0.255413 + 0.4 - 10.934402 - 0.8 + 3.332205, abs=2e-6)
+    assert u[1, 3] == pytest.approx(-1.961658506 + 0.255412812 + 0.4 - 11.509897309 - 0.8 + 3.332204510, abs=1e-8)
+    # talent 1 to Tianjin (its hukou region, inside the network): the moving cost is cut by 5 %
+    # 2 ln(0.8*0.5) + 0.1*1*2 - 0.5 ln 0.6 + 0.2 - 3*0.95*1.6 ln 3.8 - 0 + 0.4 ln 3 + 0 + 0
+    by_hand = 2 * math.log(0.4) + 0.2 - 0.5 * math.log(0.6) + 0.2 - 4.56 * math.log(3.8) + 0.4 * math.log(3)
+    assert u[1, 1] == pytest.approx(by_hand, rel=1e-12)
 
 
 def test_choice_probabilities_are_the_logit_shares():

@@ -69,7 +69,6 @@ def test_a_base_beside_the_file_comes_before_a_builtin(tmp_path):
     assert load_scenario(f).params.autonomy == 0.9
 
 
-@pytest.mark.xfail(strict=True, raises=ConfigError, reason="a base given as 'x.toml' is looked up in the cwd")
 def test_a_base_given_as_a_file_name_is_found_beside_the_file(tmp_path):
     _write(tmp_path / "parent.toml", 'description = "Parent."\nbase = "baseline"\n[params]\nautonomy = 0.9\n')
     f = _write(tmp_path / "child.toml", 'description = "Child."\nbase = "parent.toml"\n')
@@ -115,20 +114,7 @@ def test_unknown_top_level_keys_are_rejected(tmp_path):
     assert err.value.key == "parmas" and "did you mean 'params'?" in str(err.value)
 
 
-BROKEN = {"shared-key-labs", "all-measures"}
-"""Scenarios with shared_key_labs > 0 fail in set-up (setup._shared_key_labs: a mask over the platform
-table is reused after rows are appended)."""
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, raises=ValueError, reason="shared-lab set-up bug"))
-        if n in BROKEN
-        else n
-        for n in builtin_names()
-    ],
-)
+@pytest.mark.parametrize("name", builtin_names())
 def test_every_builtin_scenario_runs(name):
     result = run(name, seed=0, overrides={"scale": 0.05}, steps=2)
     assert result.scenario == name
