@@ -79,7 +79,7 @@ def utility(m: JJJModel, rows: np.ndarray) -> np.ndarray:
         cost=p.cost_of_living,
         amenity=p.amenity,
         move_km=DISTANCE_KM[cur],
-        barrier=m.barrier[cur],
+        barrier=m.barrier[cur] * ((cur[:, None] < OUTSIDE) & (np.arange(4) < OUTSIDE)),  # barriers within JJJ
         away_from_home=(np.arange(4)[None, :] != t.home[rows][:, None]).astype(float),
         recognition=recognition,
         ties=t.ties[rows],
