@@ -61,7 +61,8 @@ MODEL_INDICATORS: dict[str, str] = {
     "fund_exits": "successful exits this quarter",
     "public_cost": "public cost this quarter: incentives + public fund deals + shared labs + demo bases"
     " + service platforms, 100m CNY",
-    "efficiency_spread": "standard deviation of log platform efficiency (autonomy)",
+    "efficiency_spread": "spread (sd) of log results per unit budget across research platforms at the latest"
+    " evaluation (NaN before the first)",
     "market_ready_stock": "market-ready results waiting for a licensee",
 }
 
@@ -148,7 +149,6 @@ class Recorder:
         public_step = public_fund - self._last_public_fund
         self._last_public_fund = public_fund
         value = self._step_value
-        a = m.p.autonomy_efficiency_sd * m.p.autonomy
         demo = pl.kind == 3
         return {
             "theil_value_added": rules.theil(rv[:3, self._ri["value_added"]]),
@@ -168,7 +168,7 @@ class Recorder:
             + public_step
             + pl.budget[m.shared_lab].sum()
             + pl.budget[demo | (pl.kind == 2)].sum(),
-            "efficiency_spread": a * float(np.std(pl.efficiency_z[pl.research])),
+            "efficiency_spread": m.efficiency_spread,
             "market_ready_stock": float((m.results.status == 2).sum()),
         }
 

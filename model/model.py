@@ -15,6 +15,23 @@ from .params import Params, defaults
 from .regions import FIELDS, barrier_matrix, field_similarity, spillover_weights
 from .table import Table
 
+STREAMS = (
+    "research",
+    "piloting",
+    "transfer",
+    "outside",
+    "funds",
+    "exits",
+    "production",
+    "entry",
+    "branches",
+    "turnover",
+    "network",
+    "relocation",
+    "hiring",
+)
+"""Processes with a random stream of their own (see :meth:`JJJModel.stream`)."""
+
 
 def _zeros4() -> np.ndarray:
     return np.zeros(4)
@@ -61,7 +78,9 @@ class JJJModel(mesa.Model):
     n_fields = len(FIELDS)
 
     def __init__(self, params: Params | None = None, rng: int | np.random.SeedSequence | None = None) -> None:
-        super().__init__(rng=np.random.default_rng(rng))
+        seq = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
+        self._seed_root = (seq.entropy, tuple(seq.spawn_key))
+        super().__init__(rng=np.random.default_rng(self._child_seed(0, 0)))  # set-up and Mesa's own draws
         self.p = params or defaults()
         p = self.p
         self.talent = Table(talent.COLUMNS, 4096)
@@ -89,6 +108,7 @@ class JJJModel(mesa.Model):
         self.ticket = p.fund_ticket / p.scale
         self.crowd_in = np.r_[p.crowd_in, 0.0]
         self.climate = np.zeros(4)
+        self.efficiency_spread = np.nan  # set by each evaluation
         self.flows = Flows()
         self.tally = Tally()
         setup.initialise(self)
@@ -129,6 +149,19 @@ class JJJModel(mesa.Model):
         self.knowledge *= 1.0 - setup.KNOWLEDGE_DECAY
         fte = np.bincount(self.talent.region[self.talent.alive], minlength=4) * self.fte_per_agent
         self.tally.incentives_paid = np.r_[p.talent_incentive, 0.0] * fte / 4.0 * 1e-4
+
+    def _child_seed(self, stream: int, step: int) -> np.random.SeedSequence:
+        entropy, key = self._seed_root
+        return np.random.SeedSequence(entropy, spawn_key=(*key, stream, step))
+
+    def stream(self, process: str) -> np.random.Generator:
+        """The random stream of one process in the current step.
+
+        Each process draws from its own generator, derived from the run's seed, the process and the step, so
+        that a lever which changes one process's draws leaves every other process's draws as they were: the
+        common random numbers that make paired comparisons of scenarios sharp.
+        """
+        return np.random.default_rng(self._child_seed(1 + STREAMS.index(process), self.steps))
 
     def use_params(self, p: Params) -> None:
         """Adopt a parameter set and the quantities derived from it (barriers, spillover weights)."""

@@ -60,7 +60,8 @@ LEVER_LIST: list[Param] = [
        outcome="results", effect=1, group="research"),
     _P("chain_integration", "Integration of innovation and industrial chains", "0-1", 0.2, (0, 1), "lever", A,
        measure="Integrate innovation chains with industrial chains (group 2)",
-       causal_path="raises the sector-fit weight in matching results to firms", outcome="transformation_rate",
+       causal_path="raises the sector-fit weight in matching results to firms and the productivity gain of a fitting"
+       " result", outcome="productivity",
        effect=1, group="transfer"),
     _P("service_platforms", "Cross-regional full-chain industrial service platforms", "platforms",
        {f: 0 for f in FIELDS}, (0, 20), "lever", "0 before the measure (assumption)", per="field", kind="int",
@@ -80,7 +81,7 @@ LEVER_LIST: list[Param] = [
        _reg(Beijing=1.0, Tianjin=2.0, Hebei=2.0), (0, 30), "lever", A, per="region",
        measure="Optimised policies for attracting and retaining talent (group 3)",
        causal_path="I_r in the talent utility; paid to every talent resident in r, charged to r's budget",
-       outcome="talent_fte.<region>", effect=1, group="talent"),
+       outcome="talent_net_outflow.<region>", effect=-1, group="talent"),
     _P("fund_size", "Collaborative innovation investment fund", "100m CNY", 100.0, (0, 2000), "lever",
        "100 = the JJJ collaborative innovation investment fund set up 2015-09 (jjj_statistics.csv)",
        measure="A collaborative innovation investment fund (group 3)",

@@ -175,10 +175,13 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
         "talent_moves": f.talent_moves.sum() - np.trace(f.talent_moves),
         "firm_entries": jjj.firm_entries.sum(),
         "spinoffs": jjj.spinoffs.sum(),
-        "efficiency_spread": ms.efficiency_spread.iloc[-1],
+        "efficiency_spread": ms.efficiency_spread[ms.step > 0].mean(),
+        "productivity": float(np.average(last.loc[list(JJJ), "productivity"], weights=last.loc[list(JJJ), "firms"])),
     }
-    for r in REGIONS:
+    moves = f.talent_moves * model.fte_per_agent
+    for i, r in enumerate(REGIONS):
         out[f"talent_fte.{r}"] = last.loc[r, "talent_fte"]
+        out[f"talent_net_outflow.{r}"] = moves[i].sum() - moves[:, i].sum()  # FTE moved out less moved in
         if r != "Outside":
             out[f"results.{r}"] = jjj[jjj.region == r].results.sum()
             out[f"value_added_last_quarter.{r}"] = last.loc[r, "value_added"]

@@ -68,7 +68,11 @@ def _talent(m: JJJModel, s: StartState) -> None:
     n = np.array([round(x / m.p.talent_unit * m.p.scale) for x in s.rd_fte])
     region = np.repeat(np.arange(3), n).astype(np.int8)
     rows = talent.add(
-        m, region, skill=m.rng.lognormal(-0.125, 0.5, region.size), field=m.rng.integers(0, m.n_fields, region.size)
+        m,
+        m.rng,
+        region,
+        skill=m.rng.lognormal(-0.125, 0.5, region.size),
+        field=m.rng.integers(0, m.n_fields, region.size),
     )
     away = m.rng.random(rows.size) > HOME_SHARE
     m.talent.home[rows[away]] = (region[away] + m.rng.integers(1, 4, away.sum())) % 4
@@ -123,7 +127,7 @@ def _firms(m: JJJModel, s: StartState) -> None:
     # value added of its firms (derived from the statistics of the start year)
     m.tech_share = np.r_[s.contract_absorbed / (FIRM_VA_SHARE * s.gdp), 0.0]
     region = np.repeat(np.arange(3), n).astype(np.int8)
-    rows = firm.add(m, region, m.rng.integers(0, m.n_fields, region.size))
+    rows = firm.add(m, m.rng, region, m.rng.integers(0, m.n_fields, region.size))
     zgc = value_in("zgc_branches_in_tj_hb_stock", "Beijing->Tianjin+Hebei", s.year)
     share = np.r_[0.0, np.minimum(zgc * ZGC_BRANCH_SPLIT / s.high_tech_firms[0], 1.0)]
     for dest in range(3):

@@ -20,10 +20,20 @@ def test_bootstrap_without_python312_fails_with_one_line(tmp_path: Path) -> None
     fake = bin_dir / "python3"  # an old interpreter: answers --version, fails the version check
     fake.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Python 3.11.9"; exit 0; fi\nexit 1\n')
     fake.chmod(0o755)
-    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "pyenv"),
-           "VENV": str(tmp_path / "venv")}
-    proc = subprocess.run(["/bin/bash", str(ROOT / "tools" / "bootstrap.sh")], env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    env = {
+        "PATH": str(bin_dir),
+        "HOME": str(tmp_path),
+        "PYENV_ROOT": str(tmp_path / "pyenv"),
+        "VENV": str(tmp_path / "venv"),
+    }
+    proc = subprocess.run(
+        ["/bin/bash", str(ROOT / "tools" / "bootstrap.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr

@@ -54,12 +54,17 @@ class Firm(RowAgent):
 
 def adopt(m: JJJModel) -> None:
     """Transfer: firms examine market-ready results and adopt by logit (§4.3); funds back deals (§4.4)."""
+    rng = m.stream("transfer")
     res, fm, p = m.results, m.firm, m.p
     firms, pool = np.flatnonzero(fm.alive), np.flatnonzero(res.status == MARKET_READY)
     if firms.size == 0 or pool.size == 0:
         return
+    # draws per firm row (not per living firm), so that each firm meets the same random numbers in every
+    # scenario run with the same seed (common random numbers)
+    pick, draw = rng.random((2, len(fm), p.search_candidates))
     f = np.repeat(firms, p.search_candidates)
-    j = pool[m.rng.integers(0, pool.size, f.size)]
+    j = pool[(pick[firms].ravel() * pool.size).astype(np.int64)]
+    draw = draw[firms].ravel()
     origin = res.region[j].astype(np.int64)
     # the firm buys where it is closest to the result: a branch in the result's region, else a branch where
     # a demo base piloted it, else its headquarters
@@ -67,7 +72,6 @@ def adopt(m: JJJModel) -> None:
     at_anchor = (anchor >= 0) & fm.branches[f, np.maximum(anchor, 0)]
     loc = np.where(fm.branches[f, origin], origin, np.where(at_anchor, anchor, fm.region[f])).astype(np.int64)
     cross = origin != loc
-    backer = fund_rules.back_deals(m, f, j, loc, cross)
     logit = rules.adoption_logit(
         quality=res.quality[j],
         trl_above=res.trl[j] - p.market_ready_trl,
@@ -79,16 +83,28 @@ def adopt(m: JJJModel) -> None:
         service_boost=rules.service_boost(m.service_platforms_by_field()[res.field[j]], p.service_platform_half)
         * cross,
         anchored=(res.anchor[j] == loc),
-        backed=backer >= 0,
+        backed=np.zeros(f.size),
         w=m.adoption_weights,
     )
     value = m.contract_value(j)
     cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
-    money = fm.tech_budget[f] + (backer >= 0) * m.ticket * (1.0 + m.crowd_in[loc])
-    ok = np.flatnonzero((m.rng.random(f.size) < rules.logistic(logit)) & (money >= cost))
-    ok = ok[m.rng.permutation(ok.size)]
-    ok = ok[np.unique(j[ok], return_index=True)[1]]  # one licensee per result
-    ok = ok[np.unique(f[ok], return_index=True)[1]]  # one deal per firm per quarter
+    own = _one_per_result_and_firm(
+        rng, f, j, np.flatnonzero((draw < rules.logistic(logit)) & (fm.tech_budget[f] >= cost))
+    )
+    # deals a fund can tip: likely enough with its backing, affordable with its money, firm and result still free;
+    # a cross-region deal taken under the collaborative fund's mandate also has its barrier friction offset
+    tipped = draw < rules.logistic(logit + p.funding_boost)
+    mandate_only = (
+        ~tipped & cross & (draw < rules.logistic(logit + p.funding_boost + p.adopt_barrier * m.barrier[origin, loc]))
+    )
+    fundable = (tipped | mandate_only) & (fm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost)
+    fundable &= ~np.isin(j, j[own]) & ~np.isin(f, f[own])
+    fundable = _one_per_result_and_firm(rng, f, j, np.flatnonzero(fundable))
+    backer = np.full(f.size, -1, dtype=np.int64)
+    backer[fundable] = fund_rules.back_deals(
+        m, f[fundable], j[fundable], loc[fundable], cross[fundable], mandate_only[fundable]
+    )
+    ok = np.r_[own, fundable[backer[fundable] >= 0]]
     f, j, loc, cross, backer, value, cost = f[ok], j[ok], loc[ok], cross[ok], backer[ok], value[ok], cost[ok]
     fund_rules.invest(m, backer, f, j, loc, cross)
     res.status[j], res.buyer[j], res.licensed[j] = LICENSED, loc, m.steps
@@ -99,11 +115,19 @@ def adopt(m: JJJModel) -> None:
     license_outside(m)
 
 
+def _one_per_result_and_firm(rng: np.random.Generator, f: np.ndarray, j: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """A random subset of candidate deals ``idx`` with one licensee per result and one deal per firm."""
+    idx = idx[rng.permutation(idx.size)]
+    idx = idx[np.unique(j[idx], return_index=True)[1]]
+    return idx[np.unique(f[idx], return_index=True)[1]]
+
+
 def license_outside(m: JJJModel) -> None:
     """The rest of China licenses market-ready results still on offer: hazard outside_demand x min(q, 1)."""
+    rng = m.stream("outside")
     res = m.results
     pool = np.flatnonzero(res.status == MARKET_READY)
-    out = pool[m.rng.random(pool.size) < m.p.outside_demand * np.minimum(res.quality[pool], 1.0)]
+    out = pool[rng.random(pool.size) < m.p.outside_demand * np.minimum(res.quality[pool], 1.0)]
     if out.size:
         res.status[out], res.buyer[out], res.licensed[out] = LICENSED, OUTSIDE, m.steps
         m.book_contracts(out, np.full(out.size, OUTSIDE), m.contract_value(out), payer=None)
@@ -111,6 +135,7 @@ def license_outside(m: JJJModel) -> None:
 
 def produce(m: JJJModel) -> None:
     """Firms produce value added, spend on R&D, update absorptive capacity and take a TFP shock."""
+    rng = m.stream("production")
     fm, p = m.firm, m.p
     va = fm.productivity * fm.size * fm.alive
     fm.cash += (p.firm_margin - p.firm_rd_share) * va - fm.fixed_cost * fm.alive
@@ -119,7 +144,7 @@ def produce(m: JJJModel) -> None:
     m.tally.value_added += np.bincount(fm.region, va, minlength=4)
     update_absorptive(m)
     sd = p.firm_shock_sd
-    fm.productivity *= m.rng.lognormal(-sd * sd / 2, sd, len(fm))
+    fm.productivity *= rng.lognormal(-sd * sd / 2, sd, len(fm))
 
 
 def update_absorptive(m: JJJModel) -> None:
@@ -132,6 +157,7 @@ def update_absorptive(m: JJJModel) -> None:
 
 def enter_exit(m: JJJModel) -> None:
     """Firms with negative cash exit; market entrants and spin-offs (raised by climate) enter (§4.5)."""
+    rng = m.stream("entry")
     fm, p = m.firm, m.p
     gone = np.flatnonzero(fm.alive & (fm.cash < 0))
     fm.alive[gone] = False
@@ -140,22 +166,25 @@ def enter_exit(m: JJJModel) -> None:
     m.talent.employer_kind[lost], m.talent.employer[lost] = 0, -1
     m.remove_agents("firm", gone)
     n = np.bincount(fm.region[fm.alive], minlength=4)[:3]
-    entrants = m.rng.poisson(p.firm_entry_rate * n)
-    spinoffs = m.rng.poisson(p.spinoff_rate * (1.0 + m.climate[:3]) * m.tally.adoptions[:3])
+    u_entry, u_spin = rng.random((2, 3))
+    entrants = rules.poisson(u_entry, p.firm_entry_rate * n)
+    spinoffs = rules.poisson(u_spin, p.spinoff_rate * (1.0 + m.climate[:3]) * m.tally.adoptions[:3])
     m.tally.spinoffs += np.r_[spinoffs, 0]
     m.tally.firm_entries += np.r_[entrants + spinoffs, 0]
     region = np.repeat(np.arange(3), entrants + spinoffs)
     if region.size:
-        add(m, region, m.rng.integers(0, m.n_fields, region.size), size_factor=0.5)
+        add(m, rng, region, rng.integers(0, m.n_fields, region.size), size_factor=0.5)
 
 
-def add(m: JJJModel, region: np.ndarray, field: np.ndarray, size_factor: float = 1.0) -> np.ndarray:
+def add(
+    m: JJJModel, rng: np.random.Generator, region: np.ndarray, field: np.ndarray, size_factor: float = 1.0
+) -> np.ndarray:
     """Create firms at the regional reference productivity and size with half a quarter's value added
     in cash; firms present at the start hold a technology budget from 0 to its cap, entrants none."""
-    prod = m.ref_productivity[region] * m.rng.lognormal(-0.045, 0.3, region.size)
-    size = m.ref_size[region] * size_factor * m.rng.lognormal(-0.125, 0.5, region.size)
+    prod = m.ref_productivity[region] * rng.lognormal(-0.045, 0.3, region.size)
+    size = m.ref_size[region] * size_factor * rng.lognormal(-0.125, 0.5, region.size)
     va = prod * size
-    saved = m.rng.random(region.size) * TECH_BUDGET_CAP if m.steps == 0 else 0.0
+    saved = rng.random(region.size) * TECH_BUDGET_CAP if m.steps == 0 else 0.0
     rows = m.firm.append(
         region.size,
         region=region,
@@ -176,6 +205,7 @@ def add(m: JJJModel, region: np.ndarray, field: np.ndarray, size_factor: float =
 
 def open_branches(m: JJJModel) -> None:
     """Firms open branches in other JJJ regions: logit on cost gap, demo-base access and barrier."""
+    rng = m.stream("branches")
     fm, p = m.firm, m.p
     firms = np.flatnonzero(fm.alive)
     home = fm.region[firms].astype(np.int64)
@@ -190,6 +220,6 @@ def open_branches(m: JJJModel) -> None:
             + p.branch_demo_access * demo
             - p.branch_barrier * m.barrier[home, dest]
         )
-        new = todo & (m.rng.random(firms.size) < rules.logistic(logit))
+        new = todo & (rng.random(firms.size) < rules.logistic(logit))
         fm.branches[firms[new], dest[new]] = True
         m.tally.branches_opened += np.bincount(dest[new], minlength=4)

@@ -76,17 +76,23 @@ def success_chance(m: JJJModel, j: np.ndarray, origin: np.ndarray, loc: np.ndarr
     return np.clip(pi, 0.0, 1.0)
 
 
-def back_deals(m: JJJModel, f: np.ndarray, j: np.ndarray, loc: np.ndarray, cross: np.ndarray) -> np.ndarray:
+def back_deals(
+    m: JJJModel, f: np.ndarray, j: np.ndarray, loc: np.ndarray, cross: np.ndarray, mandate_only: np.ndarray
+) -> np.ndarray:
     """Each fund backs the candidate deals it scores best, within its budget and mandate.
 
-    Returns the backing fund's row for each candidate (firm f, result j, buyer region loc), or -1.
+    Candidates are deals that go ahead only with a fund's money (firm f, result j, buyer region loc). The
+    collaborative fund first reserves a share ``mandate`` of its deals for cross-region ones, where it may also
+    take the ``mandate_only`` candidates (cross-region deals that need its help with the barrier too). Returns
+    the backing fund's row for each candidate, or -1.
     """
+    rng = m.stream("funds")
     fd, p = m.fund, m.p
     backer = np.full(f.size, -1, dtype=np.int64)
     if m.ticket <= 0:
         return backer
     score = success_chance(m, j, m.results.region[j].astype(np.int64), loc) * m.firm.productivity[f]
-    order = np.argsort(-(score + 1e-9 * m.rng.random(f.size)), kind="stable")
+    order = np.argsort(-(score + 1e-9 * rng.random(f.size)), kind="stable")
     for k in np.flatnonzero(fd.alive):
         climate = m.climate[:3].mean() if fd.kind[k] == COLLABORATIVE else m.climate[fd.region[k]]
         budget = p.fund_deploy_rate * fd.capital[k] * (1.0 + p.culture_risk_appetite * climate)
@@ -96,9 +102,9 @@ def back_deals(m: JJJModel, f: np.ndarray, j: np.ndarray, loc: np.ndarray, cross
         free = order[backer[order] < 0]
         if fd.kind[k] != COLLABORATIVE:
             free = free[loc[free] == fd.region[k]]
-        n_cross = int(round(fd.mandate[k] * n))
+        n_cross = int(np.floor(fd.mandate[k] * n + rng.random()))  # stochastic rounding keeps the mandate exact
         picked = free[cross[free]][:n_cross]
-        rest = free[~np.isin(free, picked)]  # still in score order
+        rest = free[~np.isin(free, picked) & ~mandate_only[free]]  # still in score order
         backer[np.r_[picked, rest[: n - picked.size]].astype(np.int64)] = k
     return backer
 
@@ -134,12 +140,13 @@ def invest(m: JJJModel, backer: np.ndarray, f: np.ndarray, j: np.ndarray, loc: n
 
 def settle(m: JJJModel) -> None:
     """Funds pay fees; deals past the holding period exit (proceeds) or are written off."""
+    rng = m.stream("exits")
     fd, inv, p = m.fund, m.investments, m.p
     fee = np.minimum(p.management_fee * fd.committed, fd.capital) * fd.alive
     fd.capital -= fee
     fd.fees += fee
     due = np.flatnonzero((inv.status == ACTIVE) & (m.steps - inv.made >= p.holding_period))
-    win = m.rng.random(due.size) < inv.success_p[due]
+    win = rng.random(due.size) < inv.success_p[due]
     proceeds = inv.amount[due] * p.exit_multiple * win
     inv.status[due] = np.where(win, EXITED, WRITTEN_OFF)
     inv.proceeds[due] = proceeds

@@ -127,25 +127,27 @@ def duplication(m: JJJModel) -> np.ndarray:
 
 def research(m: JJJModel) -> None:
     """Research: Poisson-many results per platform, quality from staff, effort and expertise (§4.1)."""
+    rng = m.stream("research")
     pl, p = m.platform, m.p
     lam, skill, count = expected_output(m)
     dup = duplication(m)
-    n_new = m.rng.poisson(lam * (1.0 - dup))
-    m.tally.duplicates += np.bincount(pl.region, m.rng.poisson(lam * dup), minlength=4)
+    u_new, u_dup = rng.random((2, len(pl)))  # one uniform per platform row: common random numbers
+    n_new = rules.poisson(u_new, lam * (1.0 - dup))
+    m.tally.duplicates += np.bincount(pl.region, rules.poisson(u_dup, lam * dup), minlength=4)
     rows = np.repeat(np.arange(len(pl)), n_new)
     if rows.size == 0:
         return
     mean_skill = np.divide(skill, count, where=count > 0, out=np.ones_like(skill))[rows]
     sd = p.quality_sd
     quality = (
-        m.rng.lognormal(-sd * sd / 2, sd, rows.size)
+        rng.lognormal(-sd * sd / 2, sd, rows.size)
         * mean_skill
         * (1.0 + p.quality_effort_gain * pl.quality_effort[rows])
         * (1.0 + pl.expertise[rows])
         / m.quality_norm
     )
     kind = pl.kind[rows]
-    trl = np.where(kind == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER]) + m.rng.integers(0, 2, rows.size)
+    trl = np.where(kind == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER]) + rng.integers(0, 2, rows.size)
     m.results.append(
         rows.size,
         field=pl.field[rows],
@@ -168,24 +170,25 @@ def pilot(m: JJJModel) -> None:
     """Piloting: demo bases take TRL 4-5 results and advance them with hazard h (§4.2) to one TRL past
     market-ready (demonstrated); others self-develop slowly up to market-ready; results past their life
     expire, some licensed Outside."""
+    rng = m.stream("piloting")
     res, pl, p = m.results, m.platform, m.p
     piloting = np.flatnonzero(res.status == PILOTING)
     base = res.base[piloting]
     fit = 0.5 + 0.5 * m.similarity[pl.field[base], res.field[piloting]]
-    up = m.rng.random(piloting.size) < rules.pilot_hazard(p.pilot_hazard, 1.0 + pl.expertise[base], fit)
+    up = rng.random(piloting.size) < rules.pilot_hazard(p.pilot_hazard, 1.0 + pl.expertise[base], fit)
     res.trl[piloting[up]] += 1
     np.add.at(pl.expertise, res.origin[piloting[up]], p.expertise_gain)  # iteration feeds back to origin
     np.add.at(pl.expertise, base[up], p.expertise_gain)  # and the base learns by doing
     new = np.flatnonzero(res.status == NEW)
-    res.trl[new[m.rng.random(new.size) < p.self_development_hazard]] += 1
+    res.trl[new[rng.random(new.size) < p.self_development_hazard]] += 1
     mr = p.market_ready_trl
     ready = np.flatnonzero(((res.status == NEW) & (res.trl >= mr)) | ((res.status == PILOTING) & (res.trl > mr)))
     res.status[ready] = MARKET_READY
-    assign_pilots(m)
-    expire(m)
+    assign_pilots(m, rng)
+    expire(m, rng)
 
 
-def assign_pilots(m: JJJModel) -> None:
+def assign_pilots(m: JJJModel, rng: np.random.Generator) -> None:
     """Fill free demo-base slots with candidate results, preferring low barriers and good fit."""
     res, pl, p = m.results, m.platform, m.p
     bases = np.flatnonzero((pl.kind == DEMO_BASE) & pl.alive)
@@ -193,24 +196,24 @@ def assign_pilots(m: JJJModel) -> None:
         return
     busy = np.bincount(res.base[res.status == PILOTING], minlength=len(pl))
     cand = np.flatnonzero((res.status == NEW) & (res.trl >= p.market_ready_trl - 2))
-    for b in bases[m.rng.permutation(bases.size)]:
+    for b in bases[rng.permutation(bases.size)]:
         free = pl.capacity[b] - busy[b]
         if free <= 0 or cand.size == 0:
             continue
         fit = 0.5 + 0.5 * m.similarity[pl.field[b], res.field[cand]]
-        w = (1.0 - m.barrier[res.region[cand], pl.region[b]]) * fit * m.rng.random(cand.size)
+        w = (1.0 - m.barrier[res.region[cand], pl.region[b]]) * fit * rng.random(cand.size)
         pick = np.argpartition(-w, free - 1)[:free] if free < cand.size else np.arange(cand.size)
         chosen = cand[pick]
         res.status[chosen], res.base[chosen], res.anchor[chosen] = PILOTING, b, pl.region[b]
         cand = np.delete(cand, pick)
 
 
-def expire(m: JJJModel) -> None:
+def expire(m: JJJModel, rng: np.random.Generator) -> None:
     """Results older than their life expire; a share of market-ready ones is licensed Outside."""
     res, p = m.results, m.p
     old = np.flatnonzero((res.status <= MARKET_READY) & (m.steps - res.born >= p.result_life))
     ready = old[res.status[old] == MARKET_READY]
-    out = ready[m.rng.random(ready.size) < p.outside_adoption]
+    out = ready[rng.random(ready.size) < p.outside_adoption]
     res.status[old] = EXPIRED
     if out.size:
         value = m.contract_value(out)
@@ -223,6 +226,8 @@ def evaluate(m: JJJModel) -> None:
     pl, p = m.platform, m.p
     rows = np.flatnonzero(pl.research & pl.alive)
     per_budget = 1.0 / pl.budget[rows]  # output and income are judged relative to resources
+    # realised efficiency: log results per unit budget over the period (autonomy widens it, model-spec §5)
+    m.efficiency_spread = float(np.std(np.log((pl.n_results[rows] + 0.5) * per_budget)))
     ind = np.column_stack(
         [
             pl.n_results[rows] * per_budget,

@@ -49,13 +49,15 @@ class Talent(RowAgent):
 
 def relocate(m: JJJModel) -> None:
     """A quarter of living talents re-decide their region by conditional logit (model-spec §4.6)."""
+    rng = m.stream("relocation")
     t, p = m.talent, m.p
-    alive = np.flatnonzero(t.alive)
-    deciders = alive[m.rng.random(alive.size) < p.decide_share]
+    # draws are made for every row and then selected, so that each talent meets the same random numbers in
+    # every scenario run with the same seed (common random numbers, row by row)
+    decides, taste = rng.random(len(t)), rng.gumbel(size=(len(t), 4))
+    deciders = np.flatnonzero(t.alive & (decides < p.decide_share))
     if deciders.size == 0:
         return
-    util = utility(m, deciders)
-    choice = rules.choose(util, m.rng)
+    choice = np.argmax(utility(m, deciders) + taste[deciders], axis=1)  # conditional logit (Gumbel max)
     origin = t.region[deciders]
     movers = choice != origin
     rows, dest, orig = deciders[movers], choice[movers], origin[movers]
@@ -101,29 +103,33 @@ def utility(m: JJJModel, rows: np.ndarray) -> np.ndarray:
 
 def network(m: JJJModel) -> None:
     """The talent network forms cross-region ties and dual appointments; old ties fade (assumption)."""
+    rng = m.stream("network")
     t, p = m.talent, m.p
     t.ties *= 1.0 - p.tie_decay
     alive = np.flatnonzero(t.alive & (t.region < OUTSIDE))
     if p.talent_network <= 0 or alive.size == 0:
         return
-    new = m.rng.poisson(p.tie_formation * p.talent_network, alive.size)
-    other = (t.region[alive] + m.rng.integers(1, 3, alive.size)) % 3
+    u_tie, u_other, u_dual = rng.random((3, len(t)))  # per row: common random numbers
+    new = rules.poisson(u_tie[alive], p.tie_formation * p.talent_network)
+    other = (t.region[alive] + 1 + (u_other[alive] < 0.5)) % 3
     np.add.at(t.ties, (alive, other), new)
     # dual appointments for platform staff at a platform of another JJJ region (share phi of effort)
     staff = alive[(t.employer_kind[alive] == PLATFORM) & (t.dual[alive] < 0)]
-    get = staff[m.rng.random(staff.size) < p.dual_appointment_rate * p.talent_network]
+    get = staff[u_dual[staff] < p.dual_appointment_rate * p.talent_network]
     research = np.flatnonzero(m.platform.alive & m.platform.research)
     if get.size and research.size:
-        pick = research[m.rng.integers(0, research.size, get.size)]
+        pick = research[rng.integers(0, research.size, get.size)]
         ok = m.platform.region[pick] != t.region[get]
         t.dual[get[ok]] = pick[ok]
     ending = np.flatnonzero(t.dual >= 0)
-    t.dual[ending[m.rng.random(ending.size) < p.dual_end_rate]] = -1
+    t.dual[ending[rng.random(ending.size) < p.dual_end_rate]] = -1
 
 
 def hire(m: JJJModel) -> None:
     """Employers fill vacancies from the region's unemployed, best wage offer and score first."""
+    rng = m.stream("hiring")
     t = m.talent
+    priority = rng.random(len(t))
     for r in range(3):
         pool = np.flatnonzero(t.alive & (t.region == r) & (t.employer_kind == NONE))
         if pool.size == 0:
@@ -131,9 +137,9 @@ def hire(m: JJJModel) -> None:
         kinds, rows, offer = m.vacancies(r)
         if rows.size == 0:
             continue
-        slots = np.argsort(-(offer + m.rng.gumbel(size=offer.size) * 0.1), kind="stable")
+        slots = np.argsort(-(offer + rng.gumbel(size=offer.size) * 0.1), kind="stable")
         take = min(pool.size, slots.size)
-        who = m.rng.permutation(pool)[:take]
+        who = pool[np.argsort(priority[pool], kind="stable")[:take]]  # a fixed random queue per row
         t.employer_kind[who] = kinds[slots[:take]]
         t.employer[who] = rows[slots[:take]]
         hired_by_platform = kinds[slots[:take]] == PLATFORM
@@ -142,26 +148,30 @@ def hire(m: JJJModel) -> None:
 
 def turnover(m: JJJModel) -> None:
     """Retirements leave the model; graduates enter in Jing-Jin-Ji (accounted in ``m.flows``)."""
+    rng = m.stream("turnover")
     t, p = m.talent, m.p
-    alive = np.flatnonzero(t.alive)
-    leaving = alive[m.rng.random(alive.size) < p.retirement_rate]
+    leaving = np.flatnonzero(t.alive & (rng.random(len(t)) < p.retirement_rate))  # a draw per row: see relocate
     np.add.at(m.flows.talent_exits, t.region[leaving], 1)
     t.alive[leaving] = False
     m.remove_agents("talent", leaving)
     counts = np.bincount(t.region[t.alive], minlength=4)[:3]
-    entries = m.rng.poisson((p.retirement_rate + p.talent_growth) * counts)
+    entries = rules.poisson(rng.random(3), (p.retirement_rate + p.talent_growth) * counts)
     region = np.repeat(np.arange(3), entries).astype(np.int8)
     if region.size:
         add(
-            m, region, skill=m.rng.lognormal(-0.125, 0.5, region.size), field=m.rng.integers(0, m.n_fields, region.size)
+            m,
+            rng,
+            region,
+            skill=rng.lognormal(-0.125, 0.5, region.size),
+            field=rng.integers(0, m.n_fields, region.size),
         )
         np.add.at(m.flows.talent_entries, region, 1)
 
 
-def add(m: JJJModel, region: np.ndarray, skill: np.ndarray, field: np.ndarray) -> np.ndarray:
+def add(m: JJJModel, rng: np.random.Generator, region: np.ndarray, skill: np.ndarray, field: np.ndarray) -> np.ndarray:
     """Create talents (rows and Mesa agents), unemployed, with home ties in their region."""
     ties = np.zeros((region.size, 4))
-    ties[np.arange(region.size), region] = m.rng.poisson(5.0, region.size)
+    ties[np.arange(region.size), region] = rng.poisson(5.0, region.size)
     rows = m.talent.append(
         region.size,
         region=region,
