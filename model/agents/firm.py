@@ -59,20 +59,56 @@ def adopt(m: JJJModel) -> None:
     firms, pool = np.flatnonzero(fm.alive), np.flatnonzero(res.status == MARKET_READY)
     if firms.size == 0 or pool.size == 0:
         return
-    # draws per firm row (not per living firm), so that each firm meets the same random numbers in every
-    # scenario run with the same seed (common random numbers)
-    pick, draw = rng.random((2, len(fm), p.search_candidates))
-    f = np.repeat(firms, p.search_candidates)
-    j = pool[(pick[firms].ravel() * pool.size).astype(np.int64)]
-    draw = draw[firms].ravel()
+    f, j, draw = _search(m, rng, firms, pool)
     origin = res.region[j].astype(np.int64)
-    # the firm buys where it is closest to the result: a branch in the result's region, else a branch where
-    # a demo base piloted it, else its headquarters
-    anchor = res.anchor[j].astype(np.int64)
-    at_anchor = (anchor >= 0) & fm.branches[f, np.maximum(anchor, 0)]
-    loc = np.where(fm.branches[f, origin], origin, np.where(at_anchor, anchor, fm.region[f])).astype(np.int64)
+    loc = _buyer_location(m, f, j, origin)
     cross = origin != loc
-    logit = rules.adoption_logit(
+    logit = _adoption_logit(m, f, j, origin, loc, cross)
+    value = m.contract_value(j)
+    cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
+    own = _one_per_result_and_firm(
+        rng, f, j, np.flatnonzero((draw < rules.logistic(logit)) & (fm.tech_budget[f] >= cost))
+    )
+    backed, backer = _fund_deals(m, rng, f, j, loc, cross, draw, logit, cost, own)
+    ok = np.r_[own, backed]
+    f, j, loc, cross, backer, value, cost = f[ok], j[ok], loc[ok], cross[ok], backer[ok], value[ok], cost[ok]
+    fund_rules.invest(m, backer, f, j, loc, cross)
+    res.status[j], res.buyer[j], res.licensed[j] = LICENSED, loc, m.steps
+    m.book_contracts(j, loc, value, payer=f, cost=cost)
+    fit = p.chain_integration * (fm.field[f] == res.field[j])  # a result that fits the chain pays more
+    fm.productivity[f] *= 1.0 + p.productivity_gain * res.quality[j] * fm.absorptive[f] * (1.0 + fit)
+    m.tally.adoptions += np.bincount(loc, minlength=4)
+    license_outside(m)
+
+
+def _search(
+    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each living firm examines ``search_candidates`` results at random: (firm, result, uniform) per pair.
+
+    Draws are made per firm row (not per living firm), so that each firm meets the same random numbers in
+    every scenario run with the same seed (common random numbers).
+    """
+    k = m.p.search_candidates
+    pick, draw = rng.random((2, len(m.firm), k))
+    return np.repeat(firms, k), pool[(pick[firms].ravel() * pool.size).astype(np.int64)], draw[firms].ravel()
+
+
+def _buyer_location(m: JJJModel, f: np.ndarray, j: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """Where the firm buys: a branch in the result's region, else a branch where a demo base piloted it
+    (the anchor), else its headquarters."""
+    fm = m.firm
+    anchor = m.results.anchor[j].astype(np.int64)
+    at_anchor = (anchor >= 0) & fm.branches[f, np.maximum(anchor, 0)]
+    return np.where(fm.branches[f, origin], origin, np.where(at_anchor, anchor, fm.region[f])).astype(np.int64)
+
+
+def _adoption_logit(
+    m: JJJModel, f: np.ndarray, j: np.ndarray, origin: np.ndarray, loc: np.ndarray, cross: np.ndarray
+) -> np.ndarray:
+    """The adoption logit of each (firm, result) pair without fund backing (rules.adoption_logit)."""
+    res, fm, p = m.results, m.firm, m.p
+    return rules.adoption_logit(
         quality=res.quality[j],
         trl_above=res.trl[j] - p.market_ready_trl,
         absorptive=fm.absorptive[f],
@@ -86,33 +122,35 @@ def adopt(m: JJJModel) -> None:
         backed=np.zeros(f.size),
         w=m.adoption_weights,
     )
-    value = m.contract_value(j)
-    cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
-    own = _one_per_result_and_firm(
-        rng, f, j, np.flatnonzero((draw < rules.logistic(logit)) & (fm.tech_budget[f] >= cost))
-    )
-    # deals a fund can tip: likely enough with its backing, affordable with its money, firm and result still free;
-    # a cross-region deal taken under the collaborative fund's mandate also has its barrier friction offset
+
+
+def _fund_deals(
+    m: JJJModel,
+    rng: np.random.Generator,
+    f: np.ndarray,
+    j: np.ndarray,
+    loc: np.ndarray,
+    cross: np.ndarray,
+    draw: np.ndarray,
+    logit: np.ndarray,
+    cost: np.ndarray,
+    own: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deals that go ahead only with a fund: likely enough with its backing (logit + funding_boost),
+    affordable with its ticket and the private money it draws in, firm and result not taken by an own deal.
+    Under the collaborative fund's mandate a cross-region deal also has its barrier friction offset.
+
+    Returns the indices of the backed deals and the backing fund row of every candidate (-1 if none).
+    """
+    p, barrier = m.p, m.barrier[m.results.region[j].astype(np.int64), loc]
     tipped = draw < rules.logistic(logit + p.funding_boost)
-    mandate_only = (
-        ~tipped & cross & (draw < rules.logistic(logit + p.funding_boost + p.adopt_barrier * m.barrier[origin, loc]))
-    )
-    fundable = (tipped | mandate_only) & (fm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost)
-    fundable &= ~np.isin(j, j[own]) & ~np.isin(f, f[own])
-    fundable = _one_per_result_and_firm(rng, f, j, np.flatnonzero(fundable))
+    mandate_only = ~tipped & cross & (draw < rules.logistic(logit + p.funding_boost + p.adopt_barrier * barrier))
+    ok = (tipped | mandate_only) & (m.firm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost)
+    ok &= ~np.isin(j, j[own]) & ~np.isin(f, f[own])
+    cand = _one_per_result_and_firm(rng, f, j, np.flatnonzero(ok))
     backer = np.full(f.size, -1, dtype=np.int64)
-    backer[fundable] = fund_rules.back_deals(
-        m, f[fundable], j[fundable], loc[fundable], cross[fundable], mandate_only[fundable]
-    )
-    ok = np.r_[own, fundable[backer[fundable] >= 0]]
-    f, j, loc, cross, backer, value, cost = f[ok], j[ok], loc[ok], cross[ok], backer[ok], value[ok], cost[ok]
-    fund_rules.invest(m, backer, f, j, loc, cross)
-    res.status[j], res.buyer[j], res.licensed[j] = LICENSED, loc, m.steps
-    m.book_contracts(j, loc, value, payer=f, cost=cost)
-    fit = p.chain_integration * (fm.field[f] == res.field[j])  # a result that fits the chain pays more
-    fm.productivity[f] *= 1.0 + p.productivity_gain * res.quality[j] * fm.absorptive[f] * (1.0 + fit)
-    m.tally.adoptions += np.bincount(loc, minlength=4)
-    license_outside(m)
+    backer[cand] = fund_rules.back_deals(m, f[cand], j[cand], loc[cand], cross[cand], mandate_only[cand])
+    return cand[backer[cand] >= 0], backer
 
 
 def _one_per_result_and_firm(rng: np.random.Generator, f: np.ndarray, j: np.ndarray, idx: np.ndarray) -> np.ndarray:
