@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .achievements import MARKET_READY, NEW
+from . import rules
 from .agents import firm, fund, platform, talent
 from .agents.platform import DEMO_BASE, ENG_CENTER, KEY_LAB, SERVICE_PLATFORM
 from .data import StartState, start_state, value_in
@@ -180,32 +180,10 @@ def _calibrate_research(m: JJJModel, s: StartState) -> None:
 def _pipeline(m: JJJModel) -> None:
     """Results of the last ``PIPELINE_QUARTERS`` quarters still in the pipeline at the start: born at
     the start-year rate, each advanced by self-development for its age (unlicensed ones only)."""
-    pl, p = m.platform, m.p
     for age in range(PIPELINE_QUARTERS, 0, -1):
-        lam, _, _ = platform.expected_output(m)
-        n = m.rng.poisson(lam * (1.0 - platform.duplication(m)))
-        rows = np.repeat(np.arange(len(pl)), n)
-        sd = p.quality_sd
-        quality = m.rng.lognormal(-sd * sd / 2, sd, rows.size)
-        trl = (
-            np.where(pl.kind[rows] == KEY_LAB, platform.OUTPUT_TRL[KEY_LAB], platform.OUTPUT_TRL[ENG_CENTER])
-            + m.rng.integers(0, 2, rows.size)
-            + m.rng.binomial(age, p.self_development_hazard, rows.size)
-        ).clip(max=p.market_ready_trl)  # self-development stops at market-ready
-        status = np.where(trl >= p.market_ready_trl, MARKET_READY, NEW)
-        m.results.append(
-            rows.size,
-            field=pl.field[rows],
-            quality=quality,
-            trl=trl,
-            origin=rows,
-            region=pl.region[rows],
-            born=-age,
-            status=status,
-            base=-1,
-            anchor=-1,
-            buyer=-1,
-        )
+        lam, skill, count = platform.expected_output(m)
+        n = rules.poisson(m.rng.random(lam.size), lam * (1.0 - platform.duplication(m)))
+        platform.create_results(m, m.rng, n, born=-age, skill=skill, count=count, age=age)
 
 
 def _shared_key_labs(m: JJJModel) -> None:

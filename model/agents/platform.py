@@ -128,15 +128,26 @@ def duplication(m: JJJModel) -> np.ndarray:
 def research(m: JJJModel) -> None:
     """Research: Poisson-many results per platform, quality from staff, effort and expertise (§4.1)."""
     rng = m.stream("research")
-    pl, p = m.platform, m.p
+    pl = m.platform
     lam, skill, count = expected_output(m)
     dup = duplication(m)
     u_new, u_dup = rng.random((2, len(pl)))  # one uniform per platform row: common random numbers
     n_new = rules.poisson(u_new, lam * (1.0 - dup))
     m.tally.duplicates += np.bincount(pl.region, rules.poisson(u_dup, lam * dup), minlength=4)
-    rows = np.repeat(np.arange(len(pl)), n_new)
-    if rows.size == 0:
-        return
+    rows, quality = create_results(m, rng, n_new, born=m.steps, skill=skill, count=count)
+    np.add.at(pl.n_results, rows, 1.0)
+    np.add.at(pl.quality_sum, rows, quality)
+    m.knowledge += np.bincount(pl.region[rows], quality, minlength=4)
+
+
+def create_results(
+    m: JJJModel, rng: np.random.Generator, n: np.ndarray, born: int, skill: np.ndarray, count: np.ndarray, age: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Append ``n[p]`` results of platform row p: quality from staff skill, quality effort and expertise
+    (log-normal, mean one at the start), TRL by platform type, advanced by ``age`` quarters of
+    self-development (up to market-ready). Returns the origin rows and the qualities."""
+    pl, p = m.platform, m.p
+    rows = np.repeat(np.arange(len(pl)), n)
     mean_skill = np.divide(skill, count, where=count > 0, out=np.ones_like(skill))[rows]
     sd = p.quality_sd
     quality = (
@@ -146,8 +157,12 @@ def research(m: JJJModel) -> None:
         * (1.0 + pl.expertise[rows])
         / m.quality_norm
     )
-    kind = pl.kind[rows]
-    trl = np.where(kind == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER]) + rng.integers(0, 2, rows.size)
+    trl = np.where(pl.kind[rows] == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER]) + rng.integers(
+        0, 2, rows.size
+    )
+    if age:
+        trl = np.minimum(trl + rng.binomial(age, p.self_development_hazard, rows.size), p.market_ready_trl)
+    status = np.where(trl >= p.market_ready_trl, MARKET_READY, NEW)
     m.results.append(
         rows.size,
         field=pl.field[rows],
@@ -155,15 +170,13 @@ def research(m: JJJModel) -> None:
         trl=trl,
         origin=rows,
         region=pl.region[rows],
-        born=m.steps,
-        status=NEW,
+        born=born,
+        status=status,
         base=-1,
         anchor=-1,
         buyer=-1,
     )
-    np.add.at(pl.n_results, rows, 1.0)
-    np.add.at(pl.quality_sum, rows, quality)
-    m.knowledge += np.bincount(pl.region[rows], quality, minlength=4)
+    return rows, quality
 
 
 def pilot(m: JJJModel) -> None:
