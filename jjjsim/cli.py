@@ -23,7 +23,7 @@ from jjjsim import __version__
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Agent-based simulation of the Jing-Jin-Ji innovation ecosystem."
 )
-out = Console(width=None if sys.stdout.isatty() else 150)
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
@@ -178,25 +178,35 @@ def levers(
     """List the levers (or all parameters) with unit, bounds, default, source and causal path."""
     from jjjsim.model.params import REGISTRY
 
-    t = Table(show_lines=True)
-    t.add_column("name", overflow="fold", min_width=max(len(n) for n in REGISTRY))
-    for c in ("role", "unit", "bounds", "default", "source", "causal path / measure"):
-        t.add_column(c, overflow="fold")
+    t = Table(show_lines=True, expand=True)
+    t.add_column("name", no_wrap=True)
+    t.add_column("role", no_wrap=True)
+    t.add_column("unit", ratio=2, overflow="fold")
+    t.add_column("bounds", no_wrap=True)
+    t.add_column("default", no_wrap=True)
+    t.add_column("source", ratio=4, overflow="fold")
+    t.add_column("meaning · causal path · brief measure", ratio=5, overflow="fold")
     for p in REGISTRY.values():
         if p.role != "lever" and not all_:
             continue
-        bounds = "|".join(p.choices) if p.choices else (f"{p.bounds[0]:g}–{p.bounds[1]:g}" if p.bounds else "")
+        bounds = "\n".join(p.choices) if p.choices else (f"{p.bounds[0]:g}–{p.bounds[1]:g}" if p.bounds else "")
         default = (
-            ", ".join(f"{k}={v:g}" for k, v in p.default.items()) if isinstance(p.default, dict) else str(p.default)
+            "\n".join(f"{k}={v:g}" for k, v in p.default.items()) if isinstance(p.default, dict) else str(p.default)
+        )
+        path = (
+            f"\n{escape(p.causal_path)}\n[dim]{escape(p.measure)}; primary outcome: {escape(p.outcome)} "
+            f"({'rises' if p.effect > 0 else 'falls'} with the lever)[/]"
+            if p.causal_path
+            else ""
         )
         t.add_row(
-            f"[bold]{p.name}[/]\n{escape(p.label)}",
+            f"[bold]{p.name}[/]",
             p.role,
             escape(p.unit),
             bounds,
             escape(default),
             escape(p.source),
-            f"{escape(p.causal_path)}\n[dim]{escape(p.measure)}[/]" if p.causal_path else "",
+            f"[bold]{escape(p.label)}[/]{path}",
         )
     out.print(t)
 
