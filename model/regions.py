@@ -32,8 +32,6 @@ DISTANCE_KM = np.array(
         [1000.0, 1000.0, 1000.0, 0.0],
     ]
 )
-OUTSIDE_BARRIER = 0.6
-"""Barrier between any Jing-Jin-Ji region and the rest of China (assumption; not a lever)."""
 
 
 def barrier_matrix(pair_barrier: np.ndarray, recognition: float, recognition_cut: float) -> np.ndarray:
@@ -44,8 +42,7 @@ def barrier_matrix(pair_barrier: np.ndarray, recognition: float, recognition_cut
         recognition: the ``standards_recognition`` lever (0-1).
         recognition_cut: share of a barrier removed by full recognition.
     """
-    b = np.full((4, 4), OUTSIDE_BARRIER)
-    np.fill_diagonal(b, 0.0)
+    b = np.zeros((4, 4))  # pairs with Outside carry no institutional barrier: distance, hukou and demand do
     for value, (r, s) in zip(pair_barrier, ((0, 1), (0, 2), (1, 2)), strict=True):
         b[r, s] = b[s, r] = value
     jjj = np.ix_(range(3), range(3))

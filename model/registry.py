@@ -140,8 +140,8 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("budget_growth", "Exogenous growth of platform budgets", "per quarter", 0.021, (0, 0.06), "uncertainty",
        "derived: JJJ R&D expenditure 2014-2023 (2046.6 -> 4458.4 100m CNY), 9.0%/yr", group="research"),
     # ---- 2. Piloting -----------------------------------------------------------------------------------------
-    _P("expertise_gain", "Field expertise gained by an origin platform per piloted TRL step", "-", 0.02, (0, 0.2),
-       "uncertainty", A, group="piloting"),
+    _P("expertise_gain", "Field expertise gained per piloted TRL step (origin platform and demo base)", "-", 0.02,
+       (0, 0.2), "uncertainty", A, group="piloting"),
     _P("pilot_hazard", "Piloting hazard scale (zeta_d)", "-", 0.6, (0, 3), "uncertainty",
        "Dosi, Fagiolo & Roventini 2010 functional form 1 - exp(-zeta x); value assumption", group="piloting"),
     _P("self_development_hazard", "TRL advance per quarter without a demo base", "per quarter", 0.15, (0, 0.5),
@@ -231,7 +231,8 @@ BEHAVIOUR_LIST: list[Param] = [
        group="firms"),
     _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -4.5, (-12, 0), "uncertainty",
        A + " (hand-calibrated to the growth of ZGC branches in TJ/HB, 6,149 in 2017 to 8,816 in 2020: +43% in three"
-       " years; the model gives +48%)", group="firms"),
+       " years; the baseline gives +36-48% in its first three years, the historical run only +12-15% over"
+       " 2017-2020)", group="firms"),
     _P("branch_cost_gap", "Branch logit weight of the cost-of-living gap", "logit", 2.0, (0, 6), "uncertainty", A,
        group="firms"),
     _P("branch_demo_access", "Branch logit weight of demo-base pilot slots per local firm", "logit", 5.0, (0, 20),

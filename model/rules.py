@@ -16,11 +16,11 @@ def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
     Monotone in both ``u`` and ``lam``: two scenarios that feed the same uniforms get counts that differ only
     where their means differ (common random numbers), which numpy's own samplers do not guarantee. Means above
-    1,000 use the normal approximation.
+    500 use the normal approximation (exp(-mean) would underflow past ~745).
     """
     u, lam = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(lam, dtype=float))
     k = np.zeros(u.shape, dtype=np.int64)
-    big = lam > 1000.0
+    big = lam > 500.0
     prob = np.exp(-np.where(big, 0.0, lam))
     cdf = prob.copy()
     todo = ~big & (u > cdf)
@@ -158,9 +158,9 @@ def talent_utility(
     )
 
 
-def choose(utility: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Conditional-logit choice: argmax of utility plus Gumbel noise, row by row."""
-    return np.argmax(utility + rng.gumbel(size=utility.shape), axis=1)
+def choose(utility: np.ndarray, gumbel: np.ndarray) -> np.ndarray:
+    """Conditional-logit choice: argmax of utility plus standard Gumbel draws (same shape), row by row."""
+    return np.argmax(utility + gumbel, axis=1)
 
 
 def choice_probabilities(utility: np.ndarray) -> np.ndarray:

@@ -175,7 +175,7 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
         "talent_moves": f.talent_moves.sum() - np.trace(f.talent_moves),
         "firm_entries": jjj.firm_entries.sum(),
         "spinoffs": jjj.spinoffs.sum(),
-        "efficiency_spread": ms.efficiency_spread[ms.step > 0].mean(),
+        "efficiency_spread": ms.efficiency_spread[(ms.step > 0) & (ms.step % 4 == 0)].mean(),  # at evaluations
         "productivity": float(np.average(last.loc[list(JJJ), "productivity"], weights=last.loc[list(JJJ), "firms"])),
     }
     moves = f.talent_moves * model.fte_per_agent

@@ -178,7 +178,8 @@ def produce(m: JJJModel) -> None:
     va = fm.productivity * fm.size * fm.alive
     fm.cash += (p.firm_margin - p.firm_rd_share) * va - fm.fixed_cost * fm.alive
     accrual = m.tech_share[fm.region] * va
-    fm.tech_budget[:] = np.minimum(fm.tech_budget + accrual, TECH_BUDGET_CAP * accrual)
+    # accrual stops at the cap; money above it (a fund's ticket) is kept
+    fm.tech_budget[:] = np.maximum(fm.tech_budget, np.minimum(fm.tech_budget + accrual, TECH_BUDGET_CAP * accrual))
     m.tally.value_added += np.bincount(fm.region, va, minlength=4)
     update_absorptive(m)
     sd = p.firm_shock_sd
@@ -247,6 +248,7 @@ def open_branches(m: JJJModel) -> None:
     fm, p = m.firm, m.p
     firms = np.flatnonzero(fm.alive)
     home = fm.region[firms].astype(np.int64)
+    draws = rng.random((2, len(fm)))  # per firm row: common random numbers
     for shift in (1, 2):
         dest = (home + shift) % 3
         todo = ~fm.branches[firms, dest]
@@ -258,6 +260,6 @@ def open_branches(m: JJJModel) -> None:
             + p.branch_demo_access * demo
             - p.branch_barrier * m.barrier[home, dest]
         )
-        new = todo & (rng.random(firms.size) < rules.logistic(logit))
+        new = todo & (draws[shift - 1, firms] < rules.logistic(logit))
         fm.branches[firms[new], dest[new]] = True
         m.tally.branches_opened += np.bincount(dest[new], minlength=4)

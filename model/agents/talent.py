@@ -57,7 +57,7 @@ def relocate(m: JJJModel) -> None:
     deciders = np.flatnonzero(t.alive & (decides < p.decide_share))
     if deciders.size == 0:
         return
-    choice = np.argmax(utility(m, deciders) + taste[deciders], axis=1)  # conditional logit (Gumbel max)
+    choice = rules.choose(utility(m, deciders), taste[deciders])  # conditional logit
     origin = t.region[deciders]
     movers = choice != origin
     rows, dest, orig = deciders[movers], choice[movers], origin[movers]
@@ -109,10 +109,12 @@ def network(m: JJJModel) -> None:
     alive = np.flatnonzero(t.alive & (t.region < OUTSIDE))
     if p.talent_network <= 0 or alive.size == 0:
         return
-    u_tie, u_other, u_dual = rng.random((3, len(t)))  # per row: common random numbers
+    u_tie, u_other, u_dual, u_end = rng.random((4, len(t)))  # per row: common random numbers
     new = rules.poisson(u_tie[alive], p.tie_formation * p.talent_network)
     other = (t.region[alive] + 1 + (u_other[alive] < 0.5)) % 3
     np.add.at(t.ties, (alive, other), new)
+    ending = np.flatnonzero(t.dual >= 0)
+    t.dual[ending[u_end[ending] < p.dual_end_rate]] = -1
     # dual appointments for platform staff at a platform of another JJJ region (share phi of effort)
     staff = alive[(t.employer_kind[alive] == PLATFORM) & (t.dual[alive] < 0)]
     get = staff[u_dual[staff] < p.dual_appointment_rate * p.talent_network]
@@ -121,8 +123,6 @@ def network(m: JJJModel) -> None:
         pick = research[rng.integers(0, research.size, get.size)]
         ok = m.platform.region[pick] != t.region[get]
         t.dual[get[ok]] = pick[ok]
-    ending = np.flatnonzero(t.dual >= 0)
-    t.dual[ending[rng.random(ending.size) < p.dual_end_rate]] = -1
 
 
 def hire(m: JJJModel) -> None:

@@ -94,7 +94,8 @@ def test_choice_probabilities_are_stable_for_large_utilities():
 def test_choose_frequencies_converge_to_choice_probabilities():
     u = np.array([[0.0, 0.5, 1.0, -0.5], [2.0, 0.0, 0.0, 1.0]])
     n = 20_000
-    choice = rules.choose(np.repeat(u, n, axis=0), np.random.default_rng(20240501))
+    utility = np.repeat(u, n, axis=0)
+    choice = rules.choose(utility, np.random.default_rng(20240501).gumbel(size=utility.shape))
     assert choice.shape == (2 * n,)
     p = rules.choice_probabilities(u)
     for i in range(2):
@@ -250,3 +251,21 @@ def test_theil_values():
     assert rules.theil(np.array([0.0, 5.0])) == pytest.approx(math.log(2))
     assert rules.theil(np.array([0.0, 0.0, 7.0])) == pytest.approx(math.log(3))
     assert rules.theil(np.array([3.0, 9.0, 1.0])) == pytest.approx(rules.theil(np.array([30.0, 90.0, 10.0])))
+
+
+@pytest.mark.parametrize("lam", [0.02, 3.0, 60.0, 499.0, 501.0, 800.0, 5000.0])
+def test_inverse_cdf_poisson_has_poisson_mean_and_variance(lam):
+    u = np.random.default_rng(11).random(40_000)
+    k = rules.poisson(u, np.full(u.size, lam))
+    se = math.sqrt(lam / u.size)
+    assert abs(k.mean() - lam) < 5 * se + 1e-3
+    assert k.var() == pytest.approx(lam, rel=0.05, abs=0.01)
+
+
+def test_inverse_cdf_poisson_is_monotone_in_the_uniform_and_the_mean():
+    u = np.linspace(0.001, 0.999, 500)
+    for lam in (0.5, 7.0, 300.0, 900.0):
+        assert np.all(np.diff(rules.poisson(u, np.full(u.size, lam))) >= 0)
+    lams = np.linspace(0.1, 900.0, 500)
+    for q in (0.1, 0.5, 0.9):
+        assert np.all(np.diff(rules.poisson(np.full(lams.size, q), lams)) >= 0)
