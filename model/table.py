@@ -57,8 +57,3 @@ class Table:
                 raise KeyError(f"unknown column {k!r}")
             self._cols[k][rows] = v
         return rows
-
-    def frame(self, columns: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Copies of 1-D columns, for tidy output."""
-        names = columns or [k for k, (_, shape) in self._spec.items() if not shape]
-        return {k: self._cols[k][: self._n].copy() for k in names}
