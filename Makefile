@@ -1,15 +1,20 @@
 # Two commands on a fresh machine: `make run` (set up, run the main job) and `make test`.
 VENV ?= .venv
 BIN := $(VENV)/bin
+EXPERIMENT ?= brief-measures
 SCENARIO ?= baseline
 SEED ?= 0
 
-.PHONY: setup run test test-all lint bench golden clean
+.PHONY: setup run scenario test test-all lint bench golden clean
 
 setup:  ## create .venv (Python >= 3.12) and install jjjsim with dev extras
 	@tools/bootstrap.sh
 
-run: setup  ## the main job: run a scenario (default: baseline) and print its summary
+run: setup  ## the main job: baseline vs each measure of the brief (30 paired seeds), then the comparison table
+	@$(BIN)/jjjsim sweep $(EXPERIMENT) --out results/$(EXPERIMENT)
+	@$(BIN)/jjjsim compare results/$(EXPERIMENT)
+
+scenario: setup  ## one scenario (default: baseline), with its by-region summary
 	@$(BIN)/jjjsim run $(SCENARIO) --seed $(SEED)
 
 test: setup  ## the test suite (fast: everything but tests marked slow)

@@ -212,6 +212,139 @@ def levers(
 
 
 @app.command()
+def sweep(
+    experiment: Annotated[str, typer.Argument(help="Experiment name (experiments/*.toml) or .toml path.")],
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: all cores).")] = None,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address or scheduler file.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder.")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run failed runs again.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run an experiment's runs (resuming a results folder), then print what was done."""
+    from jjjsim.experiments.definition import load_experiment
+    from jjjsim.model.params import ConfigError
+
+    try:
+        exp = load_experiment(experiment)
+        from jjjsim.experiments.sweep import sweep as run_sweep
+
+        folder = out_dir or Path("results") / exp.name
+        with Progress(
+            TextColumn(f"[bold]{escape(exp.name)}[/]"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} runs, {task.fields[failed]} failed"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=quiet,
+        ) as bar:
+            task = bar.add_task("sweep", total=len(exp.runs), failed=0)
+            report = run_sweep(
+                exp,
+                folder,
+                workers=workers,
+                dask=dask,
+                retry_failed=retry_failed,
+                progress=lambda d, f, _n: bar.update(task, completed=d + f, failed=f),
+            )
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    except OSError as e:
+        raise _fail(
+            f"{e.filename or folder}: (folder): expected a writable results folder, found {e.strerror}"
+        ) from None
+    out.print(
+        f"{exp.name}: {report.planned} runs planned, {report.skipped} already done, {report.finished} "
+        f"finished now, {report.failed} failed ({report.seconds:.1f} s); results in {escape(str(report.folder))}",
+        highlight=False,
+    )
+
+
+@app.command()
+def compare(
+    results: Annotated[Path, typer.Argument(help="Results folder written by `jjjsim sweep`.")],
+    baseline: Annotated[str, typer.Option(help="Label of the baseline scenario.")] = "baseline",
+    metric: Annotated[list[str] | None, typer.Option(help="Summary metric to compare (repeatable).")] = None,
+) -> None:
+    """Paired comparison against the baseline: means, intervals, differences, Holm-corrected p-values."""
+    from jjjsim.experiments.compare import compare as compare_runs
+    from jjjsim.experiments.sweep import load_runs
+    from jjjsim.model.params import ConfigError
+
+    metrics = metric or list(DEFAULT_METRICS)
+    try:
+        runs = load_runs(results).rename(columns={"label": "scenario"})
+        table = compare_runs(runs, baseline=baseline, metrics=metrics)
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    except ValueError as e:
+        raise _fail(f"{results}: {e}") from None
+    table.to_csv(results / "comparison.csv", index=False)
+    t = Table(title=f"paired comparison against {escape(baseline)} (95 % intervals; p Holm-corrected)")
+    for col in ("scenario", "metric", "mean", "diff [95 % CI]", "change", "p (Holm)"):
+        t.add_column(col, justify="left" if col in ("scenario", "metric") else "right")
+    for r in table.itertuples():
+        if r.scenario == baseline:
+            continue
+        t.add_row(
+            escape(str(r.scenario)),
+            escape(str(r.metric)),
+            f"{r.mean:,.4g}",
+            f"{r.diff:+,.4g} [{r.diff_ci_low:+,.4g}, {r.diff_ci_high:+,.4g}]",
+            f"{r.rel_change:+.1%}",
+            f"{r.p_holm:.2g}",
+        )
+    out.print(t)
+    out.print(f"Saved {escape(str(results / 'comparison.csv'))}", highlight=False)
+
+
+DEFAULT_METRICS = (
+    "results",
+    "mean_result_quality",
+    "transformation_rate",
+    "contract_value",
+    "cross_region_contract_value",
+    "bj_to_tjhb_contract_value",
+    "value_added",
+    "theil_value_added",
+    "public_cost",
+)
+
+
+@app.command()
+def results(
+    folder: Annotated[Path, typer.Argument(help="Results folder written by `jjjsim sweep`.")],
+) -> None:
+    """What a results folder holds: the experiment, runs done and failed."""
+    import json
+
+    from jjjsim.experiments.sweep import load_runs
+    from jjjsim.model.params import ConfigError
+
+    try:
+        runs = load_runs(folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    except (OSError, ValueError) as e:
+        raise _fail(f"{folder / 'manifest.json'}: (file): expected a readable manifest, found {e}") from None
+    failed = sorted((folder / "failed").glob("*.json"))
+    out.print(
+        f"{escape(str(manifest.get('name')))}: {len(runs)} of {manifest.get('runs_planned')} runs done, "
+        f"{len(failed)} failed",
+        highlight=False,
+    )
+    if len(runs):
+        out.print(runs.groupby("label").seed.count().rename("runs").to_string())
+    for p in failed:
+        rec = json.loads(p.read_text())
+        out.print(
+            f"failed {rec['run_id']} ({escape(str(rec['label']))}, seed {rec['seed']}): {escape(rec['error'])}",
+            highlight=False,
+        )
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(code_version())

@@ -33,10 +33,10 @@ class Params:
     values: dict[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
-        try:
-            v = self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+        values = self.__dict__.get("values")  # absent while unpickling: no recursion through __getattr__
+        if values is None or name not in values:
+            raise AttributeError(name)
+        v = values[name]
         p = REGISTRY[name]
         return np.array([v[k] for k in p.keys], dtype=float) if p.per else v
 

@@ -154,3 +154,11 @@ def test_replace_merges_per_region_tables():
 def test_params_attribute_errors_for_unknown_names():
     with pytest.raises(AttributeError):
         _ = defaults().no_such_parameter
+
+
+def test_params_pickle_round_trip():
+    import pickle
+
+    p = defaults().replace({"talent_incentive": {"Hebei": 6.0}})
+    q = pickle.loads(pickle.dumps(p))
+    assert q == p and q.talent_incentive[2] == 6.0
