@@ -5,6 +5,7 @@ Layout::
     manifest.json          the experiment definition, its digest, package and code versions, platform, times
     runs/<run_id>.parquet  one row per finished run: id, label, seed, design point, final summary
     series/<run_id>.parquet  the run's per-step series, when the experiment keeps them
+    flows/<run_id>.parquet   its origin x destination matrices (long form), when kept
     failed/<run_id>.json   a run that raised: its error, so the sweep went on without it
     runs.parquet           all finished runs in one table (rebuilt from runs/ at the end of a sweep)
 
@@ -128,11 +129,15 @@ class ResultsStore:
         """Runs recorded as failed."""
         return {p.stem for p in (self.folder / "failed").glob("*.json")}
 
-    def write_run(self, row: dict[str, Any], series: pd.DataFrame | None = None) -> None:
-        """Store one finished run (its series first, so a row on disk always has its series)."""
+    def write_run(
+        self, row: dict[str, Any], series: pd.DataFrame | None = None, flows: pd.DataFrame | None = None
+    ) -> None:
+        """Store one finished run (series and flows first, so a row on disk always has them)."""
         run_id = row["run_id"]
-        if series is not None:
-            _atomic_write(self.folder / "series" / f"{run_id}.parquet", lambda p: series.to_parquet(p, index=False))
+        for sub, table in (("series", series), ("flows", flows)):
+            if table is not None:
+                (self.folder / sub).mkdir(exist_ok=True)
+                _atomic_write(self.folder / sub / f"{run_id}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
         frame = pd.DataFrame([row])
         _atomic_write(self.run_path(run_id), lambda p: frame.to_parquet(p, index=False))
         (self.folder / "failed" / f"{run_id}.json").unlink(missing_ok=True)

@@ -38,12 +38,18 @@ def run_one(spec: RunSpec, keep: Keep) -> dict[str, Any]:
     row.update({f"point.{k}": v for k, v in spec.point.items()})
     row.update(result.summary)
     row["digest"] = result.digest()
-    series = None
+    series = flows = None
     if keep.series:
         s = result.series
         series = s[s.step % keep.every == 0].reset_index(drop=True)
         series.insert(0, "run_id", spec.run_id)
-    return {"row": row, "series": series}
+    if keep.flows:  # origin x destination matrices, long form: one row per matrix, origin and destination
+        flows = pd.concat(
+            [df.stack().rename("value").reset_index().assign(flow=name) for name, df in result.flows.items()],
+            ignore_index=True,
+        )
+        flows.insert(0, "run_id", spec.run_id)
+    return {"row": row, "series": series, "flows": flows}
 
 
 class SerialExecutor(Executor):
@@ -146,7 +152,7 @@ def sweep(
                     store.write_failure(spec.run_id, spec.label, spec.seed, _describe(err))
                     failed += 1
                 else:
-                    store.write_run(out_["row"], out_["series"])
+                    store.write_run(out_["row"], out_["series"], out_["flows"])
                     done += 1
                 if progress is not None:
                     progress(skipped + done, failed, len(experiment.runs))

@@ -60,6 +60,32 @@ def test_serial_and_two_workers_give_identical_tables(tiny: Path, tmp_path: Path
     assert sorted(consolidated.run_id) == sorted(s.run_id for s in exp.runs)
     series = pd.read_parquet(tmp_path / "local" / "series" / f"{exp.runs[0].run_id}.parquet")
     assert set(series.step) == {0, 2, 4}  # every = 2
+    assert not (tmp_path / "local" / "flows").exists()  # flows = false
+
+
+def test_flow_matrices_are_kept_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "flows.toml"
+    path.write_text(TINY.replace("flows = false", "flows = true").replace("count = 3", "count = 1"))
+    exp = load_experiment(path)
+    sweep(exp, tmp_path / "o", workers=1)
+    flows = pd.read_parquet(tmp_path / "o" / "flows" / f"{exp.runs[0].run_id}.parquet")
+    assert set(flows.flow) == {"contract_value", "contract_count", "talent_moves"}
+    assert len(flows) == 3 * 16 and set(flows.origin) == {"Beijing", "Tianjin", "Hebei", "Outside"}
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_clear_error(tiny: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = subprocess.run(
+        [sys.executable, "-m", "jjjsim", "sweep", str(tiny), "--workers", "1", "--out", str(blocker / "results"), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error:") and "a-file" in proc.stderr
+    assert blocker.read_text() == "not a folder"  # nothing already written is lost
 
 
 def test_rerun_skips_finished_runs_and_reruns_a_corrupt_file(tiny: Path, tmp_path: Path) -> None:
