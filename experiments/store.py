@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from jjjsim.model.param import ConfigError
 
@@ -138,8 +139,8 @@ class ResultsStore:
             if table is not None:
                 (self.folder / sub).mkdir(exist_ok=True)
                 _atomic_write(self.folder / sub / f"{run_id}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
-        frame = pd.DataFrame([row])
-        _atomic_write(self.run_path(run_id), lambda p: frame.to_parquet(p, index=False))
+        table = pa.Table.from_pylist([row])
+        _atomic_write(self.run_path(run_id), lambda p: pq.write_table(table, p))
         (self.folder / "failed" / f"{run_id}.json").unlink(missing_ok=True)
 
     def write_failure(self, run_id: str, label: str, seed: int, error: str) -> None:

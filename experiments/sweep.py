@@ -156,8 +156,8 @@ def sweep(
                     done += 1
                 if progress is not None:
                     progress(skipped + done, failed, len(experiment.runs))
-    store.consolidate()
-    store.update_manifest(finished=time.time(), runs_done=len(store.table()), runs_failed=len(store.failed_ids()))
+    table = store.consolidate()
+    store.update_manifest(finished=time.time(), runs_done=len(table), runs_failed=len(store.failed_ids()))
     return SweepReport(Path(out), len(experiment.runs), skipped, done, failed, time.perf_counter() - start)
 
 

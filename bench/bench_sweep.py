@@ -1,0 +1,99 @@
+"""Sweep benchmark: runs per second with 1 and 2 local workers, the runner's overhead against a plain loop of
+``run()``, and the driver's memory over a 2,000-run sweep.
+
+Usage: ``python bench/bench_sweep.py [--seeds 4] [--scale 0.1] [--steps 40] [--memory-runs 2000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from jjjsim.experiments.definition import builtin_dir, load_experiment
+from jjjsim.experiments.sweep import sweep
+from jjjsim.model.runner import run
+
+TARGET_OVERHEAD = 0.05
+TARGET_DRIVER_MB = 300.0
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc; 0 where unavailable)."""
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0.0
+    m = re.search(r"VmRSS:\s+(\d+) kB", text)
+    return int(m.group(1)) / 1024 if m else 0.0
+
+
+def reduced_brief_measures(folder: Path, seeds: int, scale: float, steps: int) -> Path:
+    """The brief-measures experiment with fewer seeds, a smaller scale and fewer quarters."""
+    text = (builtin_dir() / "brief-measures.toml").read_text()
+    text = re.sub(r"(?m)^count = \d+", f"count = {seeds}", text)
+    text = re.sub(r"(?m)^scale = [0-9.]+", f"scale = {scale}", text)
+    text = re.sub(r"(?m)^steps = \d+", f"steps = {steps}", text)
+    path = folder / "brief-measures-reduced.toml"
+    path.write_text(text)
+    return path
+
+
+def main() -> None:
+    """Print the sweep benchmark."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--memory-runs", type=int, default=2000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        exp = load_experiment(reduced_brief_measures(tmp_path, args.seeds, args.scale, args.steps))
+        n = len(exp.runs)
+        print(
+            f"brief-measures reduced: {n} runs (15 scenarios x {args.seeds} seeds, scale {args.scale}, "
+            f"{args.steps} quarters)"
+        )
+        t0 = time.perf_counter()
+        for spec in exp.runs:
+            run(spec.params, seed=spec.seed, steps=spec.steps)
+        loop = time.perf_counter() - t0
+        print(f"  plain loop of run()        {loop:7.2f} s   {n / loop:6.1f} runs/s")
+        timings = {}
+        for workers in (1, 2):
+            report = sweep(exp, tmp_path / f"w{workers}", workers=workers)
+            timings[workers] = report.seconds
+            print(f"  sweep, {workers} worker(s)          {report.seconds:7.2f} s   {n / report.seconds:6.1f} runs/s")
+        overhead = timings[1] / loop - 1.0
+        met = "met" if overhead < TARGET_OVERHEAD else "NOT met"
+        print(f"  runner overhead (1 worker vs plain loop): {overhead:+.1%} (target < {TARGET_OVERHEAD:.0%}: {met})")
+        print(f"  speed-up with 2 workers: {timings[1] / timings[2]:.2f}x")
+
+        text = (builtin_dir() / "brief-measures.toml").read_text()
+        seeds = -(-args.memory_runs // 15)
+        text = re.sub(r"(?m)^count = \d+", f"count = {seeds}", text)
+        text = re.sub(r"(?m)^scale = [0-9.]+", "scale = 0.02", text)
+        text = re.sub(r"(?m)^steps = \d+", "steps = 2", text)
+        big = tmp_path / "memory.toml"
+        big.write_text(text)
+        exp = load_experiment(big)
+        samples: list[float] = []
+
+        def sample(done: int, failed: int, total: int) -> None:
+            if done % 50 == 0:
+                samples.append(rss_mb())
+
+        report = sweep(exp, tmp_path / "memory", workers=2, progress=sample)
+        first, peak = samples[0], max(samples)
+        met = "met" if peak < TARGET_DRIVER_MB else "NOT met"
+        print(
+            f"driver memory over a {report.finished}-run sweep (2 workers): RSS {first:.0f} MB after 50 runs, "
+            f"peak {peak:.0f} MB, last {samples[-1]:.0f} MB (target < {TARGET_DRIVER_MB:.0f} MB: {met})"
+        )
+
+
+if __name__ == "__main__":
+    main()
