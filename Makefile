@@ -26,8 +26,9 @@ test-all: setup  ## every test, slow ones included
 lint: setup  ## ruff
 	@$(BIN)/ruff check .
 
-bench: setup  ## speed benchmark (prints agent-steps per second vs Mesa's Boltzmann example)
+bench: setup  ## speed benchmarks: one run vs Mesa's Boltzmann example; sweeps (runs/s, overhead, driver memory)
 	@$(BIN)/python bench/bench.py
+	@$(BIN)/python bench/bench_sweep.py
 
 golden: setup  ## refresh the golden-file regression data on purpose
 	@$(BIN)/python tools/refresh_golden.py
