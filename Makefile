@@ -11,7 +11,7 @@ setup:  ## create .venv (Python >= 3.12) and install jjjsim with dev extras
 	@tools/bootstrap.sh
 
 run: setup  ## the main job: baseline vs each measure of the brief (30 paired seeds), then the comparison table
-	@$(BIN)/jjjsim sweep $(EXPERIMENT) --out results/$(EXPERIMENT)
+	@$(BIN)/jjjsim sweep $(EXPERIMENT) --out results/$(EXPERIMENT) --resume
 	@$(BIN)/jjjsim compare results/$(EXPERIMENT)
 
 scenario: setup  ## one scenario (default: baseline), with its by-region summary

@@ -1,7 +1,8 @@
 """Sweep benchmark: runs per second with 1 and 2 local workers, the runner's overhead against a plain loop of
 ``run()``, and the driver's memory over a 2,000-run sweep.
 
-Usage: ``python bench/bench_sweep.py [--seeds 4] [--scale 0.1] [--steps 40] [--memory-runs 2000]``.
+Usage: ``python bench/bench_sweep.py [--seeds 2] [--scale 0.2] [--steps 40] [--memory-runs 2000]`` (defaults: the
+main job's run size, fewer seeds).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def reduced_brief_measures(folder: Path, seeds: int, scale: float, steps: int) -
 def main() -> None:
     """Print the sweep benchmark."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--seeds", type=int, default=4)
-    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--scale", type=float, default=0.2)
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--memory-runs", type=int, default=2000)
     args = ap.parse_args()

@@ -218,6 +218,7 @@ def sweep(
     dask: Annotated[str | None, typer.Option(help="Dask scheduler address or scheduler file.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder.")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run failed runs again.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a results folder that already has runs.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run an experiment's runs (resuming a results folder), then print what was done."""
@@ -229,6 +230,15 @@ def sweep(
         from jjjsim.experiments.sweep import sweep as run_sweep
 
         folder = out_dir or Path("results") / exp.name
+        done = len(list((folder / "runs").glob("*.parquet"))) if (folder / "runs").is_dir() else 0
+        if done and not (resume or retry_failed):
+            raise ConfigError(
+                str(folder),
+                "--resume",
+                "an empty results folder, or --resume to continue this one",
+                f"{done} finished runs",
+                "finished runs are kept and skipped with --resume",
+            )
         with Progress(
             TextColumn(f"[bold]{escape(exp.name)}[/]"),
             BarColumn(),

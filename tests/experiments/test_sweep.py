@@ -163,6 +163,22 @@ def test_sweep_and_compare_through_the_command_line(tiny: Path, tmp_path: Path) 
     )
     assert run.returncode == 0, run.stderr
     assert "6 finished now" in run.stdout
+    again = subprocess.run(
+        [sys.executable, "-m", "jjjsim", "sweep", str(tiny), "--out", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert again.returncode == 2 and "--resume" in again.stderr and "Traceback" not in again.stderr
+    resumed = subprocess.run(
+        [sys.executable, "-m", "jjjsim", "sweep", str(tiny), "--out", str(out), "--resume", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert resumed.returncode == 0 and "6 already done, 0 finished now" in resumed.stdout
     cmp = subprocess.run(
         [sys.executable, "-m", "jjjsim", "compare", str(out), "--metric", "results", "--metric", "public_cost"],
         capture_output=True,
