@@ -63,15 +63,19 @@ _KEY_LAB_INDICATORS = (
 )
 
 
+@lru_cache(maxsize=16)
 def start_state(year: int) -> StartState:
-    """Statistics of ``year`` for the three regions; key-lab counts are the latest lists (no series)."""
+    """Statistics of ``year`` for the three regions; key-lab counts are the latest lists (no series).
+
+    Cached (runs of a sweep share it), so its arrays are read-only.
+    """
 
     def arr(ind: str) -> np.ndarray:
         return np.array([value_in(ind, r, year) for r in JJJ])
 
     df = statistics()
     labs = np.array([df[(df.region == r) & df.indicator.isin(_KEY_LAB_INDICATORS)].value.sum() for r in JJJ])
-    return StartState(
+    state = StartState(
         year=year,
         rd_expenditure=arr("rd_expenditure"),
         rd_fte=arr("rd_personnel_fte_total"),
@@ -82,3 +86,7 @@ def start_state(year: int) -> StartState:
         high_tech_firms=arr("high_tech_enterprises_stock"),
         key_labs=labs,
     )
+    for value in vars(state).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return state
