@@ -118,7 +118,7 @@ class ResultsStore:
         if not path.exists():
             return False
         try:
-            table = pq.read_table(path)
+            table = pq.read_table(path, columns=["run_id"])  # reads the whole file's footer, one column
             ok = table.num_rows == 1 and table.column("run_id")[0].as_py() == run_id
         except Exception:  # noqa: BLE001 - any unreadable file is treated as missing
             ok = False
