@@ -69,7 +69,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -77,7 +76,7 @@ from typing import Any
 
 import numpy as np
 from jjjsim.model.params import REGISTRY, ConfigError, Param, Params, did_you_mean, validate
-from jjjsim.model.scenario import Scenario, builtin_names, load_scenario
+from jjjsim.model.scenario import Scenario, builtin_names, load_scenario, read_toml
 
 __all__ = ["DESIGNS", "Experiment", "Keep", "RunSpec", "builtin_dir", "experiment_names", "load_experiment", "run_id"]
 
@@ -155,7 +154,7 @@ def experiment_names() -> list[str]:
 def load_experiment(ref: str | Path) -> Experiment:
     """Read, check and resolve an experiment from a ``.toml`` path or the name of a built-in one."""
     path = _locate(ref)
-    data = _read(path)
+    data = read_toml(path, "experiment")
     return _Loader(path, data).experiment()
 
 
@@ -177,18 +176,6 @@ def _locate(ref: str | Path) -> Path:
         str(ref),
         did_you_mean(str(ref), names),
     )
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "(file)", "an existing experiment file", "no such file") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(str(path), "(file)", "valid TOML", str(err)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(str(path), "(file)", "a readable TOML file", type(err).__name__) from None
 
 
 def _canonical(data: Any) -> str:

@@ -60,17 +60,22 @@ def _locate(ref: str | Path, near: Path | None = None) -> Path:
     )
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """Read and check one scenario file's structure (not yet its parameter values)."""
+def read_toml(path: Path, what: str = "scenario") -> dict[str, Any]:
+    """A TOML file's contents; a missing, unreadable or invalid file is a ConfigError naming it."""
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(str(path), "(file)", "an existing scenario file", "no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError, OSError) as err:
-        raise ConfigError(str(path), "(file)", "a readable TOML file", type(err).__name__) from None
+        raise ConfigError(str(path), "(file)", f"an existing {what} file", "no such file") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(path), "(file)", "valid TOML", str(err)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(str(path), "(file)", "a readable TOML file", type(err).__name__) from None
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Read and check one scenario file's structure (not yet its parameter values)."""
+    data = read_toml(path)
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(
