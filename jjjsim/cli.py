@@ -291,7 +291,11 @@ def compare(
         raise _fail(f"{results}: {e}") from None
     table.to_csv(results / "comparison.csv", index=False)
     t = Table(title=f"paired comparison against {escape(baseline)} (95 % intervals; p Holm-corrected)")
-    for col in ("scenario", "metric", "mean", "diff [95 % CI]", "change", "p (Holm)"):
+    has_cost = "gain_per_cost" in table
+    cols = ("scenario", "metric", "mean", "diff [95 % CI]", "change", "p (Holm)") + (
+        ("gain / 亿元",) if has_cost else ()
+    )
+    for col in cols:
         t.add_column(col, justify="left" if col in ("scenario", "metric") else "right")
     for r in table.itertuples():
         if r.scenario == baseline:
@@ -303,6 +307,7 @@ def compare(
             f"{r.diff:+,.4g} [{r.diff_ci_low:+,.4g}, {r.diff_ci_high:+,.4g}]",
             f"{r.rel_change:+.1%}",
             f"{r.p_holm:.2g}",
+            *((f"{r.gain_per_cost:,.3g}",) if has_cost else ()),
         )
     out.print(t)
     out.print(f"Saved {escape(str(results / 'comparison.csv'))}", highlight=False)
