@@ -76,7 +76,7 @@ from typing import Any
 
 import numpy as np
 from jjjsim.model.params import REGISTRY, ConfigError, Param, Params, did_you_mean, validate
-from jjjsim.model.scenario import Scenario, builtin_names, load_scenario, read_toml
+from jjjsim.model.scenario import Scenario, builtin_names, load_scenario, locate, read_toml
 
 __all__ = ["DESIGNS", "Experiment", "Keep", "RunSpec", "builtin_dir", "experiment_names", "load_experiment", "run_id"]
 
@@ -153,29 +153,12 @@ def experiment_names() -> list[str]:
 
 def load_experiment(ref: str | Path) -> Experiment:
     """Read, check and resolve an experiment from a ``.toml`` path or the name of a built-in one."""
-    path = _locate(ref)
+    path = locate(ref, "experiment", builtin_dir())
     data = read_toml(path, "experiment")
     return _Loader(path, data).experiment()
 
 
 # ---- reading --------------------------------------------------------------------------------------------------
-
-
-def _locate(ref: str | Path) -> Path:
-    p = Path(ref)
-    if p.suffix == ".toml" or len(p.parts) > 1:
-        return p
-    cand = builtin_dir() / f"{ref}.toml"
-    if cand.exists():
-        return cand
-    names = experiment_names()
-    raise ConfigError(
-        "experiment",
-        str(ref),
-        f"an experiment name ({', '.join(names)}) or a .toml file",
-        str(ref),
-        did_you_mean(str(ref), names),
-    )
 
 
 def _canonical(data: Any) -> str:

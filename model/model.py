@@ -208,22 +208,25 @@ class JJJModel(mesa.Model):
         f.paid_by_firms += cost.sum()
         f.recertification += (cost - value).sum()
 
-    def vacancies(self, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Vacancy slots in region r: employer kind, employer row and wage offer, one entry per slot."""
+    def vacancies(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Vacancy slots of each JJJ region: employer kind, employer row and wage offer, one entry per slot."""
         pl, fm, t, p = self.platform, self.firm, self.talent, self.p
         emp = t.alive & (t.employer_kind == talent.PLATFORM)
         staff = np.bincount(t.employer[emp], minlength=len(pl))
-        prow = np.flatnonzero(pl.alive & pl.research & (pl.region == r))
-        pvac = np.maximum(np.round(pl.staff_per_budget[prow] * pl.budget[prow]) - staff[prow], 0).astype(int)
-        poffer = 0.2 * p.autonomy_hiring * p.autonomy + 0.1 * pl.score[prow]
         emp = t.alive & (t.employer_kind == talent.FIRM)
         fstaff = np.bincount(t.employer[emp], minlength=len(fm))
-        frow = np.flatnonzero(fm.alive & (fm.region == r))
-        fvac = np.maximum(np.round(fm.size[frow] * self.staff_per_size[r]) - fstaff[frow], 0).astype(int)
-        foffer = 0.1 * np.log(fm.productivity[frow] / self.ref_productivity[r])
-        kinds = np.r_[np.full(pvac.sum(), talent.PLATFORM), np.full(fvac.sum(), talent.FIRM)]
-        rows = np.r_[np.repeat(prow, pvac), np.repeat(frow, fvac)]
-        return kinds, rows, np.r_[np.repeat(poffer, pvac), np.repeat(foffer, fvac)]
+        out = []
+        for r in range(3):
+            prow = np.flatnonzero(pl.alive & pl.research & (pl.region == r))
+            pvac = np.maximum(np.round(pl.staff_per_budget[prow] * pl.budget[prow]) - staff[prow], 0).astype(int)
+            poffer = 0.2 * p.autonomy_hiring * p.autonomy + 0.1 * pl.score[prow]
+            frow = np.flatnonzero(fm.alive & (fm.region == r))
+            fvac = np.maximum(np.round(fm.size[frow] * self.staff_per_size[r]) - fstaff[frow], 0).astype(int)
+            foffer = 0.1 * np.log(fm.productivity[frow] / self.ref_productivity[r])
+            kinds = np.r_[np.full(pvac.sum(), talent.PLATFORM), np.full(fvac.sum(), talent.FIRM)]
+            rows = np.r_[np.repeat(prow, pvac), np.repeat(frow, fvac)]
+            out.append((kinds, rows, np.r_[np.repeat(poffer, pvac), np.repeat(foffer, fvac)]))
+        return out
 
     def service_platforms_by_field(self) -> np.ndarray:
         """Number of living service platforms in each field."""

@@ -39,22 +39,24 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in builtin_dir().glob("*.toml"))
 
 
-def _locate(ref: str | Path, near: Path | None = None) -> Path:
-    """A scenario file from a path (``*.toml`` or with a folder; relative to ``near``, the folder of the
-    file naming it, if there) or a name (looked up beside ``near`` first, then among the built-ins)."""
+def locate(ref: str | Path, what: str, builtin: Path, near: Path | None = None) -> Path:
+    """A TOML file from a path (``*.toml`` or with a folder; relative to ``near``, the folder of the file naming
+    it, if there) or a name (looked up beside ``near`` first, then in ``builtin``); an unknown name is a
+    ConfigError listing the built-in ones."""
     p = Path(ref)
     if p.suffix == ".toml" or len(p.parts) > 1:
         beside = near / p if near is not None and not p.is_absolute() else None
         return beside if beside is not None and beside.exists() else p
-    for folder in ([near] if near else []) + [builtin_dir()]:
+    for folder in ([near] if near else []) + [builtin]:
         cand = folder / f"{ref}.toml"
         if cand.exists():
             return cand
-    names = builtin_names()
+    names = sorted(x.stem for x in builtin.glob("*.toml"))
+    article = "an" if what[0] in "aeiou" else "a"
     raise ConfigError(
-        "scenario",
+        what,
         str(ref),
-        f"a scenario name ({', '.join(names)}) or a .toml file",
+        f"{article} {what} name ({', '.join(names)}) or a .toml file",
         str(ref),
         did_you_mean(str(ref), names),
     )
@@ -92,7 +94,7 @@ def read_file(path: Path) -> dict[str, Any]:
 
 def load_scenario(ref: str | Path) -> Scenario:
     """Resolve a scenario by name or path, following its bases, into complete parameters."""
-    path = _locate(ref)
+    path = locate(ref, "scenario", builtin_dir())
     files: list[tuple[Path, dict[str, Any]]] = []
     seen: list[Path] = []
     while True:
@@ -105,7 +107,7 @@ def load_scenario(ref: str | Path) -> Scenario:
         if "base" not in data:
             break
         try:
-            path = _locate(data["base"], near=path.parent)
+            path = locate(data["base"], "scenario", builtin_dir(), near=path.parent)
         except ConfigError as err:
             raise ConfigError(str(path), "base", err.expected, data["base"], err.hint) from None
     params = defaults()

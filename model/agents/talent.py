@@ -130,12 +130,9 @@ def hire(m: JJJModel) -> None:
     rng = m.stream("hiring")
     t = m.talent
     priority = rng.random(len(t))
-    for r in range(3):
+    for r, (kinds, rows, offer) in enumerate(m.vacancies()):  # a region's hires leave others' vacancies as they are
         pool = np.flatnonzero(t.alive & (t.region == r) & (t.employer_kind == NONE))
-        if pool.size == 0:
-            continue
-        kinds, rows, offer = m.vacancies(r)
-        if rows.size == 0:
+        if pool.size == 0 or rows.size == 0:
             continue
         slots = np.argsort(-(offer + rng.gumbel(size=offer.size) * 0.1), kind="stable")
         take = min(pool.size, slots.size)
