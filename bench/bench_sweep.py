@@ -11,14 +11,19 @@ import argparse
 import re
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import jjjsim.experiments.sweep as sweep_module
 from jjjsim.experiments.definition import builtin_dir, load_experiment
 from jjjsim.experiments.sweep import sweep
 from jjjsim.model.runner import run
 
 TARGET_OVERHEAD = 0.05
 TARGET_DRIVER_MB = 300.0
+REPEATS = 3
 
 
 def rss_mb() -> float:
@@ -29,6 +34,25 @@ def rss_mb() -> float:
         return 0.0
     m = re.search(r"VmRSS:\s+(\d+) kB", text)
     return int(m.group(1)) / 1024 if m else 0.0
+
+
+@contextmanager
+def timing_run() -> Iterator[list[float]]:
+    """Time every ``run()`` call the sweep module makes in this process; yields the list of durations."""
+    spent: list[float] = []
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return run(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - t0)
+
+    sweep_module.run = timed
+    try:
+        yield spent
+    finally:
+        sweep_module.run = run
 
 
 def reduced_brief_measures(folder: Path, seeds: int, scale: float, steps: int) -> Path:
@@ -58,21 +82,29 @@ def main() -> None:
             f"brief-measures reduced: {n} runs (15 scenarios x {args.seeds} seeds, scale {args.scale}, "
             f"{args.steps} quarters)"
         )
-        loops, serial = [], []
-        for rep in range(2):  # alternate the two, best of two each, so that neither gets a warmer machine
+        loops, serial, inside = [], [], []
+        for rep in range(REPEATS):  # alternate the two, best of each, so that neither gets a warmer machine
             t0 = time.perf_counter()
             for spec in exp.runs:
                 run(spec.params, seed=spec.seed, steps=spec.steps)
             loops.append(time.perf_counter() - t0)
-            serial.append(sweep(exp, tmp_path / f"serial{rep}", workers=1).seconds)
+            with timing_run() as spent:  # a serial sweep runs in this process: time its run() calls too
+                serial.append(sweep(exp, tmp_path / f"serial{rep}", workers=1).seconds)
+            inside.append(sum(spent))
         loop = min(loops)
+        best = serial.index(min(serial))
         timings = {1: min(serial), 2: sweep(exp, tmp_path / "w2", workers=2).seconds}
-        print(f"  plain loop of run()        {loop:7.2f} s   {n / loop:6.1f} runs/s   (best of 2)")
+        print(f"  plain loop of run()        {loop:7.2f} s   {n / loop:6.1f} runs/s   (best of {REPEATS})")
         for workers, seconds in timings.items():
             print(f"  sweep, {workers} worker(s)          {seconds:7.2f} s   {n / seconds:6.1f} runs/s")
         overhead = timings[1] / loop - 1.0
         met = "met" if overhead < TARGET_OVERHEAD else "NOT met"
         print(f"  runner overhead (1 worker vs plain loop): {overhead:+.1%} (target < {TARGET_OVERHEAD:.0%}: {met})")
+        outside = serial[best] - inside[best]
+        print(
+            f"  time outside run() in that serial sweep: {outside:.2f} s of {serial[best]:.2f} s "
+            f"({outside / inside[best]:+.1%} on the time in run(); {1e3 * outside / n:.0f} ms a run)"
+        )
         print(f"  speed-up with 2 workers: {timings[1] / timings[2]:.2f}x")
 
         text = (builtin_dir() / "brief-measures.toml").read_text()

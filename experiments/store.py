@@ -159,7 +159,8 @@ class ResultsStore:
         files = [p for p in (self.folder / "runs").glob("*.parquet") if p.stem in order]
         if not files:
             return pd.DataFrame(columns=["run_id", "label", "seed"])
-        df = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+        tables = [pq.read_table(p) for p in files]  # Arrow, then one conversion: far cheaper than a frame per file
+        df = pa.concat_tables(tables, promote_options="default").to_pandas()
         return df.sort_values("run_id", key=lambda s: s.map(order)).reset_index(drop=True)
 
     def consolidate(self) -> pd.DataFrame:

@@ -47,7 +47,7 @@ class RunResult:
         """A hash of every output table (bit-level reproducibility checks)."""
         h = hashlib.sha256()
         for df in (self.series, self.model_series, *self.flows.values()):
-            h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+            _hash_frame(h, df)
         h.update(json.dumps(self.summary, sort_keys=True).encode())
         return h.hexdigest()
 
@@ -69,6 +69,24 @@ class RunResult:
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
         return out
+
+
+def _hash_frame(h: Any, df: pd.DataFrame) -> None:
+    """Feed a frame's shape, labels, dtypes and values to ``h``: numeric columns as one float64 block (exact for
+    integers below 2**53; the dtypes are hashed too), categories as codes, anything else as text."""
+    dtypes = list(df.dtypes)
+    index = repr(df.index) if isinstance(df.index, pd.RangeIndex) else [str(i) for i in df.index]
+    h.update(json.dumps([list(df.shape), [str(c) for c in df.columns], [str(t) for t in dtypes], index]).encode())
+    numeric = [isinstance(t, np.dtype) and t.kind in "biuf" for t in dtypes]
+    block = df if all(numeric) else df.select_dtypes("number")
+    h.update(np.ascontiguousarray(block.to_numpy(dtype=np.float64)).tobytes())
+    for name, dtype, is_number in zip(df.columns, dtypes, numeric, strict=True):
+        if is_number:
+            continue
+        if isinstance(dtype, pd.CategoricalDtype):
+            h.update(df[name].cat.codes.to_numpy().tobytes() + json.dumps(list(map(str, dtype.categories))).encode())
+        else:
+            h.update(json.dumps([str(v) for v in df[name]]).encode())
 
 
 def resolve(scenario: str | Path | Scenario | Params | dict[str, Any] | None) -> tuple[str, Params]:

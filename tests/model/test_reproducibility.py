@@ -37,6 +37,28 @@ def test_different_seeds_give_different_results(small, small_run):
     assert other.summary["results"] != small_run.summary["results"]
 
 
+def test_digest_sees_every_output_at_bit_level(small_run):
+    """One ulp in any series value, a region label, a flow cell or a summary value changes the digest."""
+    import copy
+
+    base = small_run.digest()
+
+    def changed(edit) -> str:
+        r = copy.deepcopy(small_run)
+        edit(r)
+        return r.digest()
+
+    def ulp(df, row, col):
+        df.iloc[row, df.columns.get_loc(col)] = np.nextafter(df.iloc[row][col], np.inf)
+
+    assert changed(lambda r: ulp(r.series, 5, r.series.select_dtypes("float").columns[-1])) != base
+    assert changed(lambda r: ulp(r.model_series, 0, r.model_series.columns[-1])) != base
+    assert changed(lambda r: r.flows["talent_moves"].iloc.__setitem__((1, 2), 1e-300)) != base
+    assert changed(lambda r: r.series.__setitem__("region", r.series["region"].iloc[::-1].to_numpy())) != base
+    assert changed(lambda r: r.summary.__setitem__("results", r.summary["results"] + 1)) != base
+    assert changed(lambda r: None) == base
+
+
 def test_result_does_not_depend_on_what_ran_before(small):
     a1 = _run(small, 11, scale=0.05, steps=8)
     b = _run(small, 12, "all-measures", scale=0.05, steps=8)
