@@ -13,8 +13,9 @@ import multiprocessing
 import os
 import time
 import traceback
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,20 @@ from .store import ResultsStore
 
 RECYCLE_AFTER = 50
 """Runs a local worker process does before it is replaced (keeps memory flat)."""
+MAX_WORKER_DEATHS = 3
+"""A run in flight when its worker process dies this many times is recorded as failed (it may be what kills it)."""
+
+
+class RunError(RuntimeError):
+    """A run raised; carries the original error as text (always picklable, unlike some exception types)."""
 
 
 def run_one(spec: RunSpec, keep: Keep) -> dict[str, Any]:
     """Run one experiment run and return its result row (and series, if kept). A plain, picklable function."""
-    result = run(spec.params, seed=spec.seed, steps=spec.steps)
+    try:
+        result = run(spec.params, seed=spec.seed, steps=spec.steps)
+    except Exception as err:  # sent back as text: any exception type crosses the process boundary intact
+        raise RunError(_describe(err)) from None
     row: dict[str, Any] = {"run_id": spec.run_id, "label": spec.label, "seed": spec.seed, "steps": spec.steps}
     row.update({f"point.{k}": v for k, v in spec.point.items()})
     row.update(result.summary)
@@ -135,33 +145,52 @@ def sweep(
     ]
     skipped = len(experiment.runs) - len(todo)
     done = failed = 0
-    with executor(workers, dask) as (pool, window):
-        pending: dict[Future, RunSpec] = {}
-        queue = iter(todo)
-        while True:
-            while len(pending) < window and (spec := next(queue, None)) is not None:
-                pending[pool.submit(run_one, spec, experiment.keep)] = spec
-            if not pending:
-                break
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                spec = pending.pop(fut)
-                try:
-                    out_ = fut.result()
-                except Exception as err:  # noqa: BLE001 - a failing run is recorded and the sweep goes on
-                    store.write_failure(spec.run_id, spec.label, spec.seed, _describe(err))
-                    failed += 1
-                else:
-                    store.write_run(out_["row"], out_["series"], out_["flows"])
-                    done += 1
-                if progress is not None:
-                    progress(skipped + done, failed, len(experiment.runs))
+    queue: deque[RunSpec] = deque(todo)
+    deaths: Counter[str] = Counter()  # times a run was in flight when its worker process died
+    while queue:  # once, unless a local pool breaks: a fresh pool then takes the runs that were in flight
+        with executor(workers, dask) as (pool, window):
+            pending: dict[Future, RunSpec] = {}
+            broken = False
+            while True:
+                while not broken and len(pending) < window and queue:
+                    spec = queue.popleft()
+                    try:
+                        pending[pool.submit(run_one, spec, experiment.keep)] = spec
+                    except BrokenExecutor:
+                        queue.appendleft(spec)
+                        broken = True
+                if not pending:
+                    break
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    spec = pending.pop(fut)
+                    try:
+                        out_ = fut.result()
+                    except BrokenExecutor:  # a worker died (killed, out of memory): not the run's own fault
+                        broken = True
+                        deaths[spec.run_id] += 1
+                        if deaths[spec.run_id] < MAX_WORKER_DEATHS:
+                            queue.appendleft(spec)
+                            continue
+                        err_text = f"its worker process died {MAX_WORKER_DEATHS} times while running it"
+                        store.write_failure(spec.run_id, spec.label, spec.seed, err_text)
+                        failed += 1
+                    except Exception as err:  # noqa: BLE001 - a failing run is recorded and the sweep goes on
+                        store.write_failure(spec.run_id, spec.label, spec.seed, _describe(err))
+                        failed += 1
+                    else:
+                        store.write_run(out_["row"], out_["series"], out_["flows"])
+                        done += 1
+                    if progress is not None:
+                        progress(skipped + done, failed, len(experiment.runs))
     table = store.consolidate()
     store.update_manifest(finished=time.time(), runs_done=len(table), runs_failed=len(store.failed_ids()))
     return SweepReport(Path(out), len(experiment.runs), skipped, done, failed, time.perf_counter() - start)
 
 
 def _describe(err: BaseException) -> str:
+    if isinstance(err, RunError):
+        return str(err)
     text = "".join(traceback.format_exception_only(type(err), err)).strip()
     return text[-2000:]
 

@@ -11,7 +11,7 @@ from . import achievements, setup
 from .agents import firm, fund, platform, talent
 from .agents.base import RowAgent
 from .metrics import Recorder
-from .params import Params, defaults
+from .params import REGISTRY, ConfigError, Params, defaults, validate
 from .regions import FIELDS, barrier_matrix, field_similarity, spillover_weights
 from .table import Table
 
@@ -164,7 +164,17 @@ class JJJModel(mesa.Model):
         return np.random.default_rng(self._child_seed(1 + STREAMS.index(process), self.steps))
 
     def use_params(self, p: Params) -> None:
-        """Adopt a parameter set and the quantities derived from it (barriers, spillover weights)."""
+        """Adopt a parameter set and the quantities derived from it (barriers, spillover weights).
+
+        The set is checked against the registry first (a :class:`Params` built by hand, e.g. by another tool,
+        skips the checks of ``Params.replace``): a missing or out-of-range value raises :class:`ConfigError`.
+        """
+        missing = REGISTRY.keys() - p.values.keys()
+        if missing:
+            raise ConfigError(
+                "model parameters", sorted(missing)[0], "every registry parameter (start from defaults())", "missing"
+            )
+        validate(p.values, "model parameters")
         self.p = p
         self.barrier = barrier_matrix(p.barrier, p.standards_recognition, p.recognition_barrier_cut)
         self.spill_w = spillover_weights(self.barrier, p.spillover_decay_km)

@@ -31,6 +31,9 @@ class ConfigError(ValueError):
         msg = f"{where}: {key}: expected {expected}, found {found!r}"
         super().__init__(msg + (f" ({hint})" if hint else ""))
 
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses process boundaries (a sweep's worker to its driver)
+        return type(self), (self.where, self.key, self.expected, self.found, self.hint)
+
 
 @dataclass(frozen=True)
 class Param:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -11,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from jjjsim.experiments import sweep as sweep_mod
 from jjjsim.experiments.definition import load_experiment
 from jjjsim.experiments.sweep import load_runs, sweep
 from jjjsim.model.param import ConfigError
+from jjjsim.model.params import Params
 
 TINY = """
 name = "tiny"
@@ -120,27 +123,51 @@ def test_killed_sweep_resumes_without_losing_or_duplicating(tiny: Path, tmp_path
     pd.testing.assert_frame_equal(runs, _table(ref))
 
 
-def test_a_failing_run_is_recorded_and_retried_on_request(tiny: Path, tmp_path: Path, monkeypatch) -> None:
+def test_a_failing_run_is_recorded_and_retried_on_request(tiny: Path, tmp_path: Path) -> None:
+    """A lever value the model rejects (a hand-built parameter set that skipped the loader's checks) fails in
+    its worker process; the other runs finish; --retry-failed reruns only that run."""
     exp = load_experiment(tiny)
     bad = exp.runs[4]
-    real_run = sweep_mod.run
-
-    def flaky(params, seed, steps):  # noqa: ANN001, ANN202 - stands in for run() with an injected failure
-        if seed == bad.seed and params.values == bad.params.values:
-            raise ValueError("injected failure")
-        return real_run(params, seed=seed, steps=steps)
-
-    monkeypatch.setattr(sweep_mod, "run", flaky)
+    values = dict(bad.params.values)
+    values["talent_incentive"] = {region: -3.0 for region in values["talent_incentive"]}  # below the lower bound
+    broken = dataclasses.replace(
+        exp, runs=(*exp.runs[:4], dataclasses.replace(bad, params=Params(values)), exp.runs[5])
+    )
     out = tmp_path / "f"
-    report = sweep(exp, out, workers=1)
+    report = sweep(broken, out, workers=2)
     assert (report.finished, report.failed) == (5, 1)
-    assert (out / "failed" / f"{bad.run_id}.json").exists()
-    again = sweep(exp, out, workers=1)  # failures are not retried unless asked
+    record = json.loads((out / "failed" / f"{bad.run_id}.json").read_text())
+    assert "talent_incentive" in record["error"] and "found -3" in record["error"]
+    again = sweep(broken, out, workers=2)  # failures are not retried unless asked
     assert (again.finished, again.failed, again.skipped) == (0, 0, 6)
-    monkeypatch.setattr(sweep_mod, "run", real_run)
-    retried = sweep(exp, out, workers=1, retry_failed=True)
-    assert (retried.finished, retried.failed) == (1, 0)
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")}
+    retried = sweep(broken, out, workers=2, retry_failed=True)  # only the failed run runs again (and fails again)
+    assert (retried.skipped, retried.finished, retried.failed) == (5, 0, 1)
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")} == stamps
+    fixed = sweep(exp, out, workers=2, retry_failed=True)  # the definition's own (valid) run replaces it
+    assert (fixed.skipped, fixed.finished, fixed.failed) == (5, 1, 0)
     assert not (out / "failed" / f"{bad.run_id}.json").exists() and len(_table(out)) == 6
+
+
+def test_a_worker_killed_mid_sweep_is_replaced_and_nothing_is_lost(tiny: Path, tmp_path: Path) -> None:
+    """SIGKILL one local worker process (as the out-of-memory killer would): the pool is replaced, the runs in
+    flight are rerun, and the table matches an uninterrupted sweep."""
+    ref = tmp_path / "ref"
+    sweep(load_experiment(tiny), ref, workers=1)
+    killed: list[int] = []
+
+    def kill_a_worker(done: int, failed: int, total: int) -> None:
+        workers = multiprocessing.active_children()
+        if not killed and workers:
+            killed.append(workers[0].pid)
+            os.kill(workers[0].pid, signal.SIGKILL)
+
+    out = tmp_path / "k"
+    report = sweep(load_experiment(tiny), out, workers=2, progress=kill_a_worker)
+    assert killed and report.failed == 0 and report.finished == 6
+    runs = _table(out)
+    assert runs.run_id.is_unique and len(runs) == 6
+    pd.testing.assert_frame_equal(runs, _table(ref))
 
 
 def test_a_changed_definition_is_refused(tiny: Path, tmp_path: Path) -> None:

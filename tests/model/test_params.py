@@ -162,3 +162,32 @@ def test_params_pickle_round_trip():
     p = defaults().replace({"talent_incentive": {"Hebei": 6.0}})
     q = pickle.loads(pickle.dumps(p))
     assert q == p and q.talent_incentive[2] == 6.0
+
+
+def test_config_error_survives_pickling():
+    """It crosses process boundaries (sweep workers, Dask) with its fields intact."""
+    import pickle
+
+    err = ConfigError("a.toml", "talent_incentive", "a value in [0, 30]", -3.0, "see jjjsim levers")
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.where, back.key, back.expected, back.found, back.hint, str(back)) == (
+        err.where,
+        err.key,
+        err.expected,
+        err.found,
+        err.hint,
+        str(err),
+    )
+
+
+def test_the_model_refuses_a_hand_built_parameter_set_that_skipped_the_checks():
+    from jjjsim.model import JJJModel
+    from jjjsim.model.params import Params
+
+    values = dict(defaults().values)
+    del values["scale"]
+    with pytest.raises(ConfigError, match="scale: expected every registry parameter"):
+        JJJModel(Params(values), rng=1)
+    values = {**defaults().values, "decide_share": 1.5}
+    with pytest.raises(ConfigError, match=r"decide_share: expected .*found 1.5"):
+        JJJModel(Params(values), rng=1)
