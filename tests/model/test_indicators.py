@@ -1,0 +1,19 @@
+"""Every output the model writes has a label and a unit (the figures' axis titles come from here)."""
+
+from __future__ import annotations
+
+from jjjsim.model.indicators import MODEL, SERIES, indicator
+from jjjsim.model.metrics import MODEL_INDICATORS, REGION_INDICATORS
+
+
+def test_every_series_and_model_indicator_is_labelled():
+    assert set(SERIES) == set(REGION_INDICATORS)
+    assert set(MODEL) == set(MODEL_INDICATORS)
+
+
+def test_every_summary_key_is_labelled(small_run):
+    for key in small_run.summary:
+        ind = indicator(key)
+        assert ind.unit and ind.label != key, key
+    assert indicator("talent_fte.Hebei").label == "R&D personnel, Hebei"
+    assert indicator("point.fund_size").unit == ""  # unknown names fall back to themselves
