@@ -5,14 +5,18 @@ EXPERIMENT ?= brief-measures
 SCENARIO ?= baseline
 SEED ?= 0
 
-.PHONY: setup run scenario test test-all lint bench golden clean
+.PHONY: setup run app scenario test test-all lint bench golden clean
 
 setup:  ## create .venv (Python >= 3.12) and install jjjsim with dev extras
 	@tools/bootstrap.sh
 
-run: setup  ## the main job: baseline vs each measure of the brief (30 paired seeds), then the comparison table
+run: setup  ## the main job: baseline vs each measure of the brief (30 paired seeds), comparison table, HTML report
 	@$(BIN)/jjjsim sweep $(EXPERIMENT) --out results/$(EXPERIMENT) --resume
 	@$(BIN)/jjjsim compare results/$(EXPERIMENT)
+	@$(BIN)/jjjsim report results/$(EXPERIMENT)
+
+app: setup  ## the live app on http://127.0.0.1:8050/ (levers, a running model against its baseline)
+	@$(BIN)/jjjsim app
 
 scenario: setup  ## one scenario (default: baseline), with its by-region summary
 	@$(BIN)/jjjsim run $(SCENARIO) --seed $(SEED)

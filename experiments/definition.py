@@ -158,6 +158,12 @@ def load_experiment(ref: str | Path) -> Experiment:
     return _Loader(path, data).experiment()
 
 
+def experiment_from_definition(definition: dict[str, Any], path: str | Path) -> Experiment:
+    """Resolve an experiment from its definition as read (e.g. a results manifest's), as if read from ``path``
+    (scenario paths in it are relative to that file's folder; the file itself need not exist)."""
+    return _Loader(Path(path), copy.deepcopy(definition)).experiment()
+
+
 # ---- reading --------------------------------------------------------------------------------------------------
 
 

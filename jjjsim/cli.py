@@ -360,6 +360,63 @@ def results(
 
 
 @app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="Results folder written by `jjjsim sweep`.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="HTML file to write (default: FOLDER/report.html).")
+    ] = None,
+    png: Annotated[Path | None, typer.Option(help="Also write each figure as a PNG into this folder.")] = None,
+    lang: Annotated[str, typer.Option(help="Region names: en or zh (北京, 天津, 河北).")] = "en",
+) -> None:
+    """Write one self-contained HTML report (opens offline) with the figures the results support."""
+    from jjjsim.model.params import ConfigError
+
+    if lang not in ("en", "zh"):
+        raise _fail(f"--lang: expected en or zh, found {lang!r}")
+    try:
+        from jjjsim.viz.report import write_report
+
+        path = write_report(folder, output, png=png, lang=lang)  # type: ignore[arg-type]
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    size = path.stat().st_size / 1e6
+    out.print(f"Report written: {escape(str(path.resolve()))} ({size:.1f} MB)", highlight=False)
+    if png is not None:
+        out.print(f"Figures as PNG in {escape(str(png))}", highlight=False)
+
+
+@app.command(name="app")
+def app_(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; anything but 127.0.0.1 exposes the app to the network.")
+    ] = "127.0.0.1",
+    results: Annotated[
+        Path | None, typer.Option(help="Explore this results folder (written by `jjjsim sweep`).")
+    ] = None,
+) -> None:
+    """Start the live app in the browser: levers, a running model against its baseline, and results."""
+    from jjjsim.model.params import ConfigError
+
+    if not 0 < port < 65536:
+        raise _fail(f"--port: expected a port number in 1-65535, found {port}")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(
+            f"[bold yellow]warning:[/] listening on {escape(host)}: anyone who can reach this machine can use the "
+            "app and run models on it",
+            highlight=False,
+        )
+    try:
+        from jjjsim.viz.app import serve
+
+        serve(host=host, port=port, results=results)  # prints "Dash is running on http://host:port/" once up
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(code_version())

@@ -92,7 +92,7 @@ SUMMARY: dict[str, Indicator] = _table([  # one value per run (runner.summarise)
     ("collab_fund_expected_multiple", "Collaborative fund expected multiple", "×", 1),
     ("private_crowd_in", "Private co-investment drawn in", "亿元 over the run", 1),
     ("public_cost", "Public cost", "亿元 over the run", -1),
-    ("talent_moves", "Talent moves between regions", "FTE over the run", 0),
+    ("talent_moves", "Talent moves between regions", "talent agents over the run", 0),
     ("firm_entries", "Firm entries", "over the run", 1),
     ("spinoffs", "Spin-offs", "over the run", 1),
     ("efficiency_spread", "Spread of platform efficiency", "sd of log results per budget", -1),

@@ -1,1 +1,1 @@
-"""Plotly figures and reports, pure functions of result tables; never runs a model."""
+"""What planners look at: the figures (pure functions of result tables), the HTML report and the live app."""

@@ -91,6 +91,16 @@ def metric_title(name: str, unit: bool = True) -> str:
     return f"{ind.label} ({ind.unit})" if unit and ind.unit else ind.label
 
 
+def series_title(name: str, unit: bool = True) -> str:
+    """An axis title for a per-step series (its per-quarter unit; :func:`metric_title` gives the summary's)."""
+    from jjjsim.model.indicators import MODEL, SERIES
+
+    ind = SERIES.get(name) or MODEL.get(name)
+    if ind is None:
+        return metric_title(name, unit)
+    return f"{ind.label} ({ind.unit})" if unit and ind.unit else ind.label
+
+
 def lever_title(name: str, unit: bool = True) -> str:
     """A lever's or parameter's label from the registry (``name.sub`` adds the region, pair or field)."""
     base, _, sub = name.partition(".")

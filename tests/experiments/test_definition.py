@@ -45,7 +45,7 @@ def test_brief_measures_compares_baseline_every_single_measure_and_all(brief: Ex
     assert len(labels) == 15 and sorted(labels) == expected and labels[0] == "baseline"
     assert brief.design == "scenarios" and brief.problem is None
     assert len(brief.seeds) == 30 and len(brief.runs) == 15 * 30
-    assert brief.steps == 40 and brief.keep == Keep(series=False, flows=False, every=1)
+    assert brief.steps == 40 and brief.keep == Keep(series=True, flows=True, every=1)  # the report plots both
     assert brief.name == "brief-measures" and brief.description
     assert all(r.point == {} for r in brief.runs)
 

@@ -1,0 +1,367 @@
+"""From a results folder (``jjjsim sweep``) to the aggregated tables the report and the app plot.
+
+:func:`load_results` reads the manifest and the table of finished runs and re-resolves the experiment from the
+definition the manifest keeps (no need for the original TOML file), so runs come in the experiment's order with
+their labels even where two design points are the same simulation (one stored run). :class:`Results` then gives
+bands across seeds of the per-region series, mean flow matrices, the paired comparison with the baseline and the
+SALib sensitivity indices of Sobol' and Morris designs. Only Parquet and JSON are read; nothing runs a model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from jjjsim.experiments.compare import compare
+from jjjsim.experiments.definition import DESIGNS, Experiment, experiment_from_definition
+from jjjsim.experiments.store import MANIFEST
+from jjjsim.model.param import ConfigError
+from jjjsim.model.regions import REGIONS
+
+__all__ = ["BAND_COLUMNS", "FLOW_COLUMNS", "Results", "load_results"]
+
+BAND_COLUMNS = ("scenario", "region", "step", "year", "indicator", "mean", "lo", "hi", "n")
+FLOW_COLUMNS = ("scenario", "flow", "origin", "destination", "value", "n")
+FLOW_NAMES = ("contract_value", "contract_count", "talent_moves")
+_KEYS = ("step", "year", "region")
+_NOT_METRICS = ("seed", "steps")
+_READ_ERRORS = (OSError, ValueError, pa.ArrowException)
+
+
+@dataclass
+class Results:
+    """The finished runs of one experiment and what its folder kept (series, flows)."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    name: str
+    description: str
+    design: str
+    """``"scenarios"``, ``"grid"``, ``"lhs"``, ``"sobol"`` or ``"morris"``."""
+    runs: pd.DataFrame
+    """One row per finished run (label, seed), in the experiment's order."""
+    labels: list[str]
+    """Scenario or design-point labels with at least one finished run, in the experiment's order."""
+    baseline: str | None
+    """``"baseline"`` if a scenario of a scenario design, else its first scenario; None for lever designs."""
+    levers: list[str]
+    """The levers a lever design varies (``point.*`` columns without the prefix); [] for scenario designs."""
+    has_series: bool
+    has_flows: bool
+    experiment: Experiment | None = field(default=None, repr=False)
+    """The experiment re-resolved from the manifest's definition (None if it no longer resolves)."""
+
+    def metrics(self) -> list[str]:
+        """The numeric summary columns of the runs (not seed, steps or design-point columns)."""
+        return [
+            c
+            for c in self.runs.columns
+            if c not in _NOT_METRICS
+            and not c.startswith("point.")
+            and pd.api.types.is_numeric_dtype(self.runs[c])
+            and not pd.api.types.is_bool_dtype(self.runs[c])
+        ]
+
+    # ---- series -------------------------------------------------------------------------------------------
+    def series_indicators(self) -> list[str]:
+        """The numeric per-region indicators of the kept series (empty without series)."""
+        for path in self._files("series"):
+            try:
+                schema = pq.read_schema(path)
+            except _READ_ERRORS:
+                continue
+            return [
+                f.name
+                for f in schema
+                if f.name not in (*_KEYS, "run_id") and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
+            ]
+        return []
+
+    def bands(self, indicators: Sequence[str] | None = None, level: float = 0.90) -> pd.DataFrame:
+        """Per scenario, region, step and indicator: mean across seeds, the central ``level`` band and n.
+
+        Reads the series one scenario at a time (only the indicators asked for), so memory holds one
+        scenario's runs, never the whole folder. Unreadable series files are skipped (n counts the runs used);
+        cells without any value are left out. ``attrs["level"]`` records the band's level.
+        """
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must lie in (0, 1), got {level}")
+        available = self.series_indicators()
+        inds = list(dict.fromkeys(indicators)) if indicators is not None else available
+        unknown = [i for i in inds if i not in available]
+        if unknown and available:
+            raise ConfigError(
+                str(self.folder / "series"), "indicators", f"series indicators ({', '.join(available)})", unknown
+            )
+        if not inds or not available:
+            return _empty(BAND_COLUMNS, level)
+        q_lo, q_hi = (1.0 - level) / 2.0, (1.0 + level) / 2.0
+        parts = []
+        for label, ids in self._ids_by_label():
+            df = self._read_many("series", ids, [*_KEYS, *inds])
+            if df is None:
+                continue
+            df["region"] = df["region"].astype(str)
+            g = df.melt(id_vars=list(_KEYS), value_vars=inds, var_name="indicator").groupby(
+                ["region", "step", "year", "indicator"], sort=False
+            )["value"]
+            agg = pd.DataFrame({"mean": g.mean(), "lo": g.quantile(q_lo), "hi": g.quantile(q_hi), "n": g.count()})
+            parts.append(agg.reset_index().assign(scenario=label))
+        if not parts:
+            return _empty(BAND_COLUMNS, level)
+        out = pd.concat(parts, ignore_index=True)
+        out = out[out["n"] > 0]
+        out = _ordered(out, scenario=self.labels, region=list(REGIONS), indicator=inds, by=["step"])
+        out["n"] = out["n"].astype(int)
+        out.attrs["level"] = level
+        return out[list(BAND_COLUMNS)]
+
+    # ---- flows --------------------------------------------------------------------------------------------
+    def flows(self) -> pd.DataFrame:
+        """Origin x destination flows over the run per scenario and flow: mean across seeds and n."""
+        parts = []
+        for label, ids in self._ids_by_label():
+            df = self._read_many("flows", ids, ["origin", "destination", "value", "flow"])
+            if df is not None:
+                parts.append(df.assign(scenario=label))
+        if not parts:
+            return _empty(FLOW_COLUMNS)
+        df = pd.concat(parts, ignore_index=True)
+        out = (
+            df.groupby(["scenario", "flow", "origin", "destination"], sort=False)["value"]
+            .agg(value="mean", n="count")
+            .reset_index()
+        )
+        flows = [*FLOW_NAMES, *sorted(set(out["flow"]) - set(FLOW_NAMES))]
+        out = _ordered(out, scenario=self.labels, flow=flows, origin=list(REGIONS), destination=list(REGIONS))
+        return out[list(FLOW_COLUMNS)]
+
+    # ---- comparison and sensitivity -------------------------------------------------------------------------
+    def comparison(self, metrics: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+        """Paired comparison of every scenario (or design point) with :attr:`baseline` (the first label for
+        lever designs): :func:`jjjsim.experiments.compare.compare`; ``attrs`` record the level and baseline."""
+        baseline = self.baseline or self.labels[0]
+        runs = self.runs.rename(columns={"label": "scenario"})
+        try:
+            out = compare(
+                runs, baseline=baseline, metrics=list(metrics) if metrics is not None else self.metrics(), level=level
+            )
+        except ValueError as err:
+            raise ConfigError(
+                str(self.folder), "runs", "runs that pair by seed with the baseline's for a comparison", str(err)
+            ) from None
+        out.attrs.update(level=level, baseline=baseline)
+        return out
+
+    def sensitivity(self, metric: str) -> pd.DataFrame | None:
+        """Sensitivity indices of ``metric`` for a Sobol' or Morris design (None for other designs).
+
+        Each design point's value is its mean across seeds. Sobol' (SALib ``sobol.analyze``, second order as
+        sampled): one row per lever with ``parameter, S1, S1_conf, ST, ST_conf``; Morris (``morris.analyze``):
+        ``parameter, mu_star, mu_star_conf, sigma, mu``; confidence intervals at 95 % (bootstrap, fixed seed).
+        """
+        if self.design not in ("sobol", "morris"):
+            return None
+        if metric not in self.metrics():
+            raise ConfigError(str(self.folder), "metric", f"a summary metric ({', '.join(self.metrics())})", metric)
+        exp = self.experiment
+        if exp is None or exp.problem is None:
+            raise ConfigError(
+                str(self.folder / MANIFEST),
+                "definition",
+                "an experiment definition that still resolves to the design that was run",
+                "one that no longer does (a scenario file moved or the parameter registry changed)",
+            )
+        labels = list(dict.fromkeys(s.label for s in exp.runs))
+        y = self.runs.groupby("label", sort=False)[metric].mean().reindex(labels)
+        missing = y.index[~np.isfinite(y.to_numpy(dtype=float))]
+        if len(missing):
+            raise ConfigError(
+                str(self.folder),
+                metric,
+                f"a value at each of the {len(labels)} design points (SALib needs the whole design)",
+                f"none at {len(missing)} point(s), e.g. {missing[0]}",
+            )
+        problem = copy.deepcopy(exp.problem)
+        names: list[str] = problem["names"]
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore")
+            if self.design == "sobol":
+                from SALib.analyze import sobol
+
+                si = sobol.analyze(problem, y.to_numpy(dtype=float), calc_second_order=True, seed=1)
+                cols = ("S1", "S1_conf", "ST", "ST_conf")
+            else:
+                from SALib.analyze import morris
+
+                first = {s.label: s for s in reversed(exp.runs)}
+                x = np.array([[float(first[lb].point[n]) for n in names] for lb in labels])
+                levels = int(exp.definition["design"].get("levels", 4))
+                si = morris.analyze(problem, x, y.to_numpy(dtype=float), num_levels=levels, seed=1)
+                cols = ("mu_star", "mu_star_conf", "sigma", "mu")
+        return pd.DataFrame({"parameter": names, **{c: np.asarray(si[c], dtype=float) for c in cols}})
+
+    # ---- helpers ------------------------------------------------------------------------------------------
+    def _files(self, sub: str) -> list[Path]:
+        ids = dict.fromkeys(self.runs["run_id"])
+        return [p for p in (self.folder / sub / f"{i}.parquet" for i in ids) if p.exists()]
+
+    def _ids_by_label(self) -> list[tuple[str, list[str]]]:
+        groups = self.runs.groupby("label", sort=False)["run_id"]
+        return [(str(label), list(dict.fromkeys(ids))) for label, ids in groups]
+
+    def _read_many(self, sub: str, ids: list[str], columns: list[str]) -> pd.DataFrame | None:
+        """The given runs' files of ``sub`` (those that exist and read), as one frame, or None."""
+        tables = []
+        for run_id in ids:
+            path = self.folder / sub / f"{run_id}.parquet"
+            if not path.exists():
+                continue
+            try:
+                tables.append(pq.read_table(path, columns=columns).to_pandas())
+            except (*_READ_ERRORS, KeyError):
+                continue
+        return pd.concat(tables, ignore_index=True) if tables else None
+
+
+def _empty(columns: Sequence[str], level: float | None = None) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {c: pd.Series(dtype=float if c in ("mean", "lo", "hi", "value", "year") else object) for c in columns}
+    )
+    if level is not None:
+        out.attrs["level"] = level
+    return out
+
+
+def _ordered(df: pd.DataFrame, by: Sequence[str] = (), **orders: list[str]) -> pd.DataFrame:
+    """``df`` sorted by the given columns in the given orders (values not listed last), then by ``by``."""
+    keys = {c: df[c].map({v: i for i, v in enumerate(order)}).fillna(len(order)) for c, order in orders.items()}
+    tmp = df.assign(**{f"_k_{c}": k for c, k in keys.items()})
+    cols = [f"_k_{c}" for c in orders] + list(by)
+    return tmp.sort_values(cols, kind="stable").drop(columns=[f"_k_{c}" for c in orders]).reset_index(drop=True)
+
+
+# ---- loading --------------------------------------------------------------------------------------------------
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read a results folder written by ``jjjsim sweep``.
+
+    Raises:
+        ConfigError: the folder is missing or not a folder, has no manifest.json or an unreadable one, or no
+            finished run can be read (a corrupt runs.parquet falls back to the run files in runs/).
+    """
+    folder = Path(folder)
+    expected = "a results folder written by `jjjsim sweep`"
+    if not folder.exists():
+        raise ConfigError(str(folder), "(folder)", expected, "no such folder")
+    if not folder.is_dir():
+        raise ConfigError(str(folder), "(folder)", expected, "a file")
+    manifest = _read_manifest(folder)
+    definition = manifest["definition"]
+    exp = _reload(manifest)
+    table = _read_runs(folder, manifest)
+    runs = _in_experiment_order(table, exp) if exp is not None else None
+    if runs is None or runs.empty:  # the definition no longer resolves to the runs that were made
+        exp, runs = None, _stored_order(table, definition)
+    labels = [str(x) for x in dict.fromkeys(runs["label"])]
+    design = definition["design"]["kind"]
+    baseline = ("baseline" if "baseline" in labels else labels[0]) if design == "scenarios" else None
+    return Results(
+        folder=folder,
+        manifest=manifest,
+        name=str(manifest.get("name", definition.get("name", folder.name))),
+        description=str(manifest.get("description", "")),
+        design=design,
+        runs=runs,
+        labels=labels,
+        baseline=baseline,
+        levers=[c.removeprefix("point.") for c in runs.columns if c.startswith("point.")],
+        has_series=any((folder / "series").glob("*.parquet")),
+        has_flows=any((folder / "flows").glob("*.parquet")),
+        experiment=exp,
+    )
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ConfigError(str(folder), MANIFEST, "a results folder written by `jjjsim sweep`", "no manifest.json")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(str(path), "(file)", "a readable JSON results manifest", f"{type(err).__name__}") from None
+    if not isinstance(manifest, dict):
+        raise ConfigError(str(path), "(file)", "a JSON object (the results manifest)", type(manifest).__name__)
+    definition = manifest.get("definition")
+    design = definition.get("design") if isinstance(definition, dict) else None
+    kind = design.get("kind") if isinstance(design, dict) else None
+    if kind not in DESIGNS:
+        raise ConfigError(str(path), "definition.design.kind", f"one of {', '.join(DESIGNS)}", kind)
+    return manifest
+
+
+def _reload(manifest: dict[str, Any]) -> Experiment | None:
+    """The experiment re-resolved from the manifest's definition (relative scenario paths from its old file)."""
+    where = Path(str(manifest.get("definition_file") or "experiment.toml"))
+    try:
+        exp = experiment_from_definition(manifest["definition"], where)
+    except (ValueError, TypeError, KeyError, OSError):  # ConfigError included: the definition no longer resolves
+        return None
+    return exp if exp.digest == manifest.get("digest", exp.digest) else None
+
+
+def _read_table(path: Path) -> pd.DataFrame | None:
+    try:
+        df = pq.read_table(path).to_pandas()
+    except _READ_ERRORS:
+        return None
+    return df if {"run_id", "label", "seed"} <= set(df.columns) else None
+
+
+def _read_runs(folder: Path, manifest: dict[str, Any]) -> pd.DataFrame:
+    """The finished runs: runs.parquet, or the run files where it is missing, corrupt or behind them."""
+    consolidated = folder / "runs.parquet"
+    files = sorted((folder / "runs").glob("*.parquet"))
+    table = _read_table(consolidated) if consolidated.exists() else None
+    corrupt = consolidated.exists() and table is None
+    if table is None or len(table) < len(files):
+        frames = [df for df in map(_read_table, files) if df is not None]
+        if frames and (table is None or sum(map(len, frames)) > len(table)):
+            table = pd.concat(frames, ignore_index=True)
+    if table is None or table.empty:
+        failed = manifest.get("runs_failed") or len(list((folder / "failed").glob("*.json")))
+        found = "a corrupt runs.parquet and no readable run file" if corrupt else "none"
+        raise ConfigError(
+            str(folder),
+            "runs",
+            "at least one finished run (runs.parquet or runs/*.parquet)",
+            found + (f" ({failed} failed)" if failed else ""),
+        )
+    return table.drop_duplicates("run_id").reset_index(drop=True)
+
+
+def _in_experiment_order(table: pd.DataFrame, exp: Experiment) -> pd.DataFrame:
+    """One row per run of the experiment that finished, in its order and with its label (a run shared by two
+    design points, being the same simulation, is stored once and appears under each)."""
+    by_id = table.set_index("run_id")
+    specs = [s for s in exp.runs if s.run_id in by_id.index]
+    out = by_id.loc[[s.run_id for s in specs]].reset_index()
+    out["label"] = [s.label for s in specs]
+    return out
+
+
+def _stored_order(table: pd.DataFrame, definition: dict[str, Any]) -> pd.DataFrame:
+    """The stored rows, scenarios in the definition's order, design points by label."""
+    order = [Path(str(s)).stem for s in definition["design"].get("scenarios", [])]
+    labels = order + sorted(set(table["label"]) - set(order))
+    return _ordered(table, label=labels)

@@ -1,0 +1,336 @@
+"""``jjjsim report``: one self-contained HTML file from a results folder (plotly.js inlined: opens offline).
+
+The report has a title, the experiment's description and design, a summary table and the figures the
+folder's data supports, each with a one-line caption saying what it shows. Figures are built from
+aggregated tables (means and bands across seeds), never from every run's raw series, so a 15-scenario,
+30-seed experiment gives a file of a few megabytes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from jjjsim.model.param import ConfigError
+
+from . import figures
+from .data import Results, load_results
+from .theme import Lang, metric_title, series_title
+
+KEY_METRICS: tuple[str, ...] = (
+    "value_added",
+    "results",
+    "contract_value",
+    "cross_region_contract_value",
+    "bj_to_tjhb_contract_value",
+    "results_tianjin_hebei",
+    "theil_value_added",
+    "public_cost",
+)
+"""Summary metrics of the report's table, forest plot and cost-effectiveness chart (those the folder has)."""
+SERIES_INDICATORS: tuple[str, ...] = ("value_added", "talent_fte", "results", "contract_value_sold")
+"""Per-region indicators plotted over time."""
+SHARE_INDICATORS: tuple[str, ...] = ("talent_fte", "value_added", "contract_value_sold")
+FLOWS: tuple[str, ...] = ("contract_value", "talent_moves")
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"scale": 2}}
+
+
+@dataclass
+class Section:
+    """One figure of the report with its heading and one-line caption."""
+
+    key: str
+    title: str
+    caption: str
+    figure: go.Figure
+
+
+def _fmt(x: float, signed: bool = False) -> str:
+    if x is None or not np.isfinite(x):
+        return "–"
+    text = f"{x:+,.3g}" if signed else f"{x:,.3g}"
+    return text if abs(x) < 1e4 else (f"{x:+,.0f}" if signed else f"{x:,.0f}")
+
+
+def _metrics(res: Results, wanted: tuple[str, ...] = KEY_METRICS) -> list[str]:
+    have = set(res.metrics())
+    return [m for m in wanted if m in have]
+
+
+def summary_table(res: Results, comparison: pd.DataFrame | None) -> pd.DataFrame:
+    """The report's table: per scenario (or design point) and key metric, mean and, against the baseline,
+    the paired difference with its 95 % interval and relative change."""
+    metrics = _metrics(res)
+    if comparison is not None and len(comparison):
+        rows = []
+        for r in comparison[comparison.metric.isin(metrics)].itertuples():
+            diff = "" if r.scenario == res.baseline else f"{_fmt(r.diff, True)} [{_fmt(r.diff_ci_low, True)}, "
+            diff += "" if r.scenario == res.baseline else f"{_fmt(r.diff_ci_high, True)}]"
+            change = "" if r.scenario == res.baseline or not np.isfinite(r.rel_change) else f"{r.rel_change:+.1%}"
+            star = "*" if r.scenario != res.baseline and bool(r.significant) else ""
+            rows.append((r.scenario, metric_title(r.metric), _fmt(r.mean), diff + star, change))
+        return pd.DataFrame(rows, columns=["scenario", "metric", "mean", "difference vs baseline [95 % CI]", "change"])
+    means = res.runs.groupby("label", sort=False)[metrics].mean().reindex(res.labels)
+    points = [c for c in res.runs.columns if c.startswith("point.")]
+    if points:
+        means = res.runs.groupby("label", sort=False)[points].first().join(means)
+    means.columns = [metric_title(c, unit=False) for c in means.columns]
+    return means.reset_index().rename(columns={"label": "point"})
+
+
+def _best(comparison: pd.DataFrame, metric: str, baseline: str | None) -> str:
+    rows = comparison[(comparison.metric == metric) & (comparison.scenario != baseline)].dropna(subset=["diff"])
+    if rows.empty:
+        return ""
+    top = rows.loc[rows.rel_change.abs().idxmax()] if rows.rel_change.notna().any() else rows.iloc[0]
+    sig = "significant after Holm correction" if bool(top.significant) else "not significant after Holm correction"
+    return f" Largest change: {top.scenario}, {top.rel_change:+.1%} ({sig})."
+
+
+def sections(res: Results, lang: Lang = "en") -> tuple[list[Section], pd.DataFrame | None]:
+    """The figures the folder's data supports, in reading order, and the comparison table (scenario designs)."""
+    out: list[Section] = []
+    comparison = None
+    metrics = _metrics(res)
+
+    def add(key: str, title: str, caption: str, build: Callable[[], go.Figure]) -> None:
+        fig = build()
+        if fig is not None and len(fig.data):
+            out.append(Section(key, title, caption, fig))
+
+    if res.design == "scenarios" and res.baseline is not None and len(res.labels) > 1:
+        comparison = res.comparison(metrics)
+        add(
+            "forest",
+            "Effect of each scenario against the baseline",
+            "Paired difference from the baseline (same seeds) with its 95 % confidence interval, per metric; "
+            "filled markers are significant after Holm correction." + _best(comparison, metrics[0], res.baseline),
+            lambda: figures.forest(comparison, metrics),
+        )
+        if "public_cost" in metrics and "gain_per_cost" in comparison:
+            add(
+                "cost",
+                "Cost effectiveness",
+                "Outcome gained per 亿元 of extra public money (paired difference of the outcome over the paired "
+                "difference of public cost); scenarios that cost no more than the baseline are left out.",
+                lambda: figures.cost_effectiveness(comparison, [m for m in metrics if m != "public_cost"]),
+            )
+    if res.has_series:
+        bands = res.bands(list(dict.fromkeys(SERIES_INDICATORS + SHARE_INDICATORS)))
+        for ind in SERIES_INDICATORS:
+            add(
+                f"time-{ind}",
+                f"{series_title(ind, unit=False)} over time",
+                f"{series_title(ind)} by region and scenario: mean across seeds, shaded band the central 90 % of "
+                "seeds.",
+                lambda ind=ind: figures.time_bands(bands, ind, lang=lang),
+            )
+        scen = [s for s in (res.baseline, "all-measures") if s in res.labels] or res.labels[:1]
+        for s in scen:
+            add(
+                f"shares-{s}",
+                f"Regional balance: {s}",
+                f"Shares of Beijing, Tianjin and Hebei in R&D personnel, value added and contract value sold over "
+                f"time ({s}, mean across seeds).",
+                lambda s=s: figures.regional_shares(bands, SHARE_INDICATORS, scenario=s, lang=lang),
+            )
+    if res.has_flows:
+        flows = res.flows()
+        for flow, what in (("contract_value", "technology-contract value (亿元)"), ("talent_moves", "talent moves")):
+            add(
+                f"sankey-{flow}",
+                f"Flows between regions: {what}",
+                f"Origin → destination {what} over the run, mean across seeds; pick the scenario in the menu.",
+                lambda flow=flow: figures.sankey(flows, flow=flow, lang=lang),
+            )
+        if res.has_series:
+            last = bands[(bands.step == bands.step.max()) & (bands.indicator == "value_added")]
+            s = res.baseline or res.labels[0]
+            add(
+                "map",
+                f"Map of the region: {s}",
+                "Regions at their real positions, sized by value added in the last quarter; lines show "
+                "technology-contract value between them over the run.",
+                lambda: figures.region_map(last, flows, "value_added", "contract_value", s, lang=lang),
+            )
+    if res.levers and res.design == "grid":
+        for m in metrics[:4]:
+            if len(res.levers) == 1:
+                add(
+                    f"response-{m}",
+                    f"Response of {metric_title(m, unit=False)} to {metric_title(res.levers[0], unit=False)}",
+                    "Mean across seeds at each lever value, band the central 90 % of seeds.",
+                    lambda m=m: figures.lever_response(res.runs, res.levers[0], m),
+                )
+            else:
+                add(
+                    f"heatmap-{m}",
+                    f"{metric_title(m, unit=False)} over two levers",
+                    "Mean across seeds at each pair of lever values (other levers of the grid averaged over).",
+                    lambda m=m: figures.lever_heatmap(res.runs, res.levers[0], res.levers[1], m),
+                )
+    if res.levers and res.design == "lhs":
+        for m in metrics[:2]:
+            for lever in res.levers:
+                add(
+                    f"response-{m}-{lever}",
+                    f"{metric_title(m, unit=False)} against {metric_title(lever, unit=False)}",
+                    "Each design point's mean across seeds against this lever (the others vary too).",
+                    lambda m=m, lever=lever: figures.lever_response(res.runs, lever, m),
+                )
+    if res.design in ("sobol", "morris"):
+        for m in metrics[:4]:
+            idx = res.sensitivity(m)
+            if idx is None or idx.empty:
+                continue
+            what = "first-order and total Sobol indices" if res.design == "sobol" else "Morris μ* and σ"
+            add(
+                f"sensitivity-{m}",
+                f"Sensitivity of {metric_title(m, unit=False)}",
+                f"{what.capitalize()} of each lever, with 95 % confidence intervals (SALib).",
+                lambda idx=idx, m=m: figures.sensitivity_bars(idx, m),
+            )
+    return out, comparison
+
+
+CSS = """
+body { font-family: "Noto Sans", "Noto Sans CJK SC", "Helvetica Neue", Arial, sans-serif; margin: 0; color: #222;
+       background: #fafafa; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 64px; background: white; }
+h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { margin-top: 2.2em; font-size: 1.25em; }
+.lede { color: #444; line-height: 1.5; } .meta { color: #666; font-size: 0.9em; }
+table { border-collapse: collapse; font-size: 0.86em; margin: 1em 0; }
+th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px; text-align: right; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+th { background: #f2f2f2; } .caption { color: #444; font-size: 0.92em; margin: 0.2em 0 0.6em; }
+nav ul { columns: 2; font-size: 0.9em; } figure { margin: 0; }
+"""
+
+
+def _design_text(res: Results) -> str:
+    d = res.manifest.get("definition", {})
+    seeds = res.runs.seed.nunique() if len(res.runs) else 0
+    scale = d.get("overrides", {}).get("scale")
+    parts = [
+        f"design: {res.design}",
+        f"{len(res.labels)} {'scenarios' if res.design == 'scenarios' else 'design points'}",
+        f"{seeds} seeds (common random numbers)",
+        f"{d.get('steps', '?')} quarters",
+    ]
+    if scale is not None:
+        parts.append(f"agent scale {scale}")
+    if res.levers:
+        parts.append("levers: " + ", ".join(metric_title(lever, unit=False) for lever in res.levers))
+    done, failed = res.manifest.get("runs_done", len(res.runs)), res.manifest.get("runs_failed", 0)
+    parts.append(f"{done} runs done, {failed} failed")
+    return "; ".join(parts) + "."
+
+
+def render(res: Results, secs: list[Section], table: pd.DataFrame, lang: Lang = "en") -> str:
+    """The report's HTML text (plotly.js inlined once)."""
+    from plotly.offline import get_plotlyjs
+
+    versions = res.manifest.get("versions", {})
+    meta = ", ".join(f"{k} {v}" for k, v in versions.items())
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(res.manifest.get("finished") or time.time()))
+    body = [
+        f"<h1>{html.escape(res.name)}</h1>",
+        f"<p class='lede'>{html.escape(res.description)}</p>",
+        f"<p class='meta'>{html.escape(_design_text(res))} Results folder: {html.escape(str(res.folder))}; "
+        f"sweep finished {when}; {html.escape(meta)}.</p>",
+        "<nav><ul>" + "".join(f"<li><a href='#{s.key}'>{html.escape(s.title)}</a></li>" for s in secs) + "</ul></nav>",
+        "<h2 id='summary'>Summary</h2>",
+        "<p class='caption'>"
+        + (
+            "Mean of each metric across seeds; difference from the baseline on the same seeds with its 95 % "
+            "interval; * significant after Holm correction."
+            if "change" in table
+            else "Mean of each metric across seeds at each design point."
+        )
+        + "</p>",
+        table.to_html(index=False, border=0, escape=True, na_rep="–"),
+    ]
+    for s in secs:
+        div = s.figure.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG, div_id=f"fig-{s.key}")
+        body.append(
+            f"<section id='{s.key}'><h2>{html.escape(s.title)}</h2>"
+            f"<p class='caption'>{html.escape(s.caption)}</p><figure>{div}</figure></section>"
+        )
+    return (
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(res.name)} — jjjsim report</title><style>{CSS}</style>"
+        f"<script type='text/javascript'>{get_plotlyjs()}</script></head>"
+        f"<body><main>{''.join(body)}</main></body></html>"
+    )
+
+
+def write_report(
+    folder: str | Path, out: str | Path | None = None, *, png: str | Path | None = None, lang: Lang = "en"
+) -> Path:
+    """Write the report of a results folder (default ``<folder>/report.html``) and return its path.
+
+    Args:
+        folder: a results folder written by ``jjjsim sweep``.
+        out: the HTML file to write.
+        png: also write each figure as a PNG into this folder (kaleido, driving the system's Chromium).
+        lang: ``"zh"`` for Chinese region names.
+    """
+    res = load_results(folder)
+    secs, comparison = sections(res, lang)
+    table = summary_table(res, comparison)
+    path = Path(out) if out is not None else res.folder / "report.html"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(render(res, secs, table, lang), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise ConfigError(str(path), "-o", "a writable file", f"{type(e).__name__}: {e.strerror or e}") from None
+    if comparison is not None:
+        comparison.to_csv(path.with_name(path.stem + "-comparison.csv"), index=False)
+    if png is not None:
+        write_pngs(secs, Path(png))
+    (path.with_name(path.stem + "-figures.json")).write_text(
+        json.dumps([{"key": s.key, "title": s.title, "caption": s.caption} for s in secs], indent=1)
+    )
+    return path
+
+
+def write_pngs(secs: list[Section], folder: Path) -> list[Path]:
+    """Each figure as ``<key>.png`` (kaleido; it drives Chrome/Chromium, the system's /usr/bin/chromium if set)."""
+    if "BROWSER_PATH" not in os.environ:
+        for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"):
+            if Path(candidate).exists():
+                os.environ["BROWSER_PATH"] = candidate
+                break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(str(folder), "--png", "a writable folder", f"{type(e).__name__}: {e.strerror}") from None
+    import kaleido
+
+    paths = [folder / f"{s.key}.png" for s in secs]
+    try:
+        kaleido.write_fig_from_object_sync(
+            [
+                {"fig": s.figure, "path": str(p), "opts": {"width": 1100, "height": 600}}
+                for s, p in zip(secs, paths, strict=True)
+            ]
+        )
+    except Exception as e:  # noqa: BLE001 - kaleido raises several types when no browser can be started
+        raise ConfigError(
+            "--png",
+            str(folder),
+            "Chrome or Chromium for kaleido (apt-get install -y chromium, or set BROWSER_PATH)",
+            f"{type(e).__name__}: {e}",
+        ) from None
+    return paths
