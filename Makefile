@@ -30,9 +30,10 @@ test-all: setup  ## every test, slow ones included
 lint: setup  ## ruff
 	@$(BIN)/ruff check .
 
-bench: setup  ## speed benchmarks: one run vs Mesa's Boltzmann example; sweeps (runs/s, overhead, driver memory)
+bench: setup  ## speed benchmarks: one run vs Mesa's Boltzmann example; sweeps; the report (build, size, browser)
 	@$(BIN)/python bench/bench.py
 	@$(BIN)/python bench/bench_sweep.py
+	@$(BIN)/python bench/bench_report.py
 
 golden: setup  ## refresh the golden-file regression data on purpose
 	@$(BIN)/python tools/refresh_golden.py

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from jjjsim.model.indicators import SERIES
+from jjjsim.model.indicators import SERIES, indicator
 from plotly.colors import hex_to_rgb
 from plotly.subplots import make_subplots
 
@@ -426,6 +426,12 @@ def region_map(
 # ---- comparison -----------------------------------------------------------------------------------------------
 
 
+def _two_lines(prefix: str, metric: str, suffix: str = "") -> str:
+    """A panel title: the metric's label, then its unit on a second line (long titles would collide)."""
+    unit = indicator(metric).unit
+    return f"{prefix}{metric_title(metric, unit=False)}" + (f"<br>({unit}{suffix})" if unit else suffix)
+
+
 def _panels_height(nrows: int, n_scenarios: int) -> int:
     return 110 + nrows * (95 + 26 * n_scenarios)
 
@@ -433,7 +439,7 @@ def _panels_height(nrows: int, n_scenarios: int) -> int:
 def _panels(titles: list[str], n_scenarios: int) -> tuple[go.Figure, int, int]:
     """Small multiples sharing the scenario axis, each titled above (titles never collide with the next row)."""
     nrows, ncols = _grid(len(titles))
-    gap = 80 / _panels_height(nrows, n_scenarios)  # pixels between rows, as a share of the height
+    gap = 90 / _panels_height(nrows, n_scenarios)  # pixels between rows, as a share of the height
     fig = make_subplots(
         rows=nrows,
         cols=ncols,
@@ -443,6 +449,7 @@ def _panels(titles: list[str], n_scenarios: int) -> tuple[go.Figure, int, int]:
         subplot_titles=titles,
     )
     fig.update_annotations(font_size=12)
+    fig.update_layout(margin=dict(t=110))  # room for the figure's title above the two-line panel titles
     return fig, nrows, ncols
 
 
@@ -458,7 +465,7 @@ def forest(comparison: pd.DataFrame, metrics: Sequence[str] | None = None, basel
         raise ValueError("no metric of the comparison has paired differences")
     colors = scenario_colors(dict.fromkeys(comparison["scenario"]), base)
     scen = [s for s in colors if s != base and s in set(df["scenario"])]
-    fig, nrows, ncols = _panels([f"Δ {metric_title(m)}" for m in metrics], len(scen))
+    fig, nrows, ncols = _panels([_two_lines("Δ ", m) for m in metrics], len(scen))
     level = _pct(comparison.attrs.get("level", 0.95))
     shown: set[bool] = set()
     for i, m in enumerate(metrics):
@@ -525,7 +532,7 @@ def cost_effectiveness(
         raise ValueError("no metric of the comparison has a gain per extra cost (no scenario costs more?)")
     colors = scenario_colors(dict.fromkeys(comparison["scenario"]), base)
     scen = [s for s in colors if s != base and s in set(df["scenario"])]
-    fig, nrows, ncols = _panels([f"{metric_title(m)} per 亿元" for m in metrics], len(scen))
+    fig, nrows, ncols = _panels([_two_lines("", m, " per 亿元") for m in metrics], len(scen))
     for i, m in enumerate(metrics):
         row, col = i // ncols + 1, i % ncols + 1
         d = df[df["metric"] == m]

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from jjjsim.model.indicators import indicator
 from jjjsim.model.param import ConfigError
 
 from . import figures
@@ -120,8 +121,9 @@ def sections(res: Results, lang: Lang = "en") -> tuple[list[Section], pd.DataFra
                 "cost",
                 "Cost effectiveness",
                 "Outcome gained per 亿元 of extra public money (paired difference of the outcome over the paired "
-                "difference of public cost); scenarios that cost no more than the baseline are left out.",
-                lambda: figures.cost_effectiveness(comparison, [m for m in metrics if m != "public_cost"]),
+                "difference of public cost), for the outcomes where more is better; scenarios that cost no more "
+                "than the baseline are left out.",
+                lambda: figures.cost_effectiveness(comparison, [m for m in metrics if indicator(m).better > 0]),
             )
     if res.has_series:
         bands = res.bands(list(dict.fromkeys(SERIES_INDICATORS + SHARE_INDICATORS)))

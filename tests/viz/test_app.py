@@ -354,7 +354,7 @@ def test_results_page_draws_the_figures_and_follows_the_metric(browser: Any, res
     assert page.locator(".js-plotly-plot").count() >= 4
     screenshot(page, "app-results", tmp_path)
 
-    title_js = "document.querySelector('#res-forest .js-plotly-plot').layout.xaxis.title.text"
+    title_js = "document.querySelector('#res-forest .js-plotly-plot').layout.annotations[0].text"  # panel title
     assert "Value added" in page.evaluate(title_js)
     page.click("#res-metric")
     page.get_by_role("option", name=metric_title("public_cost"), exact=True).click()

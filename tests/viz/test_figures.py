@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from jjjsim.model.indicators import indicator
 from jjjsim.viz import figures, theme
 from jjjsim.viz.data import Results, load_results
 from jjjsim.viz.figures import series_title
@@ -229,7 +230,7 @@ def test_forest_one_panel_per_metric_scenarios_against_zero(comparison: pd.DataF
     symbols = {t.name: t.marker.symbol for t in fig.data}
     assert symbols == {"significant after Holm": "circle", "not significant": "circle-open"}  # both in the fixture
     panels = [a.text for a in fig.layout.annotations]  # each panel titled above it
-    assert panels == [f"Δ {metric_title(m)}" for m in metrics]
+    assert panels == [f"Δ {metric_title(m, unit=False)}<br>({indicator(m).unit})" for m in metrics]
     plotted = [(y, x) for t in fig.data for y, x in zip(t.y, t.x, strict=True)]
     assert len(plotted) == 2 * 3 and {y for y, _ in plotted} == {"talent-incentives", "collaborative-fund"}
     row = comparison[(comparison.scenario == "collaborative-fund") & (comparison.metric == "public_cost")].iloc[0]
@@ -257,7 +258,9 @@ def test_cost_effectiveness_shows_gain_per_extra_cost(comparison: pd.DataFrame) 
     assert list(bar.error_x.array) == pytest.approx(list(hi))
     colors = theme.scenario_colors(SCENARIOS)
     assert list(bar.marker.color) == [colors[s] for s in rows.scenario]
-    assert fig.layout.annotations[0].text == f"{metric_title('value_added')} per 亿元"
+    assert (
+        fig.layout.annotations[0].text == f"{metric_title('value_added', unit=False)}<br>(亿元 over the run per 亿元)"
+    )
     free = comparison.copy()
     free["extra_cost"] = 0.0
     with pytest.raises(ValueError, match="costs more"):
