@@ -85,6 +85,22 @@ def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def _band(x: list, lo: list, hi: list, color: str, alpha: float, name: str, group: str) -> go.Scatter:
+    """A shaded band from ``lo`` to ``hi`` over ``x`` (no line, no hover, no legend entry of its own)."""
+    return go.Scatter(
+        x=list(x) + list(x)[::-1],
+        y=list(hi) + list(lo)[::-1],
+        fill="toself",
+        mode="lines",
+        fillcolor=_rgba(color, alpha),
+        line=dict(width=0),
+        hoverinfo="skip",
+        name=name,
+        legendgroup=group,
+        showlegend=False,
+    )
+
+
 def _year_ticks(fig: go.Figure, years: pd.Series) -> None:
     """Ticks on whole years (quarters are fractional years), as 2024 rather than 2,024."""
     span = float(years.max() - years.min()) if len(years) else 0.0
@@ -160,18 +176,7 @@ def time_bands(
                 continue
             color = colors[s]
             fig.add_trace(
-                go.Scatter(
-                    x=pd.concat([d["year"], d["year"][::-1]]),
-                    y=pd.concat([d["hi"], d["lo"][::-1]]),
-                    fill="toself",
-                    mode="lines",
-                    fillcolor=_rgba(color, 0.16),
-                    line=dict(width=0),
-                    hoverinfo="skip",
-                    name=f"{s} ({band} band)",
-                    legendgroup=s,
-                    showlegend=False,
-                ),
+                _band(d["year"].to_list(), d["lo"].to_list(), d["hi"].to_list(), color, 0.16, f"{s} ({band} band)", s),
                 row=row,
                 col=col,
             )
@@ -594,17 +599,14 @@ def lever_response(
         name = "mean across seeds" if key is None else f"{lever_title(str(by), unit=False)} = {_value_text(key)}"
         if (stats["n"] > 1).any():
             fig.add_trace(
-                go.Scatter(
-                    x=x + x[::-1],
-                    y=stats["hi"].to_list() + stats["lo"].to_list()[::-1],
-                    fill="toself",
-                    mode="lines",
-                    fillcolor=_rgba(color, 0.18),
-                    line=dict(width=0),
-                    hoverinfo="skip",
-                    name=f"{name}: central {_pct(level)} of runs",
-                    legendgroup=name,
-                    showlegend=False,
+                _band(
+                    x,
+                    stats["lo"].to_list(),
+                    stats["hi"].to_list(),
+                    color,
+                    0.18,
+                    f"{name}: central {_pct(level)} of runs",
+                    name,
                 )
             )
         fig.add_trace(

@@ -389,3 +389,29 @@ def test_a_missing_browser_skips_with_the_install_command_or_fails_where_require
     monkeypatch.setenv("JJJSIM_REQUIRE_BROWSER", "1")
     with pytest.raises(pytest.fail.Exception, match="JJJSIM_REQUIRE_BROWSER=1"), helper.chromium():
         pass
+
+
+def test_app_command_on_a_busy_port_or_a_bad_folder_is_one_clear_line(tmp_path: Path) -> None:
+    """``jjjsim app`` as a user types it: a port in use, a missing results folder, an exposed host's warning."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for args, where in (
+            (["--port", str(port)], f"--port: {port}"),
+            (["--port", str(_free_port()), "--results", str(tmp_path / "missing")], "missing"),
+            (["--port", "70000"], "--port"),
+        ):
+            run = subprocess.run(
+                [sys.executable, "-m", "jjjsim", "app", *args], capture_output=True, text=True, timeout=60, check=False
+            )
+            assert run.returncode == 2, (args, run.stdout, run.stderr)
+            assert "Traceback" not in run.stderr and where in run.stderr and run.stderr.startswith("error:")
+        exposed = subprocess.run(
+            [sys.executable, "-m", "jjjsim", "app", "--host", "0.0.0.0", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "warning:" in exposed.stderr and "anyone who can reach this machine" in exposed.stderr
