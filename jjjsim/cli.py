@@ -417,6 +417,86 @@ def app_(
 
 
 @app.command()
+def reproduce(
+    experiment: Annotated[str, typer.Argument(help="E1 ... E6 (see experiments/E*/README.md).")],
+    quick: Annotated[bool, typer.Option("--quick", help="A reduced version in well under a minute.")] = False,
+    output: Annotated[Path | None, typer.Option("--out", help="Output folder (default: results/<E>[-quick]).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: all cores).")] = None,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address or scheduler file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (for logs).")] = False,
+) -> None:
+    """Regenerate a published experiment: its sweeps, reports and tables, with a manifest."""
+    from jjjsim.model.params import ConfigError
+
+    if workers is not None and dask is not None:
+        raise _fail("--workers and --dask: expected one of them, found both")
+    try:
+        from jjjsim.experiments.reproduce import reproduce as reproduce_experiment
+
+        bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
+            console=err, disable=quiet,
+        )  # fmt: skip
+        tasks: dict[str, Any] = {}
+
+        def progress(name: str, done: int, failed: int, total: int) -> None:
+            if not tasks:
+                bar.start()  # only once a sweep runs: an error before then is one clean line
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total, status="")
+            bar.update(tasks[name], completed=done, status=f"{done}/{total} runs, {failed} failed")
+
+        try:
+            folder = reproduce_experiment(
+                experiment, output, quick=quick, workers=workers, dask=dask, progress=progress
+            )
+        finally:
+            if tasks:
+                bar.stop()
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    import json
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    out.print(
+        f"{manifest['experiment']}{' (quick)' if quick else ''}: {escape(manifest['question'])} "
+        f"done in {manifest['seconds']:.0f} s; results in {escape(str(folder))}",
+        highlight=False,
+    )
+    for kind in ("reports", "tables"):
+        items = manifest["outputs"].get(kind) or {}
+        for item in items.values() if isinstance(items, dict) else items:
+            out.print(f"  {escape(str(item))}", highlight=False)
+
+
+@app.command()
+def calibrate(
+    config: Annotated[
+        Path | None, typer.Argument(help="Calibration file (default: the built-in calibration.toml).")
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="A reduced calibration in well under a minute.")] = False,
+    output: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("results/calibration"),
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: all cores).")] = None,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address or scheduler file.")] = None,
+) -> None:
+    """Estimate the behavioural parameters by the method of simulated moments (2014-2020 statistics)."""
+    from jjjsim.model.params import ConfigError
+
+    if workers is not None and dask is not None:
+        raise _fail("--workers and --dask: expected one of them, found both")
+    try:
+        from jjjsim.experiments.calibration import calibrate as run_calibration
+
+        result = run_calibration(config, output, quick=quick, workers=workers, dask=dask)
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    out.print(f"Calibration written to {escape(str(output))}", highlight=False)
+    for key in ("objective_start", "objective_optimum"):
+        if key in result:
+            out.print(f"  {key.replace('_', ' ')}: {result[key]:.6g}", highlight=False)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(code_version())

@@ -1,0 +1,678 @@
+"""Calibration by the method of simulated moments (Grazzini & Richiardi 2015), experiment E5.
+
+The objective is the quadratic form ``J(θ) = d(θ)ᵀ W d(θ)`` with ``d = m_sim(θ) - m_obs`` on the moments'
+scale (logs of levels and shares, annual log growth as it is). ``m_sim`` is computed from the mean yearly table
+of R runs of the config's scenario with the *same* seed list for every candidate (common random numbers), so
+the objective is a deterministic function of θ. W is diagonal: the inverse of the variance of ``d`` at the
+start point, ``σ_obs² + (1 + 1/R) σ_sim²`` (the observed moment is one realisation of the model plus the
+measurement error of the statistic, and the simulated one averages R realisations). It is searched by
+``scipy.optimize.differential_evolution`` (fixed seed, the start point in the first population), each
+generation's runs spread over the project's executor (local processes or Dask). Standard errors are the MSM
+sandwich with a numerical Jacobian of the moments at the optimum (same seeds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform as _platform
+import subprocess
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jjjsim.model.param import ConfigError, did_you_mean
+from jjjsim.model.params import REGISTRY, Params, validate
+from jjjsim.model.scenario import load_scenario, read_toml
+from scipy import optimize, stats
+
+from ..sweep import executor
+from .moments import Moment, Observations, moment_from_table, simulate, simulated_moments
+
+TOP_KEYS = (
+    "name", "description", "scenario", "steps", "data", "seeds", "overrides", "parameters", "moments",
+    "observation_error", "optimizer", "standard_errors", "check_seeds", "quick",
+)  # fmt: skip
+OPTIMIZER_KEYS = ("popsize", "maxiter", "seed", "mutation", "recombination", "tol", "strategy")
+ERROR_CLASSES = ("data_file", "other", "derived")
+PENALTY = 1e6
+"""Objective of a candidate whose simulated moment is undefined (e.g. the log of a zero flow)."""
+
+
+def default_config() -> Path:
+    """The built-in config, ``experiments/calibration/calibration.toml``."""
+    return Path(str(resources.files("jjjsim.experiments.calibration").joinpath("calibration.toml")))
+
+
+@dataclass(frozen=True)
+class Estimated:
+    """A parameter to estimate: registry name (``name.sub`` for one key of a per-region parameter), bounds."""
+
+    key: str
+    lower: float
+    upper: float
+    why: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.key.partition(".")[0]
+
+    def override(self, value: float) -> dict[str, Any]:
+        name, _, sub = self.key.partition(".")
+        return {name: {sub: float(value)} if sub else float(value)}
+
+    def value_in(self, params: Params) -> float:
+        name, _, sub = self.key.partition(".")
+        v = params.values[name]
+        return float(v[sub] if sub else v)
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """A checked calibration config (see ``calibration.toml`` for the format)."""
+
+    path: str
+    definition: dict[str, Any]
+    digest: str
+    name: str
+    description: str
+    scenario: str
+    steps: int
+    data: Path | None
+    seeds: tuple[int, ...]
+    check_seeds: tuple[int, ...]
+    overrides: dict[str, Any]
+    parameters: tuple[Estimated, ...]
+    moments: tuple[Moment, ...]
+    errors: dict[str, float]
+    optimizer: dict[str, Any]
+    jacobian_step: float
+    quick: bool = False
+    base: Params = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def params_at(self, x: np.ndarray) -> Params:
+        """The complete parameters of a candidate θ = x."""
+        merged: dict[str, Any] = {}
+        for est, v in zip(self.parameters, x, strict=True):
+            for name, val in est.override(v).items():
+                if isinstance(val, dict):
+                    merged.setdefault(name, {}).update(val)
+                else:
+                    merged[name] = val
+        return self.base.replace(merged, where=f"{self.path} (candidate)")
+
+    @property
+    def bounds(self) -> list[tuple[float, float]]:
+        return [(e.lower, e.upper) for e in self.parameters]
+
+    def start(self) -> np.ndarray:
+        """The start point: the scenario's values (registry defaults unless the scenario sets them), clipped."""
+        return np.array([min(max(e.value_in(self.base), e.lower), e.upper) for e in self.parameters])
+
+
+def _seeds(table: Any, where: str, key: str) -> tuple[int, ...]:
+    if not isinstance(table, dict):
+        raise ConfigError(where, key, "a table with count and root, or list", table)
+    if "list" in table:
+        seeds = table["list"]
+        ok = isinstance(seeds, list) and seeds and all(isinstance(s, int) and s >= 0 for s in seeds)
+        if not ok or len(set(seeds)) < len(seeds):
+            raise ConfigError(where, f"{key}.list", "a non-empty list of distinct whole numbers >= 0", seeds)
+        return tuple(seeds)
+    count, root = table.get("count"), table.get("root")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ConfigError(where, f"{key}.count", "a whole number of seeds >= 1", count)
+    if not isinstance(root, int) or isinstance(root, bool) or root < 0:
+        raise ConfigError(where, f"{key}.root", "a whole number >= 0", root)
+    return tuple(int(c.generate_state(1)[0]) for c in np.random.SeedSequence(root).spawn(count))
+
+
+def load_config(path: str | Path | None = None, quick: bool = False) -> CalibrationConfig:
+    """Read and check a calibration config (default: the built-in one); ``quick`` applies its ``[quick]`` table.
+
+    Bad input raises :class:`ConfigError` naming the file and the key.
+    """
+    path = Path(path) if path is not None else default_config()
+    where = str(path)
+    data = read_toml(path, "calibration config")
+    for k in data:
+        if k not in TOP_KEYS:
+            raise ConfigError(where, k, f"one of {', '.join(TOP_KEYS)}", k, did_you_mean(k, TOP_KEYS))
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    d = dict(data)
+    if quick:
+        q = d.get("quick", {})
+        if not isinstance(q, dict):
+            raise ConfigError(where, "quick", "a table of settings for quick runs", q)
+        for k, v in q.items():
+            if k not in ("seeds", "overrides", "optimizer", "parameters", "steps", "check_seeds"):
+                raise ConfigError(where, f"quick.{k}", "one of seeds, overrides, optimizer, parameters, steps", k)
+            if k == "optimizer" or k == "overrides":
+                d[k] = {**d.get(k, {}), **v}
+            elif k == "parameters":  # a subset of the estimated parameters
+                full = d.get("parameters", {})
+                if not isinstance(v, list) or not all(isinstance(n, str) and n in full for n in v):
+                    raise ConfigError(where, "quick.parameters", f"a list of names from [parameters] ({list(full)})", v)
+                d[k] = {n: full[n] for n in v}
+            else:
+                d[k] = v
+    scenario = d.get("scenario", "historical")
+    try:
+        sc = load_scenario(scenario)
+    except ConfigError as err:
+        raise ConfigError(where, "scenario", err.expected, err.found, err.hint) from None
+    steps = d.get("steps")
+    steps = REGISTRY["steps"].validate(steps, where) if steps is not None else int(sc.params.steps)
+
+    overrides = d.get("overrides", {})
+    if not isinstance(overrides, dict):
+        raise ConfigError(where, "overrides", "a table of parameter overrides", overrides)
+    try:
+        validate(overrides, where)
+    except ConfigError as err:
+        raise ConfigError(where, f"overrides.{err.key}", err.expected, err.found, err.hint) from None
+    if "steps" in overrides:
+        raise ConfigError(where, "overrides.steps", "no steps here (use the top-level steps)", overrides["steps"])
+    base = sc.params.replace(overrides, where=where).replace({"steps": steps}, where=where)
+
+    params_table = d.get("parameters")
+    if not isinstance(params_table, dict) or not params_table:
+        raise ConfigError(where, "parameters", "a table of parameters to estimate, each with bounds", params_table)
+    estimated = []
+    for key, spec in params_table.items():
+        estimated.append(_estimated(key, spec, where, overrides))
+    moments_list = d.get("moments")
+    if not isinstance(moments_list, list) or not moments_list:
+        raise ConfigError(where, "moments", "a list of [[moments]] tables", moments_list)
+    moments = tuple(moment_from_table(m, where, i) for i, m in enumerate(moments_list))
+    names = [m.name for m in moments]
+    if len(set(names)) < len(names):
+        raise ConfigError(where, "moments", "distinct moment names", sorted({n for n in names if names.count(n) > 1}))
+    start_year = int(base.start_year)
+    need = max(m.last_year() for m in moments)
+    if 4 * (need - start_year + 1) > steps:
+        raise ConfigError(where, "steps", f"at least {4 * (need - start_year + 1)} quarters (moments reach {need})", steps)
+    first = min(m.years[0] if m.stat == "growth" else int(m.year[:4]) for m in moments)
+    if first < start_year:
+        raise ConfigError(where, "moments", f"years from the start year {start_year} on", first)
+
+    errors = d.get("observation_error", {})
+    if not isinstance(errors, dict) or set(errors) != set(ERROR_CLASSES):
+        raise ConfigError(where, "observation_error", f"a table with {', '.join(ERROR_CLASSES)}", errors)
+    for k, v in errors.items():
+        if not isinstance(v, int | float) or isinstance(v, bool) or not v > 0:
+            raise ConfigError(where, f"observation_error.{k}", "a log sd > 0", v)
+    opt = d.get("optimizer", {})
+    if not isinstance(opt, dict):
+        raise ConfigError(where, "optimizer", "a table", opt)
+    for k in opt:
+        if k not in OPTIMIZER_KEYS:
+            raise ConfigError(where, f"optimizer.{k}", f"one of {', '.join(OPTIMIZER_KEYS)}", k)
+    for k in ("popsize", "maxiter", "seed"):
+        v = opt.get(k)
+        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if k == "seed" else 1):
+            raise ConfigError(where, f"optimizer.{k}", "a whole number >= 1" if k != "seed" else "a whole number", v)
+    se = d.get("standard_errors", {"step": 0.025})
+    step = se.get("step") if isinstance(se, dict) else None
+    if not isinstance(step, int | float) or isinstance(step, bool) or not 0 < step < 0.5:
+        raise ConfigError(where, "standard_errors.step", "a share of each parameter's range in (0, 0.5)", step)
+    data_file = d.get("data")
+    if data_file is not None:
+        if not isinstance(data_file, str) or not data_file:
+            raise ConfigError(where, "data", "the path of a statistics CSV (relative to this file)", data_file)
+        data_file = Path(data_file) if Path(data_file).is_absolute() else path.parent / data_file
+    seeds = _seeds(d.get("seeds"), where, "seeds")
+    check = _seeds(d.get("check_seeds", {"count": len(seeds), "root": 1}), where, "check_seeds")
+    if set(check) & set(seeds):
+        raise ConfigError(where, "check_seeds", "seeds distinct from [seeds]", sorted(set(check) & set(seeds)))
+    name = d.get("name", path.stem)
+    return CalibrationConfig(
+        path=where,
+        definition=data,
+        digest=digest,
+        name=str(name),
+        description=" ".join(str(d.get("description", "")).split()),
+        scenario=sc.name,
+        steps=int(steps),
+        data=data_file,
+        seeds=seeds,
+        check_seeds=check,
+        overrides=overrides,
+        parameters=tuple(estimated),
+        moments=moments,
+        errors={k: float(v) for k, v in errors.items()},
+        optimizer=opt,
+        jacobian_step=float(step),
+        quick=quick,
+        base=base,
+    )
+
+
+def _estimated(key: str, spec: Any, where: str, overrides: dict[str, Any]) -> Estimated:
+    k = f"parameters.{key}"
+    name, _, sub = key.partition(".")
+    if name not in REGISTRY:
+        raise ConfigError(where, k, "a parameter name of the registry", key, did_you_mean(name, REGISTRY))
+    p = REGISTRY[name]
+    if sub and sub not in p.keys:
+        raise ConfigError(where, k, f"one of {', '.join(p.keys) or 'no sub-key'} after {name}.", key)
+    if p.per and not sub:
+        raise ConfigError(where, k, f"one key of the per-{p.per} parameter ({name}.{p.keys[0]}, ...)", key)
+    if p.role != "uncertainty":
+        raise ConfigError(where, k, "a behavioural parameter (registry role 'uncertainty')", f"role {p.role!r}")
+    if p.kind != "float" or p.bounds is None:
+        raise ConfigError(where, k, "a real-valued parameter with bounds", p.kind)
+    if name in overrides:
+        raise ConfigError(where, f"overrides.{name}", "no override of an estimated parameter", overrides[name])
+    if not isinstance(spec, dict):
+        raise ConfigError(where, k, "a table with bounds = [low, high] (and why)", spec)
+    for sk in spec:
+        if sk not in ("bounds", "why"):
+            raise ConfigError(where, f"{k}.{sk}", "bounds or why", sk)
+    b = spec.get("bounds", list(p.bounds))
+    if not (isinstance(b, list) and len(b) == 2 and all(isinstance(x, int | float) and not isinstance(x, bool) for x in b)):
+        raise ConfigError(where, f"{k}.bounds", "[low, high]", b)
+    lo, hi = float(b[0]), float(b[1])
+    rlo, rhi = (float(x) for x in p.bounds)
+    if not lo < hi:
+        raise ConfigError(where, f"{k}.bounds", "low < high", b)
+    if lo < rlo or hi > rhi:
+        raise ConfigError(where, f"{k}.bounds", f"bounds within the registry's [{rlo:g}, {rhi:g}] {p.unit}", b)
+    return Estimated(key, lo, hi, str(spec.get("why", "")))
+
+
+# ---- the objective -----------------------------------------------------------------------------------------------
+
+
+class Objective:
+    """J(θ) on a fixed seed list (common random numbers), evaluated in batches on an executor.
+
+    Evaluations are cached by θ, so a candidate is never run twice in one calibration.
+    """
+
+    def __init__(self, cfg: CalibrationConfig, obs: Observations, pool: Executor) -> None:
+        self.cfg, self.obs, self.pool = cfg, obs, pool
+        self.moments = list(cfg.moments)
+        self.observed_raw = np.array([m.raw(obs.value) for m in self.moments])
+        self.observed = np.array([m.transform(x) for m, x in zip(self.moments, self.observed_raw, strict=True)])
+        self.obs_error = np.array([m.observation_error(obs, cfg.errors) for m in self.moments])
+        self.weights: np.ndarray | None = None
+        self.sd_start = np.full(len(self.moments), np.nan)
+        self.cache: dict[tuple[float, ...], dict[str, Any]] = {}
+        self.history: list[dict[str, Any]] = []
+        self.batches = 0
+        self.runs = 0
+
+    def tables(self, xs: list[np.ndarray], seeds: tuple[int, ...]) -> list[list[pd.Series]]:
+        """The yearly tables of each candidate on ``seeds`` (all runs of the batch in flight at once)."""
+        futures = [[self.pool.submit(simulate, self.cfg.params_at(x), s) for s in seeds] for x in xs]
+        self.runs += len(xs) * len(seeds)
+        return [[f.result() for f in fs] for fs in futures]
+
+    def simulate(self, xs: list[np.ndarray], seeds: tuple[int, ...] | None = None) -> list[dict[str, Any]]:
+        """Simulated moments of each candidate on ``seeds`` (default: the calibration seeds)."""
+        return [simulated_moments(self.moments, t) for t in self.tables(xs, seeds or self.cfg.seeds)]
+
+    def set_weights(self, sd_one: np.ndarray) -> None:
+        """W = diag(1 / (σ_obs² + (1 + 1/R) σ_sim²)), σ_sim the one-run sd at the start point (from the
+        calibration and the check seeds together)."""
+        r = len(self.cfg.seeds)
+        self.sd_start = sd_one
+        sim_var = np.where(np.isfinite(sd_one), sd_one**2, 0.0) * (1.0 + 1.0 / r)
+        self.weights = 1.0 / (self.obs_error**2 + sim_var)
+
+    def value(self, transformed: np.ndarray) -> float:
+        """J for a vector of simulated moments (a penalty if any is undefined)."""
+        assert self.weights is not None
+        d = transformed - self.observed
+        if not np.all(np.isfinite(d)):
+            return PENALTY
+        return float(np.sum(self.weights * d**2))
+
+    def evaluate(self, xs: list[np.ndarray]) -> list[dict[str, Any]]:
+        """Simulated moments and J of each candidate (cached)."""
+        keys = [_key(x) for x in xs]
+        todo = list(dict.fromkeys(k for k in keys if k not in self.cache))
+        if todo:
+            sims = self.simulate([np.array(k) for k in todo])
+            self.batches += 1
+            for k, sim in zip(todo, sims, strict=True):
+                self.store(k, sim)
+        return [self.cache[k] for k in keys]
+
+    def store(self, key: tuple[float, ...], sim: dict[str, Any]) -> dict[str, Any]:
+        """Cache a candidate's simulated moments with its objective, and log it."""
+        sim = {**sim, "objective": self.value(sim["transformed"])}
+        self.cache[key] = sim
+        self.history.append({"batch": self.batches, **dict(zip(self.names, key, strict=True)), "objective": sim["objective"]})
+        return sim
+
+    @property
+    def names(self) -> list[str]:
+        return [e.key for e in self.cfg.parameters]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray | float:
+        """scipy's vectorised interface: ``x`` of shape (N, S) gives S objectives (or one for shape (N,))."""
+        x = np.asarray(x, float)
+        if x.ndim == 1:
+            return self.evaluate([x])[0]["objective"]
+        return np.array([e["objective"] for e in self.evaluate(list(x.T))])
+
+
+def _key(x: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.round(np.asarray(x, float), 12))
+
+
+# ---- standard errors ---------------------------------------------------------------------------------------------
+
+
+def jacobian(obj: Objective, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference Jacobian of the transformed moments at x (one-sided at a bound), same seeds.
+
+    Step: ``standard_errors.step`` x the parameter's search range. Returns (G, steps).
+    """
+    cfg = obj.cfg
+    pts, plan = [], []
+    for j, (lo, hi) in enumerate(cfg.bounds):
+        h = cfg.jacobian_step * (hi - lo)
+        up, dn = min(x[j] + h, hi), max(x[j] - h, lo)
+        xu, xd = x.copy(), x.copy()
+        xu[j], xd[j] = up, dn
+        pts += [xu, xd]
+        plan.append(up - dn)
+    res = obj.evaluate(pts)
+    g = np.column_stack(
+        [(res[2 * j]["transformed"] - res[2 * j + 1]["transformed"]) / plan[j] for j in range(len(plan))]
+    )
+    return g, np.array(plan)
+
+
+def sandwich(g: np.ndarray, w: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, bool]:
+    """MSM covariance (GᵀWG)⁻¹ GᵀWΣWG (GᵀWG)⁻¹ for diagonal W and Σ; flags a singular GᵀWG."""
+    gw = g.T * w
+    a = gw @ g
+    singular = bool(np.linalg.matrix_rank(a) < a.shape[0])
+    ainv = np.linalg.pinv(a)
+    return ainv @ (gw * sigma) @ gw.T @ ainv, singular
+
+
+# ---- the calibration ---------------------------------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": _platform.python_version()}
+    for pkg in ("jjjsim", "mesa", "numpy", "pandas", "scipy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _git() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
+        if done.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True,
+            timeout=5, check=False,
+        )  # fmt: skip
+        return done.stdout.strip() + ("+modified" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def calibrate(
+    config: Path | None = None,
+    out: Path = Path("results/E5-calibration/calibration"),
+    quick: bool = False,
+    workers: int | None = None,
+    dask: str | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Estimate the config's parameters by MSM and write the results folder ``out``.
+
+    Args:
+        config: a calibration TOML (default: the built-in ``calibration.toml``).
+        out: results folder: ``manifest.json``, ``fit.json``, ``registry_update.json``, ``moments.csv``,
+            ``parameters.csv``, ``evaluations.csv``, ``jacobian.csv``.
+        quick: use the config's ``[quick]`` settings (a smoke test well under a minute, not a calibration).
+        workers, dask: where to run (:func:`jjjsim.experiments.sweep.executor`).
+        progress: called as ``progress(message)`` after each generation.
+
+    Returns the content of ``fit.json``.
+    """
+    cfg = load_config(config, quick=quick)
+    obs = Observations(cfg.data)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started, t0 = _now(), time.perf_counter()
+    x0 = cfg.start()
+    with executor(workers, dask) as (pool, _window):
+        obj = Objective(cfg, obs, pool)
+        r = len(cfg.seeds)
+        start_tables = obj.tables([x0], cfg.seeds + cfg.check_seeds)[0]  # W from both seed sets at the start
+        obj.set_weights(simulated_moments(obj.moments, start_tables)["sd_one"])
+        start_sim = simulated_moments(obj.moments, start_tables[:r])
+        start_check = simulated_moments(obj.moments, start_tables[r:])
+        j_start = obj.store(_key(x0), start_sim)["objective"]
+        o = cfg.optimizer
+        generation = {"n": 0}
+
+        def callback(intermediate_result: optimize.OptimizeResult) -> None:
+            generation["n"] += 1
+            if progress is not None:
+                progress(
+                    f"generation {generation['n']}: best J = {intermediate_result.fun:.2f} "
+                    f"({obj.runs} runs, {time.perf_counter() - t0:.0f} s)"
+                )
+
+        res = optimize.differential_evolution(
+            obj,
+            cfg.bounds,
+            strategy=o.get("strategy", "best1bin"),
+            maxiter=int(o["maxiter"]),
+            popsize=int(o["popsize"]),
+            tol=float(o.get("tol", 0.0)),
+            mutation=tuple(o.get("mutation", (0.5, 1.0))),
+            recombination=float(o.get("recombination", 0.7)),
+            rng=int(o["seed"]),
+            init="latinhypercube",
+            x0=x0,
+            polish=False,
+            vectorized=True,
+            updating="deferred",
+            callback=callback,
+        )
+        best = min(obj.cache.items(), key=lambda kv: kv[1]["objective"])
+        x_opt = np.array(best[0])
+        opt_sim = best[1]
+        g, _ = jacobian(obj, x_opt)
+        opt_check = obj.simulate([x_opt], seeds=cfg.check_seeds)[0]
+    finished, seconds = _now(), time.perf_counter() - t0
+
+    w = obj.weights
+    assert w is not None
+    sd_opt = np.where(np.isfinite(opt_sim["sd_one"]), opt_sim["sd_one"], 0.0)
+    sigma = obj.obs_error**2 + (1.0 + 1.0 / r) * sd_opt**2
+    cov, singular = sandwich(g, w, sigma)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    j_opt = float(opt_sim["objective"])
+    k, p = len(cfg.moments), len(cfg.parameters)
+    at_bound = [bool(np.isclose(v, e.lower) or np.isclose(v, e.upper)) for v, e in zip(x_opt, cfg.parameters, strict=True)]
+    calib_id = f"E5-msm-{started[:10].replace('-', '')}-{cfg.digest[:8]}" + ("-quick" if quick else "")
+
+    moments_rows = []
+    for i, m in enumerate(cfg.moments):
+        moments_rows.append(
+            {
+                "moment": m.name,
+                "description": m.label(),
+                "stat": m.stat,
+                "observed": obj.observed_raw[i],
+                "simulated_start": start_sim["raw"][i],
+                "simulated_optimum": opt_sim["raw"][i],
+                "observed_scaled": obj.observed[i],
+                "simulated_start_scaled": start_sim["transformed"][i],
+                "simulated_optimum_scaled": opt_sim["transformed"][i],
+                "observation_error": obj.obs_error[i],
+                "simulation_sd_start": obj.sd_start[i],
+                "weight": w[i],
+                "t_start": (start_sim["transformed"][i] - obj.observed[i]) * math.sqrt(w[i]),
+                "t_optimum": (opt_sim["transformed"][i] - obj.observed[i]) * math.sqrt(w[i]),
+            }
+        )
+    params_rows = []
+    for j, e in enumerate(cfg.parameters):
+        pr = REGISTRY[e.name]
+        params_rows.append(
+            {
+                "parameter": e.key,
+                "label": pr.label,
+                "unit": pr.unit,
+                "registry_bounds": list(pr.bounds or ()),
+                "lower": e.lower,
+                "upper": e.upper,
+                "start": float(x0[j]),
+                "estimate": float(x_opt[j]),
+                "std_error": float(se[j]),
+                "at_bound": at_bound[j],
+                "why": e.why,
+            }
+        )
+    fit = {
+        "calibration_id": calib_id,
+        "quick": quick,
+        "method": "method of simulated moments (Grazzini & Richiardi 2015), diagonal W, differential evolution",
+        "scenario": cfg.scenario,
+        "steps": cfg.steps,
+        "seeds": list(cfg.seeds),
+        "n_moments": k,
+        "n_parameters": p,
+        "objective_start": j_start,
+        "objective_optimum": j_opt,
+        "objective_check_seeds": {
+            "seeds": list(cfg.check_seeds),
+            "start": obj.value(start_check["transformed"]),
+            "optimum": obj.value(opt_check["transformed"]),
+        },
+        "j_test": {
+            "statistic": j_opt,
+            "degrees_of_freedom": k - p,
+            "p_value": float(stats.chi2.sf(j_opt, k - p)) if k > p else None,
+            "note": "chi-square(K - p) if the model were correctly specified and W efficient",
+        },
+        "optimizer": {
+            "name": "scipy.optimize.differential_evolution",
+            **{kk: (list(v) if isinstance(v, tuple) else v) for kk, v in o.items()},
+            "generations": int(res.nit),
+            "evaluations": len(obj.cache),
+            "runs": obj.runs,
+            "converged": bool(res.success),
+            "message": str(res.message),
+        },
+        "standard_errors": {
+            "method": "MSM sandwich (G'WG)^-1 G'W S W G (G'WG)^-1, S = diag(obs_error^2 + (1 + 1/R) sim_sd^2), "
+            "central-difference Jacobian on the calibration seeds",
+            "jacobian_step_share": cfg.jacobian_step,
+            "singular": singular,
+        },
+        "parameters": {row["parameter"]: {kk: v for kk, v in row.items() if kk != "parameter"} for row in params_rows},
+        "moments": {row["moment"]: {kk: v for kk, v in row.items() if kk != "moment"} for row in moments_rows},
+        "seconds": seconds,
+    }
+    manifest = {
+        "calibration_id": calib_id,
+        "config_path": cfg.path,
+        "config_sha256": cfg.digest,
+        "config": cfg.definition,
+        "quick": quick,
+        "data_file": str(obs.path),
+        "data_sha256": obs.digest,
+        "scenario": cfg.scenario,
+        "overrides": cfg.overrides,
+        "steps": cfg.steps,
+        "seeds": list(cfg.seeds),
+        "check_seeds": list(cfg.check_seeds),
+        "executor": {"workers": workers, "dask": dask},
+        "versions": _versions(),
+        "git": _git(),
+        "started": started,
+        "finished": finished,
+        "seconds": seconds,
+    }
+    update = {
+        "calibration_id": calib_id,
+        "quick": quick,
+        "note": "quick smoke-test values, not for the registry" if quick else "apply as registry defaults",
+        "source": f"MSM calibration {calib_id} (experiments/calibration, docs/validation.md)",
+        "parameters": {
+            row["parameter"]: {
+                "value": row["estimate"],
+                "std_error": row["std_error"],
+                "calibration_id": calib_id,
+                "previous_default": row["start"],
+                "at_bound": row["at_bound"],
+            }
+            for row in params_rows
+        },
+    }
+    (out / "fit.json").write_text(json.dumps(fit, indent=2, ensure_ascii=False, default=_jsonable))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=_jsonable))
+    (out / "registry_update.json").write_text(json.dumps(update, indent=2, ensure_ascii=False, default=_jsonable))
+    pd.DataFrame(moments_rows).to_csv(out / "moments.csv", index=False)
+    pd.DataFrame(params_rows).to_csv(out / "parameters.csv", index=False)
+    pd.DataFrame(obj.history).to_csv(out / "evaluations.csv", index=False)
+    pd.DataFrame(g, index=[m.name for m in cfg.moments], columns=obj.names).to_csv(
+        out / "jacobian.csv", index_label="moment"
+    )
+    return fit
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, Path):
+        return str(v)
+    return str(v)
+
+
+def fitted_overrides(fit: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """The fitted values of a calibration (its folder, ``fit.json`` path or content) as run overrides."""
+    if not isinstance(fit, dict):
+        path = Path(fit)
+        path = path / "fit.json" if path.is_dir() else path
+        try:
+            fit = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(str(path), "(file)", "a fit.json written by calibrate()", "no such file") from None
+    assert isinstance(fit, dict)
+    merged: dict[str, Any] = {}
+    for key, row in fit["parameters"].items():
+        name, _, sub = key.partition(".")
+        v = float(row["estimate"])
+        if sub:
+            merged.setdefault(name, {})[sub] = v
+        else:
+            merged[name] = v
+    validate(merged, "fit.json")
+    return merged
