@@ -92,10 +92,10 @@ def _run_sweep(exp: Experiment, folder: Path, workers: int | None, dask: str | N
     return load_runs(folder)
 
 
-def _report(folder: Path, html: Path) -> str:
+def _report(folder: Path, html: Path, metrics: list[str] | None = None) -> str:
     from jjjsim.viz.report import write_report
 
-    return str(write_report(folder, html))
+    return str(write_report(folder, html, metrics=metrics))
 
 
 def _markdown(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
@@ -209,12 +209,13 @@ def _interaction(
 
 
 def _grid_experiment(
-    key: str, folder: str, out: Path, quick: bool, workers: int | None, dask: str | None
+    folder: str, metrics: list[str], out: Path, quick: bool, workers: int | None, dask: str | None
 ) -> tuple[Experiment, pd.DataFrame, dict[str, Any]]:
     path = HERE / folder / "grid.toml"
     exp = _prepare(_definition(path, quick), out, "grid")
     runs = _run_sweep(exp, out / "grid", workers, dask)
-    return exp, runs, {"sweeps": {"grid": "grid"}, "reports": {"grid": _report(out / "grid", out / "report-grid.html")}}
+    report = _report(out / "grid", out / "report-grid.html", metrics)
+    return exp, runs, {"sweeps": {"grid": "grid"}, "reports": {"grid": report}}
 
 
 E2_METRICS = ["value_added", "results", "results_tianjin_hebei", "talent_fte.Hebei", "firm_entries", "public_cost"]
@@ -222,7 +223,7 @@ E2_METRICS = ["value_added", "results", "results_tianjin_hebei", "talent_fte.Heb
 
 def e2(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[str, Any]:
     """E2: fund size x talent incentive in Hebei: complements (positive interaction) or substitutes (negative)?"""
-    exp, runs, info = _grid_experiment("E2", "E2-fund-talent", out, quick, workers, dask)
+    exp, runs, info = _grid_experiment("E2-fund-talent", E2_METRICS, out, quick, workers, dask)
     levers = exp.definition["design"]["levers"]
     fund, talent = levers["fund_size"], levers["talent_incentive.Hebei"]
     table = _interaction(
@@ -263,7 +264,7 @@ def e3(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[st
     "Safe": the rise in the spread of platform efficiency, and the fall in result quality, that high autonomy
     brings under the quantity-based evaluation are smaller (or reversed) under the differentiated one.
     """
-    exp, runs, info = _grid_experiment("E3", "E3-autonomy-evaluation", out, quick, workers, dask)
+    exp, runs, info = _grid_experiment("E3-autonomy-evaluation", E3_METRICS, out, quick, workers, dask)
     levers = exp.definition["design"]["levers"]
     aut, reg = levers["autonomy"], levers["evaluation_regime"]
     table = _interaction(runs, "autonomy", "evaluation_regime", (aut[0], aut[-1]), (reg[0], reg[-1]), E3_METRICS)

@@ -367,6 +367,9 @@ def report(
     ] = None,
     png: Annotated[Path | None, typer.Option(help="Also write each figure as a PNG into this folder.")] = None,
     lang: Annotated[str, typer.Option(help="Region names: en or zh (北京, 天津, 河北).")] = "en",
+    metric: Annotated[
+        list[str] | None, typer.Option(help="Summary metric for the table and comparison figures (repeatable).")
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report (opens offline) with the figures the results support."""
     from jjjsim.model.params import ConfigError
@@ -376,7 +379,7 @@ def report(
     try:
         from jjjsim.viz.report import write_report
 
-        path = write_report(folder, output, png=png, lang=lang)  # type: ignore[arg-type]
+        path = write_report(folder, output, png=png, lang=lang, metrics=metric)  # type: ignore[arg-type]
     except ConfigError as e:
         raise _fail(str(e)) from None
     size = path.stat().st_size / 1e6

@@ -12,7 +12,7 @@ import html
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,15 +61,35 @@ def _fmt(x: float, signed: bool = False) -> str:
     return text if abs(x) < 1e4 else (f"{x:+,.0f}" if signed else f"{x:,.0f}")
 
 
-def _metrics(res: Results, wanted: tuple[str, ...] = KEY_METRICS) -> list[str]:
+def _metrics(res: Results, wanted: Sequence[str] | None = None) -> list[str]:
     have = set(res.metrics())
-    return [m for m in wanted if m in have]
+    missing = [m for m in wanted or () if m not in have]
+    if missing:
+        raise ConfigError(str(res.folder), "--metric", f"a summary metric of these runs ({', '.join(sorted(have))})",
+                          missing[0])  # fmt: skip
+    return [m for m in (wanted or KEY_METRICS) if m in have]
 
 
-def summary_table(res: Results, comparison: pd.DataFrame | None) -> pd.DataFrame:
+def _point_names(res: Results) -> dict[str, str]:
+    """Readable names of a lever design's points (``fund_size=300, talent_incentive.Hebei=5``)."""
+    cols = [f"point.{lever}" for lever in res.levers if f"point.{lever}" in res.runs]
+    if not cols:
+        return {}
+    first = res.runs.groupby("label", sort=False)[cols].first()
+
+    def text(v: object) -> str:
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    return {
+        label: ", ".join(f"{c.removeprefix('point.')}={text(v)}" for c, v in row.items())
+        for label, row in first.iterrows()
+    }
+
+
+def summary_table(res: Results, comparison: pd.DataFrame | None, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """The report's table: per scenario (or design point) and key metric, mean and, against the baseline,
     the paired difference with its 95 % interval and relative change."""
-    metrics = _metrics(res)
+    metrics = _metrics(res, metrics)
     if comparison is not None and len(comparison):
         rows = []
         for r in comparison[comparison.metric.isin(metrics)].itertuples():
@@ -96,11 +116,14 @@ def _best(comparison: pd.DataFrame, metric: str, baseline: str | None) -> str:
     return f" Largest change: {top.scenario}, {top.rel_change:+.1%} ({sig})."
 
 
-def sections(res: Results, lang: Lang = "en") -> tuple[list[Section], pd.DataFrame | None]:
+def sections(
+    res: Results, lang: Lang = "en", metrics: Sequence[str] | None = None
+) -> tuple[list[Section], pd.DataFrame | None]:
     """The figures the folder's data supports, in reading order, and the comparison table (scenario designs)."""
     out: list[Section] = []
     comparison = None
-    metrics = _metrics(res)
+    metrics = _metrics(res, metrics)
+    names = _point_names(res) if res.design != "lhs" else {}  # readable grid points in legends and menus
 
     def add(key: str, title: str, caption: str, build: Callable[[], go.Figure]) -> None:
         fig = build()
@@ -127,6 +150,7 @@ def sections(res: Results, lang: Lang = "en") -> tuple[list[Section], pd.DataFra
             )
     if res.has_series:
         bands = res.bands(list(dict.fromkeys(SERIES_INDICATORS + SHARE_INDICATORS)))
+        bands["scenario"] = bands["scenario"].map(lambda s: names.get(s, s))
         for ind in SERIES_INDICATORS:
             add(
                 f"time-{ind}",
@@ -135,7 +159,9 @@ def sections(res: Results, lang: Lang = "en") -> tuple[list[Section], pd.DataFra
                 "seeds.",
                 lambda ind=ind: figures.time_bands(bands, ind, lang=lang),
             )
-        scen = [s for s in (res.baseline, "all-measures") if s in res.labels] or res.labels[:1]
+        scen = [s for s in (res.baseline, "all-measures") if s in res.labels] or [
+            names.get(res.labels[0], res.labels[0])
+        ]
         for s in scen:
             add(
                 f"shares-{s}",
@@ -146,6 +172,7 @@ def sections(res: Results, lang: Lang = "en") -> tuple[list[Section], pd.DataFra
             )
     if res.has_flows:
         flows = res.flows()
+        flows["scenario"] = flows["scenario"].map(lambda s: names.get(s, s))
         for flow, what in (("contract_value", "technology-contract value (亿元)"), ("talent_moves", "talent moves")):
             add(
                 f"sankey-{flow}",
@@ -155,7 +182,7 @@ def sections(res: Results, lang: Lang = "en") -> tuple[list[Section], pd.DataFra
             )
         if res.has_series:
             last = bands[(bands.step == bands.step.max()) & (bands.indicator == "value_added")]
-            s = res.baseline or res.labels[0]
+            s = res.baseline or names.get(res.labels[0], res.labels[0])
             add(
                 "map",
                 f"Map of the region: {s}",
@@ -276,7 +303,12 @@ def render(res: Results, secs: list[Section], table: pd.DataFrame, lang: Lang = 
 
 
 def write_report(
-    folder: str | Path, out: str | Path | None = None, *, png: str | Path | None = None, lang: Lang = "en"
+    folder: str | Path,
+    out: str | Path | None = None,
+    *,
+    png: str | Path | None = None,
+    lang: Lang = "en",
+    metrics: Sequence[str] | None = None,
 ) -> Path:
     """Write the report of a results folder (default ``<folder>/report.html``) and return its path.
 
@@ -285,10 +317,12 @@ def write_report(
         out: the HTML file to write.
         png: also write each figure as a PNG into this folder (kaleido, driving the system's Chromium).
         lang: ``"zh"`` for Chinese region names.
+        metrics: the summary metrics of the table, forest plot, cost chart and lever figures (default:
+            :data:`KEY_METRICS`, those the runs have).
     """
     res = load_results(folder)
-    secs, comparison = sections(res, lang)
-    table = summary_table(res, comparison)
+    secs, comparison = sections(res, lang, metrics)
+    table = summary_table(res, comparison, metrics)
     path = Path(out) if out is not None else res.folder / "report.html"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -78,7 +78,8 @@ COUNTERPARTS: dict[str, Counterpart] = {
         "span", "sum of bj_to_tj_hb_tech_contract_value over the span, 亿元", (BJ_TJHB,)
     ),
     "bj_to_tj_hb_share_of_bj_tech_contract_outflow": Counterpart(
-        "span", "100 x sum of bj_to_tj_hb_tech_contract_value / sum of bj_tech_contract_outflow over the span, %",
+        "span",
+        "100 x sum of bj_to_tj_hb_tech_contract_value / sum of bj_tech_contract_outflow over the span, %",
         (BJ_TJHB,),
     ),
 }
@@ -109,7 +110,9 @@ class Observations:
             raise ConfigError(str(self.path), "(file)", "an existing statistics CSV", "no such file") from None
         missing = {"region", "year", "indicator", "value", "source", "confidence"} - set(df.columns)
         if missing:
-            raise ConfigError(str(self.path), "(columns)", "region, year, indicator, value, source, confidence", sorted(missing))
+            raise ConfigError(
+                str(self.path), "(columns)", "region, year, indicator, value, source, confidence", sorted(missing)
+            )
         df["raw"] = df["value"]
         df["value"] = pd.to_numeric(df["value"].str.lstrip("><~"), errors="coerce")
         self.frame = df
@@ -119,7 +122,9 @@ class Observations:
     def row(self, indicator: str, region: str, year: str) -> Any:
         key = (indicator, region, str(year))
         if key not in self._rows:
-            raise ConfigError(str(self.path), f"{indicator} / {region} / {year}", "a row of the statistics file", "none")
+            raise ConfigError(
+                str(self.path), f"{indicator} / {region} / {year}", "a row of the statistics file", "none"
+            )
         return self._rows[key]
 
     def value(self, indicator: str, region: str, year: str | int) -> float:
@@ -370,7 +375,10 @@ def simulated_moments(moments: list[Moment], tables: list[pd.Series]) -> dict[st
     if r > 1:
         total = stack.sum(axis=1)
         loo = np.array(
-            [[m.transform(m.raw(Simulated((total - stack.iloc[:, i]) / (r - 1)).value)) for m in moments] for i in range(r)]
+            [
+                [m.transform(m.raw(Simulated((total - stack.iloc[:, i]) / (r - 1)).value)) for m in moments]
+                for i in range(r)
+            ]
         )
         var_jack = (r - 1) / r * ((loo - loo.mean(axis=0)) ** 2).sum(axis=0)
         sd_one = np.sqrt(r * var_jack)

@@ -198,7 +198,9 @@ def load_config(path: str | Path | None = None, quick: bool = False) -> Calibrat
     start_year = int(base.start_year)
     need = max(m.last_year() for m in moments)
     if 4 * (need - start_year + 1) > steps:
-        raise ConfigError(where, "steps", f"at least {4 * (need - start_year + 1)} quarters (moments reach {need})", steps)
+        raise ConfigError(
+            where, "steps", f"at least {4 * (need - start_year + 1)} quarters (moments reach {need})", steps
+        )
     first = min(m.years[0] if m.stat == "growth" else int(m.year[:4]) for m in moments)
     if first < start_year:
         raise ConfigError(where, "moments", f"years from the start year {start_year} on", first)
@@ -277,7 +279,9 @@ def _estimated(key: str, spec: Any, where: str, overrides: dict[str, Any]) -> Es
         if sk not in ("bounds", "why"):
             raise ConfigError(where, f"{k}.{sk}", "bounds or why", sk)
     b = spec.get("bounds", list(p.bounds))
-    if not (isinstance(b, list) and len(b) == 2 and all(isinstance(x, int | float) and not isinstance(x, bool) for x in b)):
+    if not (
+        isinstance(b, list) and len(b) == 2 and all(isinstance(x, int | float) and not isinstance(x, bool) for x in b)
+    ):
         raise ConfigError(where, f"{k}.bounds", "[low, high]", b)
     lo, hi = float(b[0]), float(b[1])
     rlo, rhi = (float(x) for x in p.bounds)
@@ -351,7 +355,9 @@ class Objective:
         """Cache a candidate's simulated moments with its objective, and log it."""
         sim = {**sim, "objective": self.value(sim["transformed"])}
         self.cache[key] = sim
-        self.history.append({"batch": self.batches, **dict(zip(self.names, key, strict=True)), "objective": sim["objective"]})
+        self.history.append(
+            {"batch": self.batches, **dict(zip(self.names, key, strict=True)), "objective": sim["objective"]}
+        )
         return sim
 
     @property
@@ -516,7 +522,10 @@ def calibrate(
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     j_opt = float(opt_sim["objective"])
     k, p = len(cfg.moments), len(cfg.parameters)
-    at_bound = [bool(np.isclose(v, e.lower) or np.isclose(v, e.upper)) for v, e in zip(x_opt, cfg.parameters, strict=True)]
+    at_bound = [
+        bool(min(v - e.lower, e.upper - v) < 1e-3 * (e.upper - e.lower))
+        for v, e in zip(x_opt, cfg.parameters, strict=True)
+    ]
     calib_id = f"E5-msm-{started[:10].replace('-', '')}-{cfg.digest[:8]}" + ("-quick" if quick else "")
 
     moments_rows = []
@@ -560,6 +569,7 @@ def calibrate(
     fit = {
         "calibration_id": calib_id,
         "quick": quick,
+        "config_path": cfg.path,
         "method": "method of simulated moments (Grazzini & Richiardi 2015), diagonal W, differential evolution",
         "scenario": cfg.scenario,
         "steps": cfg.steps,

@@ -123,3 +123,15 @@ def test_report_renders_offline_in_chromium(scenario_results: Path, tmp_path: Pa
         assert plots == n and drawn == n, (plots, drawn, n)
         assert errors == [] and context.blocked == []
         context.close()
+
+
+def test_report_metrics_can_be_chosen_and_grid_points_are_named(grid_results: Path, tmp_path: Path) -> None:
+    path = write_report(grid_results, tmp_path / "g.html", metrics=["public_cost", "results"])
+    keys = [f["key"] for f in _figures(path)]
+    assert "heatmap-public_cost" in keys and "heatmap-value_added" not in keys
+    text = path.read_text(encoding="utf-8")
+    assert "fund_size=" in text  # legends name grid points by their lever values, not point-0003
+    with pytest.raises(ConfigError, match="--metric.*no_such_metric"):
+        write_report(grid_results, tmp_path / "x.html", metrics=["no_such_metric"])
+    run = _cli("report", str(grid_results), "-o", str(tmp_path / "y.html"), "--metric", "no_such_metric")
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "no_such_metric" in run.stderr

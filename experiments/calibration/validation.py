@@ -1,0 +1,501 @@
+"""Validation of the calibrated model against every observed series it has a counterpart for (experiment E5).
+
+Three parts, written into one folder:
+
+- **Ergodicity / stationarity checks** for MSM: the moments' spread across seeds (coefficient of variation),
+  two disjoint seed halves against each other, the same moments from runs of different length, the effect of
+  dropping the start-up year (burn-in), the year-on-year growth rates over the run (does the start-up
+  transient die out?), and whether two seed sets rank parameter candidates the same way.
+- **Validation table**: the ``historical`` scenario from 2014, with the fitted values as overrides (and,
+  for comparison, at the registry defaults), over many seeds; every row of the statistics file whose indicator
+  has a model counterpart (:data:`moments.COUNTERPARTS`) and whose year the run covers is compared with the
+  simulated mean and 90 % band. Rows of 2014-2020 are *fitted* years, later ones *out-of-sample*; each
+  series says whether any calibration moment used it. Per series: MAPE, bias, coverage of the band.
+- **Figures** (plotly, ``jjjsim.viz.theme``): one self-contained HTML file and PNGs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jjjsim.model.param import ConfigError
+from jjjsim.model.params import Params
+from jjjsim.model.regions import JJJ
+from scipy import stats
+from scipy.stats import qmc
+
+from ..sweep import executor
+from .moments import (
+    BJ_TJHB,
+    COUNTERPARTS,
+    JJJ_TOTAL,
+    Moment,
+    Observations,
+    Simulated,
+    per_seed_moments,
+    simulate,
+    simulated_moments,
+)
+from .msm import CalibrationConfig, Objective, _now, _seeds, _versions, fitted_overrides, load_config
+
+FIT_END = 2020
+"""Last fitted year: rows up to it are 'fitted', later rows 'out-of-sample'."""
+VARIANTS = ("fitted", "default")
+START_INPUTS = (
+    "rd_personnel_fte_total", "high_tech_enterprises_stock", "patents_granted_invention", "rd_expenditure",
+    "gdp_implied_by_rd_bulletin",
+)  # fmt: skip
+"""Indicators whose start-year value the set-up reads (or calibrates to, for patents): matched by construction,
+so their start-year rows are listed but left out of the error statistics."""
+BAND = (0.05, 0.95)
+
+
+def _read_fit(fit: str | Path | dict[str, Any] | None) -> dict[str, Any] | None:
+    if fit is None or isinstance(fit, dict):
+        return fit
+    path = Path(fit)
+    path = path / "fit.json" if path.is_dir() else path
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", "a fit.json written by calibrate()", "no such file") from None
+
+
+def _runs(pool: Any, params: Params, seeds: tuple[int, ...]) -> list[pd.Series]:
+    futures = [pool.submit(simulate, params, s) for s in seeds]
+    return [f.result() for f in futures]
+
+
+# ---- the validation table ------------------------------------------------------------------------------------
+
+
+def _targeted(cfg: CalibrationConfig) -> set[tuple[str, str]]:
+    """(indicator, region) series any moment uses (a JJJ moment uses all three regions)."""
+    out = set()
+    for m in cfg.moments:
+        ind = m.indicator.removesuffix("_cumulative")
+        if ind == "bj_to_tj_hb_share_of_bj_tech_contract_outflow":
+            out.add((m.indicator, m.region))
+            ind = "bj_to_tj_hb_tech_contract_value"
+        out.add((m.indicator, m.region))
+        regions = JJJ if m.region == JJJ_TOTAL or m.stat == "share" else (m.region,)
+        out.update((ind, r) for r in regions)
+    return out
+
+
+def validation_table(
+    obs: Observations, tables: dict[str, list[pd.Series]], start_year: int, last_step_year: int, cfg: CalibrationConfig
+) -> pd.DataFrame:
+    """One row per observed CSV row with a model counterpart inside the run's years, with each variant's
+    simulated mean, 90 % band, error and whether the observation lies in the band."""
+    targeted = _targeted(cfg)
+    rows = []
+    for r in obs.frame.itertuples(index=False):
+        cp = COUNTERPARTS.get(r.indicator)
+        if cp is None or r.indicator == "bj_tech_contract_outflow" or not math.isfinite(r.value):
+            continue
+        if r.region not in cp.regions and not (r.region == JJJ_TOTAL and cp.regions == JJJ):
+            continue
+        a, _, b = str(r.year).partition("-")
+        y0, y1 = int(a), int(b or a)
+        last = last_step_year if cp.kind == "stock" else last_step_year - 1
+        if y0 < start_year or y1 > last:
+            continue
+        row: dict[str, Any] = {
+            "indicator": r.indicator,
+            "region": r.region,
+            "year": str(r.year),
+            "period": "fitted" if y1 <= FIT_END else "out-of-sample",
+            "targeted": (r.indicator, r.region) in targeted,
+            "start_input": y0 == y1 == start_year and r.indicator in START_INPUTS,
+            "observed": float(r.value),
+            "observed_as_written": str(r.raw),
+            "confidence": str(r.confidence),
+        }
+        for variant, tabs in tables.items():
+            v = np.array([Simulated(t).value(r.indicator, r.region, str(r.year)) for t in tabs])
+            lo, hi = np.quantile(v, BAND)
+            row[f"{variant}_mean"] = float(v.mean())
+            row[f"{variant}_p05"] = float(lo)
+            row[f"{variant}_p95"] = float(hi)
+            row[f"{variant}_error_pct"] = 100.0 * (v.mean() / r.value - 1.0)
+            row[f"{variant}_in_band"] = bool(lo <= r.value <= hi)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def series_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Errors per series and period (start-year inputs left out): MAPE, bias and 90 % band coverage."""
+    t = table[~table.start_input]
+    out = []
+    for (ind, reg, period), g in t.groupby(["indicator", "region", "period"], sort=False):
+        row: dict[str, Any] = {
+            "indicator": ind,
+            "region": reg,
+            "period": period,
+            "years": f"{g.year.iloc[0]}..{g.year.iloc[-1]}" if len(g) > 1 else g.year.iloc[0],
+            "n": len(g),
+            "targeted": bool(g.targeted.iloc[0]),
+        }
+        for variant in [v for v in VARIANTS if f"{v}_mean" in g]:
+            err = g[f"{variant}_error_pct"]
+            row[f"{variant}_mape_pct"] = float(err.abs().mean())
+            row[f"{variant}_bias_pct"] = float(err.mean())
+            row[f"{variant}_coverage"] = float(g[f"{variant}_in_band"].mean())
+        out.append(row)
+    df = pd.DataFrame(out)
+    order = {"fitted": 0, "out-of-sample": 1}
+    return df.sort_values(["indicator", "region", "period"], key=lambda s: s.map(order) if s.name == "period" else s)
+
+
+def markdown(df: pd.DataFrame, floatfmt: str = "{:.1f}") -> str:
+    """A pipe table (numbers with ``floatfmt``, booleans as yes/no)."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, bool | np.bool_):
+            return "yes" if v else "no"
+        if isinstance(v, float | np.floating):
+            return "" if not math.isfinite(v) else floatfmt.format(v)
+        return str(v)
+
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    sep = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, sep, *body]) + "\n"
+
+
+# ---- ergodicity and stationarity -----------------------------------------------------------------------------
+
+
+def ergodicity(
+    cfg: CalibrationConfig,
+    obs: Observations,
+    tables: list[pd.Series],
+    x_fit: np.ndarray,
+    weights: np.ndarray | None,
+    pool: Any,
+    candidates: int,
+    seeds_a: tuple[int, ...],
+    seeds_b: tuple[int, ...],
+) -> dict[str, Any]:
+    """Checks that the moments are stable enough for MSM (see the module docstring)."""
+    moments = list(cfg.moments)
+    r = len(tables)
+    per_seed = per_seed_moments(moments, tables)
+    half = r // 2
+    a = simulated_moments(moments, tables[:half])
+    b = simulated_moments(moments, tables[half : 2 * half])
+    full = simulated_moments(moments, tables)
+    sd_one = full["sd_one"]
+    z = (a["transformed"] - b["transformed"]) / (sd_one * math.sqrt(2.0 / half))
+    raw_seed = np.array([[m.raw(Simulated(t).value) for m in moments] for t in tables])
+    cv = raw_seed.std(axis=0, ddof=1) / np.abs(raw_seed.mean(axis=0))
+    per_moment = pd.DataFrame(
+        {
+            "moment": [m.name for m in moments],
+            "mean": full["raw"],
+            "cv_across_seeds": cv,
+            "sd_one_run_scaled": sd_one,
+            "half_a": a["raw"],
+            "half_b": b["raw"],
+            "z_half_a_vs_b": z,
+            "per_seed_sd_scaled": np.nanstd(per_seed, axis=0, ddof=1),
+        }
+    )
+
+    # burn-in: the growth moments with 2015 (after the start-up year) as their base
+    burn = []
+    for m in moments:
+        if m.stat != "growth":
+            continue
+        late = Moment(m.name, "growth", m.indicator, m.region, years=(m.years[0] + 1, m.years[1]))
+        sim_all = Simulated(pd.concat(tables, axis=1).mean(axis=1)).value
+        burn.append(
+            {
+                "moment": m.name,
+                "simulated_from_start": m.raw(sim_all),
+                "simulated_after_burn_in": late.raw(sim_all),
+                "observed_from_start": m.raw(obs.value),
+                "observed_after_burn_in": late.raw(obs.value),
+            }
+        )
+
+    # run length: the fitted-year moments from the validation's 40-quarter runs vs runs of cfg.steps quarters
+    short = _runs(pool, cfg.params_at(x_fit), tuple(int(t.name) for t in tables[:2]))
+    diff = max(float((s - t.loc[s.index]).abs().max()) for s, t in zip(short, tables[:2], strict=True))
+
+    # year-on-year growth over the run: does the start-up transient die out?
+    stack = pd.concat(tables, axis=1)
+    yoy = []
+    for ind in ("tech_contract_turnover_output", "tech_contract_turnover_absorbed", "patents_granted_invention",
+                "rd_personnel_fte_total", "high_tech_enterprises_stock"):  # fmt: skip
+        years = sorted({y for (i, reg, y) in stack.index if i == ind and reg == "Beijing"})
+        jjj = np.array([[stack.loc[(ind, reg, y)].to_numpy() for reg in JJJ] for y in years]).sum(axis=1)
+        g = np.log(jjj[1:] / jjj[:-1])
+        for k, y in enumerate(years[1:]):
+            yoy.append(
+                {"indicator": ind, "year": y, "mean_growth": float(g[k].mean()), "sd_growth": float(g[k].std(ddof=1))}
+            )
+
+    # ranking of candidates by J on two seed sets
+    lo, hi = np.array(cfg.bounds).T
+    rng_points = qmc.scale(
+        qmc.LatinHypercube(d=len(lo), rng=np.random.default_rng(2024)).random(max(candidates - 2, 1)), lo, hi
+    )
+    points = [cfg.start(), x_fit, *rng_points][:candidates]
+    obj = Objective(cfg, obs, pool)
+    if weights is None:
+        obj.set_weights(simulated_moments(moments, obj.tables([cfg.start()], seeds_a + seeds_b)[0])["sd_one"])
+    else:
+        obj.weights = np.asarray(weights, float)
+    ja = [obj.value(s["transformed"]) for s in obj.simulate(points, seeds_a)]
+    jb = [obj.value(s["transformed"]) for s in obj.simulate(points, seeds_b)]
+    rho = stats.spearmanr(ja, jb).statistic if len(points) > 2 else float("nan")
+    labels = ["start", "fitted", *[f"lhs-{i}" for i in range(len(points) - 2)]][: len(points)]
+    ranking = pd.DataFrame({"candidate": labels, "objective_seeds_a": ja, "objective_seeds_b": jb})
+    return {
+        "per_moment": per_moment,
+        "burn_in": pd.DataFrame(burn),
+        "year_on_year": pd.DataFrame(yoy),
+        "ranking": ranking,
+        "summary": {
+            "seeds": r,
+            "median_cv": float(np.nanmedian(cv)),
+            "max_cv_moment": moments[int(np.nanargmax(cv))].name,
+            "max_cv": float(np.nanmax(cv)),
+            "max_abs_z_halves": float(np.nanmax(np.abs(z))),
+            "share_abs_z_below_2": float(np.mean(np.abs(z[np.isfinite(z)]) < 2)),
+            "run_length_max_abs_difference": diff,
+            "ranking_spearman": float(rho),
+            "ranking_candidates": len(points),
+            "ranking_seeds": [list(seeds_a), list(seeds_b)],
+        },
+    }
+
+
+# ---- figures -------------------------------------------------------------------------------------------------
+
+PANELS: dict[str, str] = {
+    "tech_contract_turnover_output": "Technology-contract turnover by seller (亿元)",
+    "tech_contract_turnover_absorbed": "Technology-contract turnover by buyer (亿元)",
+    "patents_granted_invention": "Invention patents granted",
+    "rd_personnel_fte_total": "R&D personnel (FTE)",
+    "high_tech_enterprises_stock": "High-tech enterprises (stock)",
+    "rd_expenditure": "R&D expenditure (亿元; model: platform budget / share)",
+    "gdp_implied_by_rd_bulletin": "GDP (亿元; model: firm value added / 0.25)",
+    "bj_to_tj_hb_tech_contract_value": "Beijing → Tianjin+Hebei contract value (亿元)",
+    "zgc_branches_in_tj_hb_stock": "ZGC branches in Tianjin+Hebei",
+}
+
+
+def _rgba(color: str, alpha: float) -> str:
+    c = color.lstrip("#")
+    return f"rgba({int(c[0:2], 16)},{int(c[2:4], 16)},{int(c[4:6], 16)},{alpha})"
+
+
+def series_figure(indicator: str, obs: Observations, tables: dict[str, list[pd.Series]]) -> Any:
+    """Observed values (filled: fitted years; open: out-of-sample) against each variant's mean and 90 % band."""
+    import plotly.graph_objects as go
+    from jjjsim.viz.theme import REGION_COLORS, apply
+    from plotly.subplots import make_subplots
+
+    regions = list(COUNTERPARTS[indicator].regions)
+    fig = make_subplots(rows=1, cols=len(regions), subplot_titles=regions, horizontal_spacing=0.07)
+    any_tab = next(iter(tables.values()))[0]
+    years = sorted({y for (i, _, y) in any_tab.index if i == indicator})
+    df = obs.frame
+    for c, reg in enumerate(regions, start=1):
+        color = REGION_COLORS.get(reg, REGION_COLORS["Beijing"])
+        for variant, tabs in tables.items():
+            v = np.array([[Simulated(t).value(indicator, reg, str(y)) for y in years] for t in tabs])
+            lo, hi = np.quantile(v, BAND, axis=0)
+            name = "fitted" if variant == "fitted" else "registry defaults"
+            if variant == "fitted":
+                band = go.Scatter(
+                    x=years + years[::-1],
+                    y=list(hi) + list(lo[::-1]),
+                    fill="toself",
+                    fillcolor=_rgba(color, 0.15),
+                    line=dict(width=0),
+                    hoverinfo="skip",
+                    name="fitted: 90 % band",
+                    legendgroup="band",
+                    showlegend=c == 1,
+                )
+                fig.add_trace(band, 1, c)
+            line = dict(color=color if variant == "fitted" else "#777", width=2)
+            line["dash"] = "solid" if variant == "fitted" else "dot"
+            mean = go.Scatter(
+                x=years, y=v.mean(axis=0), mode="lines", name=f"{name}: mean", line=line, legendgroup=variant,
+                showlegend=c == 1,
+            )  # fmt: skip
+            fig.add_trace(mean, 1, c)
+        d = df[(df.indicator == indicator) & (df.region == reg) & df.year.str.fullmatch(r"\d{4}")]
+        d = d.assign(y=d.year.astype(int)).sort_values("y")
+        for period, sub, symbol in (
+            ("fitted years", d[d.y <= FIT_END], "circle"),
+            ("out-of-sample", d[d.y > FIT_END], "circle-open"),
+        ):
+            marker = dict(color="#111", symbol=symbol, size=8, line=dict(width=1.5))
+            points = go.Scatter(
+                x=sub.y, y=sub.value, mode="markers", name=f"observed, {period}", marker=marker, legendgroup=period,
+                showlegend=c == 1,
+            )  # fmt: skip
+            fig.add_trace(points, 1, c)
+        fig.add_vline(x=FIT_END + 0.5, line=dict(color="#999", dash="dash", width=1), row=1, col=c)
+    apply(fig, PANELS.get(indicator, indicator) + " — observed vs simulated (dashed line: end of fitted years)",
+          height=420)  # fmt: skip
+    fig.update_layout(legend=dict(orientation="h", y=-0.18))
+    return fig
+
+
+def moments_figure(fit: dict[str, Any]) -> Any:
+    """Each moment's standardised deviation (simulated − observed)·√w at the start point and the optimum."""
+    import plotly.graph_objects as go
+    from jjjsim.viz.theme import BASELINE_COLOR, REGION_COLORS, apply
+
+    names = list(fit["moments"])
+    ts = [fit["moments"][n]["t_start"] for n in names]
+    to = [fit["moments"][n]["t_optimum"] for n in names]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=names, x=ts, orientation="h", name="start (registry defaults)", marker_color=BASELINE_COLOR))
+    fig.add_trace(go.Bar(y=names, x=to, orientation="h", name="fitted", marker_color=REGION_COLORS["Beijing"]))
+    for x in (-2, 2):
+        fig.add_vline(x=x, line=dict(color="#999", dash="dot", width=1))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title="(simulated − observed) × √weight")
+    title = f"Calibration moments: J = {fit['objective_start']:.0f} at the start, {fit['objective_optimum']:.0f} fitted"
+    apply(fig, title, height=160 + 22 * len(names))
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.12))
+    return fig
+
+
+def _write_figures(figs: dict[str, Any], out: Path, png: bool) -> list[str]:
+    html = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>jjjsim validation (E5)</title></head><body>"]
+    for i, fig in enumerate(figs.values()):
+        html.append(fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False))
+    html.append("</body></html>")
+    (out / "validation.html").write_text("\n".join(html), encoding="utf-8")
+    written = ["validation.html"]
+    if png:
+        if "BROWSER_PATH" not in os.environ and Path("/usr/bin/chromium").exists():
+            os.environ["BROWSER_PATH"] = "/usr/bin/chromium"
+        import kaleido
+
+        jobs = []
+        for key, fig in figs.items():
+            height = fig.layout.height or 500
+            jobs.append(
+                {"fig": fig, "path": str(out / f"validation-{key}.png"), "opts": {"width": 1200, "height": height}}
+            )
+        kaleido.write_fig_from_object_sync(jobs)
+        written += [f"validation-{k}.png" for k in figs]
+    return written
+
+
+# ---- the entry point -----------------------------------------------------------------------------------------
+
+
+def validate(
+    fit: Path | dict[str, Any] | None,
+    out: Path,
+    quick: bool = False,
+    seeds: int = 30,
+    workers: int | None = None,
+    dask: str | None = None,
+    png: bool = True,
+    config: Path | None = None,
+) -> dict[str, Any]:
+    """Validate the historical run with the fitted values (``fit``: a calibration folder, its ``fit.json`` or
+    its content; None validates the registry defaults only) and write tables and figures into ``out``.
+
+    Args:
+        quick: scale 0.25 and at most 4 seeds (a smoke test well under a minute).
+        seeds: seeds of each variant (spawned from a root distinct from the calibration's).
+        png: also write PNGs (kaleido; needs Chromium).
+        config: the calibration config (default: the one the fit names, else the built-in one).
+
+    Writes ``validation_rows.csv`` (one row per observed value), ``validation_series.csv`` / ``.md`` (errors
+    per series and period), ``ergodicity*.csv``, ``validation.json``, ``validation.html`` and PNGs.
+    """
+    t0, started = time.perf_counter(), _now()
+    fit_d = _read_fit(fit)
+    fit_quick = bool(fit_d.get("quick")) if fit_d else quick
+    cfg_path = config or (Path(fit_d["config_path"]) if fit_d and fit_d.get("config_path") else None)
+    cfg = load_config(cfg_path, quick=fit_quick)
+    obs = Observations(cfg.data)
+    overrides = fitted_overrides(fit_d) if fit_d else {}
+    scale = 0.25 if quick else float(cfg.base.scale)
+    n = min(seeds, 4) if quick else seeds
+    run_seeds = _seeds({"count": n, "root": 20231231}, "validate", "seeds")
+    hist = cfg.base.replace({"steps": 40, "scale": scale}, where="validate")
+    cfg_v = dataclasses.replace(cfg, base=cfg.base.replace({"scale": scale}, where="validate"))
+    x_fit = np.array([float(fit_d["parameters"][e.key]["estimate"]) for e in cfg.parameters]) if fit_d else cfg.start()
+    weights = [fit_d["moments"][m.name]["weight"] for m in cfg.moments] if fit_d else None
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with executor(workers, dask) as (pool, _window):
+        tables: dict[str, list[pd.Series]] = {}
+        if fit_d:
+            tables["fitted"] = _runs(pool, hist.replace(overrides, where="fit.json"), run_seeds)
+        tables["default"] = _runs(pool, hist, run_seeds)
+        erg = ergodicity(
+            cfg_v,
+            obs,
+            tables.get("fitted", tables["default"]),
+            x_fit,
+            weights,
+            pool,
+            candidates=4 if quick else 10,
+            seeds_a=cfg.seeds,
+            seeds_b=cfg.check_seeds,
+        )
+    rows = validation_table(obs, tables, int(hist.start_year), int(hist.start_year) + 10, cfg)
+    series = series_table(rows)
+    rows.to_csv(out / "validation_rows.csv", index=False)
+    series.to_csv(out / "validation_series.csv", index=False)
+    (out / "validation_series.md").write_text(markdown(series))
+    for key in ("per_moment", "burn_in", "year_on_year", "ranking"):
+        erg[key].to_csv(out / f"ergodicity_{key}.csv", index=False)
+    figs = {ind: series_figure(ind, obs, tables) for ind in PANELS}
+    if fit_d:
+        figs = {"moments": moments_figure(fit_d), **figs}
+    files = _write_figures({k.replace("_", "-"): f for k, f in figs.items()}, out, png)
+
+    head = {}
+    for variant in tables:
+        for period in ("fitted", "out-of-sample"):
+            s = series[series.period == period]
+            head[f"{variant}/{period}"] = {
+                "series": len(s),
+                "median_mape_pct": float(s[f"{variant}_mape_pct"].median()),
+                "mean_coverage": float(s[f"{variant}_coverage"].mean()),
+            }
+    result = {
+        "calibration_id": fit_d.get("calibration_id") if fit_d else None,
+        "quick": quick,
+        "scenario": cfg.scenario,
+        "scale": scale,
+        "seeds": list(run_seeds),
+        "overrides": overrides,
+        "headline": head,
+        "ergodicity": erg["summary"],
+        "files": sorted(["validation_rows.csv", "validation_series.csv", "validation_series.md", *files]),
+        "versions": _versions(),
+        "started": started,
+        "finished": _now(),
+        "seconds": time.perf_counter() - t0,
+    }
+    (out / "validation.json").write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    return result
+
+
+__all__ = ["BJ_TJHB", "ergodicity", "series_table", "validate", "validation_table"]

@@ -1,0 +1,155 @@
+"""E5: MSM calibration and validation — the quick fit improves, targets and tables come from the data file, CRN."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from jjjsim.experiments.calibration import calibrate, default_config, load_config, validate
+from jjjsim.experiments.calibration.moments import COUNTERPARTS, Observations, default_data_file
+from jjjsim.experiments.calibration.msm import Objective
+from jjjsim.experiments.sweep import executor
+from jjjsim.model.param import ConfigError
+from jjjsim.model.params import REGISTRY
+
+
+def _csv_rows(path: Path) -> dict[tuple[str, str, str], float]:
+    """The statistics file read independently of the package: (indicator, region, year) -> value."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {
+            (r["indicator"], r["region"], r["year"]): float(r["value"].lstrip("><~"))
+            for r in csv.DictReader(fh)
+            if re.fullmatch(r"[><~]?[0-9.]+", r["value"])
+        }
+
+
+@pytest.fixture(scope="module")
+def quick_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("calibration")
+    return out, calibrate(None, out, quick=True, workers=2)
+
+
+@pytest.fixture(scope="module")
+def quick_validation(quick_fit: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("validation")
+    validate(quick_fit[0], out, quick=True, workers=2, png=False)
+    return out
+
+
+def test_quick_calibration_lowers_the_objective_within_bounds(quick_fit: tuple[Path, dict[str, Any]]) -> None:
+    out, fit = quick_fit
+    assert fit["objective_optimum"] < fit["objective_start"]
+    cfg = load_config(quick=True)
+    assert list(fit["parameters"]) == [e.key for e in cfg.parameters]
+    for e in cfg.parameters:
+        row = fit["parameters"][e.key]
+        lo, hi = REGISTRY[e.name].bounds
+        assert lo <= e.lower <= row["estimate"] <= e.upper <= hi
+        assert np.isfinite(row["std_error"]) and row["std_error"] >= 0
+    assert set(fit["moments"]) == {m.name for m in cfg.moments}
+    for name in ("fit.json", "registry_update.json", "manifest.json", "moments.csv", "parameters.csv"):
+        assert (out / name).stat().st_size > 0, name
+    update = json.loads((out / "registry_update.json").read_text())
+    assert update["quick"] is True and set(update["parameters"]) == set(fit["parameters"])
+    assert all(v["calibration_id"] == fit["calibration_id"] for v in update["parameters"].values())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config_sha256"] == cfg.digest and manifest["seeds"] == list(cfg.seeds)
+    assert manifest["versions"]["numpy"] and manifest["started"] <= manifest["finished"]
+    # every candidate was scored on the same seeds, and the best one logged is the reported optimum
+    evaluations = pd.read_csv(out / "evaluations.csv")
+    assert evaluations.objective.min() == pytest.approx(fit["objective_optimum"])
+
+
+def test_observed_moments_are_read_from_the_data_file(tmp_path: Path) -> None:
+    source = default_data_file()
+    rows = _csv_rows(source)
+    cfg = load_config()
+    obj = Objective(cfg, Observations(cfg.data), pool=None)  # type: ignore[arg-type]
+    observed = dict(zip([m.name for m in cfg.moments], obj.observed_raw, strict=True))
+    assert observed["bj_tjhb_2017"] == rows[("bj_to_tj_hb_tech_contract_value", "Beijing->Tianjin+Hebei", "2017")]
+    assert observed["bj_tjhb_share_of_bj_outflow"] == rows[
+        ("bj_to_tj_hb_share_of_bj_tech_contract_outflow", "Beijing->Tianjin+Hebei", "2014-2020")
+    ]
+    assert observed["zgc_branches_2020"] == rows[("zgc_branches_in_tj_hb_stock", "Beijing->Tianjin+Hebei", "2020")]
+    out = [rows[("tech_contract_turnover_output", r, "2020")] for r in ("Beijing", "Tianjin", "Hebei")]
+    assert observed["output_share_bj_2020"] == pytest.approx(out[0] / sum(out), rel=1e-12)
+    fte = ("rd_personnel_fte_total", "Tianjin")
+    growth = np.log(rows[(*fte, "2020")] / rows[(*fte, "2014")]) / 6
+    assert observed["fte_growth_tj"] == pytest.approx(growth, rel=1e-12)
+
+    # a copy of the data file with one value changed, named by a copy of the config, changes that moment only
+    copy = tmp_path / "stats.csv"
+    text = source.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("Beijing->Tianjin+Hebei,2017,bj_to_tj_hb_tech_contract_value,"))
+    copy.write_text(text.replace(line, line.replace(",152.2,", ",300,")), encoding="utf-8")
+    conf = tmp_path / "calibration.toml"
+    conf.write_text(f'data = "{copy}"\n' + default_config().read_text(encoding="utf-8"), encoding="utf-8")
+    cfg2 = load_config(conf)
+    obj2 = Objective(cfg2, Observations(cfg2.data), pool=None)  # type: ignore[arg-type]
+    changed = {m.name for m, a, b in zip(cfg.moments, obj.observed_raw, obj2.observed_raw, strict=True) if a != b}
+    assert changed == {"bj_tjhb_2017"} and obj2.observed_raw[0] == 300.0
+
+
+def test_validation_table_is_generated_from_the_data_file(quick_validation: Path) -> None:
+    table = pd.read_csv(quick_validation / "validation_rows.csv", dtype={"year": str})
+    rows = _csv_rows(default_data_file())
+    for r in table.itertuples(index=False):
+        if r.region == "JJJ" and (r.indicator, r.region, r.year) not in rows:
+            continue
+        assert r.observed == rows[(r.indicator, r.region, r.year)], (r.indicator, r.region, r.year)
+        last = int(r.year[-4:])
+        assert r.period == ("fitted" if last <= 2020 else "out-of-sample")
+    assert {"fitted", "out-of-sample"} <= set(table.period)
+    # every observed row with a counterpart in 2014-2023 (stocks to 2024) is in the table
+    wanted = {
+        k
+        for k in rows
+        if k[0] in COUNTERPARTS
+        and (k[1] in COUNTERPARTS[k[0]].regions or k[1] == "JJJ")
+        and int(k[2][:4]) >= 2014
+        and int(k[2][-4:]) <= (2024 if COUNTERPARTS[k[0]].kind == "stock" else 2023)
+    }
+    assert wanted == set(zip(table.indicator, table.region, table.year, strict=True))
+    series = pd.read_csv(quick_validation / "validation_series.csv")
+    assert {"fitted_mape_pct", "fitted_bias_pct", "fitted_coverage", "default_mape_pct"} <= set(series.columns)
+    assert (quick_validation / "validation.html").read_text(encoding="utf-8").count("<script src=") == 0
+
+
+def test_common_random_numbers_give_the_same_objective_twice() -> None:
+    cfg = load_config(quick=True)
+    cfg = dataclasses.replace(cfg, base=cfg.base.replace({"scale": 0.1}))
+    with executor(1) as (pool, _):
+        obj = Objective(cfg, Observations(cfg.data), pool)
+        x0 = cfg.start()
+        first = obj.simulate([x0])[0]
+        obj.set_weights(first["sd_one"])
+        again = obj.simulate([x0])[0]
+        other = obj.simulate([x0 + 0.2 * (np.array(cfg.bounds)[:, 1] - x0)])[0]
+    assert obj.value(first["transformed"]) == obj.value(again["transformed"])
+    assert obj.value(other["transformed"]) != obj.value(first["transformed"])
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (("[parameters.outside_demand]", "[parameters.outside_demandd]"), "parameters.outside_demandd"),
+        (("bounds = [0.0, 1.0]", "bounds = [0.0, 1.5]"), "parameters.outside_demand.bounds"),
+        (("[parameters.outside_demand]", "[parameters.fund_size]"), "parameters.fund_size"),
+        (('indicator = "bj_to_tj_hb_tech_contract_value"\n', 'indicator = "tech_contract_count_output"\n'), "indicator"),
+    ],
+)
+def test_bad_config_is_a_config_error_naming_file_and_key(tmp_path: Path, change: tuple[str, str], key: str) -> None:
+    text = default_config().read_text(encoding="utf-8")
+    assert change[0] in text
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.where == str(path) and key in err.value.key
