@@ -649,13 +649,13 @@ def lever_heatmap(runs: pd.DataFrame, lever_x: str, lever_y: str, metric: str) -
             customdata=count.to_numpy(),
             colorscale="Viridis",
             colorbar=dict(title=dict(text=metric_title(metric), side="right")),
-            texttemplate="%{z:.4~s}",
+            texttemplate="%{z:,.4~g}",
             hovertemplate="%{x}, %{y}: %{z:,.4g} (n = %{customdata})<extra></extra>",
             name=metric_title(metric, unit=False),
         )
     )
     fig.update_xaxes(title_text=lever_title(lever_x), type="category")
-    fig.update_yaxes(title_text=lever_title(lever_y), type="category")
+    fig.update_yaxes(title_text=lever_title(lever_y), type="category", automargin=True)
     return theme.apply(fig, f"{metric_title(metric, unit=False)}: mean across seeds", height=480)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ def sections(
     def add(key: str, title: str, caption: str, build: Callable[[], go.Figure]) -> None:
         fig = build()
         if fig is not None and len(fig.data):
-            out.append(Section(key, title, caption, fig))
+            out.append(Section(re.sub(r"[^A-Za-z0-9_.]+", "-", key).strip("-"), title, caption, fig))  # id, file
 
     if res.design == "scenarios" and res.baseline is not None and len(res.labels) > 1:
         comparison = res.comparison(metrics)
@@ -352,8 +353,12 @@ def write_pngs(secs: list[Section], folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(str(folder), "--png", "a writable folder", f"{type(e).__name__}: {e.strerror}") from None
+    import logging
+
     import kaleido
 
+    for name in ("choreographer", "kaleido", "logistro"):  # its browser driver logs recoverable hiccups with tracebacks
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     paths = [folder / f"{s.key}.png" for s in secs]
     try:
         kaleido.write_fig_from_object_sync(
