@@ -28,8 +28,14 @@ class Tables:
 
     def __init__(self, res: Results) -> None:
         self.res = res
+        self.names = res.point_names()  # grid points by their lever values in legends, as in the report
         self._cache: dict[Any, Any] = {}
         self._lock = threading.Lock()
+
+    def _named(self, df: pd.DataFrame) -> pd.DataFrame:
+        if self.names:
+            df = df.assign(scenario=df["scenario"].map(lambda s: self.names.get(s, s)))
+        return df
 
     def _get(self, key: Any, make: Callable[[], Any]) -> Any:
         with self._lock:
@@ -39,11 +45,11 @@ class Tables:
 
     def bands(self, indicator: str) -> pd.DataFrame:
         """Bands across seeds of one series indicator."""
-        return self._get(("bands", indicator), lambda: self.res.bands([indicator]))
+        return self._get(("bands", indicator), lambda: self._named(self.res.bands([indicator])))
 
     def flows(self) -> pd.DataFrame:
         """Mean flow matrices."""
-        return self._get("flows", self.res.flows)
+        return self._get("flows", lambda: self._named(self.res.flows()))
 
     def comparison(self, metric: str) -> pd.DataFrame:
         """The paired comparison with the baseline over the report's key metrics and ``metric`` (the Holm family
@@ -76,6 +82,7 @@ def layout(res: Results | None) -> html.Div:
     metrics = res.metrics()
     metric = next((m for m in KEY_METRICS if m in metrics), metrics[0] if metrics else None)
     indicators = res.series_indicators() if res.has_series else []
+    names = res.point_names()
     indicator = next((i for i in SERIES_INDICATORS if i in indicators), indicators[0] if indicators else None)
     seeds = res.runs["seed"].nunique()
     return html.Div(
@@ -100,7 +107,7 @@ def layout(res: Results | None) -> html.Div:
                     html.Label("Scenarios" if res.design == "scenarios" else "Design points", htmlFor="res-labels"),
                     dcc.Dropdown(
                         id="res-labels",
-                        options=[{"label": s, "value": s} for s in res.labels],
+                        options=[{"label": names.get(s, s), "value": s} for s in res.labels],
                         value=res.labels[:MAX_DEFAULT_LABELS] if res.design != "scenarios" else res.labels,
                         multi=True,
                     ),
@@ -195,6 +202,7 @@ def cards(
     if metric is None:
         return [html.P("The folder's runs have no numeric summary metric.", className="meta")]
     picked = [s for s in res.labels if s in (labels or [])]
+    shown = [t.names.get(s, s) for s in picked]  # as the bands and flows name them
     out = []
     name = theme.metric_title(metric, unit=False)
     if res.design == "scenarios" and res.baseline is not None and len(res.labels) > 1:
@@ -243,7 +251,7 @@ def cards(
             _card(
                 "res-bands",
                 f"{theme.metric_title(indicator, unit=False)} over time",
-                lambda: figures.time_bands(t.bands(indicator), indicator, scenarios=picked, regions=regions or None),
+                lambda: figures.time_bands(t.bands(indicator), indicator, scenarios=shown, regions=regions or None),
             )
         )
     if res.has_flows and flow is not None:
@@ -251,7 +259,7 @@ def cards(
             _card(
                 "res-sankey",
                 f"Flows between regions: {FLOW_LABELS.get(flow, flow).lower()}",
-                lambda: figures.sankey(t.flows(), flow=flow, scenarios=picked),
+                lambda: figures.sankey(t.flows(), flow=flow, scenarios=shown),
             )
         )
     return out

@@ -60,6 +60,22 @@ class Results:
     experiment: Experiment | None = field(default=None, repr=False)
     """The experiment re-resolved from the manifest's definition (None if it no longer resolves)."""
 
+    def point_names(self) -> dict[str, str]:
+        """Readable names of a grid's or a Morris/Sobol design's points (``fund_size=300, autonomy=0.6``), by label;
+        empty for scenario designs (their labels are names already) and Latin hypercubes (too many digits)."""
+        cols = [f"point.{lever}" for lever in self.levers if f"point.{lever}" in self.runs]
+        if not cols or self.design == "lhs":
+            return {}
+        first = self.runs.groupby("label", sort=False)[cols].first()
+
+        def text(v: object) -> str:
+            return f"{v:g}" if isinstance(v, float) else str(v)
+
+        return {
+            str(label): ", ".join(f"{c.removeprefix('point.')}={text(v)}" for c, v in row.items())
+            for label, row in first.iterrows()
+        }
+
     def metrics(self) -> list[str]:
         """The numeric summary columns of the runs (not seed, steps or design-point columns)."""
         return [

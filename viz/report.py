@@ -71,22 +71,6 @@ def _metrics(res: Results, wanted: Sequence[str] | None = None) -> list[str]:
     return [m for m in (wanted or KEY_METRICS) if m in have]
 
 
-def _point_names(res: Results) -> dict[str, str]:
-    """Readable names of a lever design's points (``fund_size=300, talent_incentive.Hebei=5``)."""
-    cols = [f"point.{lever}" for lever in res.levers if f"point.{lever}" in res.runs]
-    if not cols:
-        return {}
-    first = res.runs.groupby("label", sort=False)[cols].first()
-
-    def text(v: object) -> str:
-        return f"{v:g}" if isinstance(v, float) else str(v)
-
-    return {
-        label: ", ".join(f"{c.removeprefix('point.')}={text(v)}" for c, v in row.items())
-        for label, row in first.iterrows()
-    }
-
-
 def summary_table(res: Results, comparison: pd.DataFrame | None, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """The report's table: per scenario (or design point) and key metric, mean and, against the baseline,
     the paired difference with its 95 % interval and relative change."""
@@ -124,7 +108,7 @@ def sections(
     out: list[Section] = []
     comparison = None
     metrics = _metrics(res, metrics)
-    names = _point_names(res) if res.design != "lhs" else {}  # readable grid points in legends and menus
+    names = res.point_names()  # readable grid points in legends and menus
 
     def add(key: str, title: str, caption: str, build: Callable[[], go.Figure]) -> None:
         fig = build()
