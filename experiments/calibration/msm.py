@@ -19,7 +19,7 @@ import math
 import platform as _platform
 import subprocess
 import time
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -44,6 +44,8 @@ OPTIMIZER_KEYS = ("popsize", "maxiter", "seed", "mutation", "recombination", "to
 ERROR_CLASSES = ("data_file", "other", "derived")
 PENALTY = 1e6
 """Objective of a candidate whose simulated moment is undefined (e.g. the log of a zero flow)."""
+MAX_RECENTRE = 3
+"""Times the optimum may move to a better point found by the Jacobian's evaluations."""
 
 
 def default_config() -> Path:
@@ -147,6 +149,7 @@ def load_config(path: str | Path | None = None, quick: bool = False) -> Calibrat
             raise ConfigError(where, k, f"one of {', '.join(TOP_KEYS)}", k, did_you_mean(k, TOP_KEYS))
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     d = dict(data)
+    subset: list[str] | None = None
     if quick:
         q = d.get("quick", {})
         if not isinstance(q, dict):
@@ -156,11 +159,11 @@ def load_config(path: str | Path | None = None, quick: bool = False) -> Calibrat
                 raise ConfigError(where, f"quick.{k}", "one of seeds, overrides, optimizer, parameters, steps", k)
             if k == "optimizer" or k == "overrides":
                 d[k] = {**d.get(k, {}), **v}
-            elif k == "parameters":  # a subset of the estimated parameters
+            elif k == "parameters":  # a subset of the estimated parameters (all are checked below)
                 full = d.get("parameters", {})
                 if not isinstance(v, list) or not all(isinstance(n, str) and n in full for n in v):
                     raise ConfigError(where, "quick.parameters", f"a list of names from [parameters] ({list(full)})", v)
-                d[k] = {n: full[n] for n in v}
+                subset = v
             else:
                 d[k] = v
     scenario = d.get("scenario", "historical")
@@ -185,9 +188,9 @@ def load_config(path: str | Path | None = None, quick: bool = False) -> Calibrat
     params_table = d.get("parameters")
     if not isinstance(params_table, dict) or not params_table:
         raise ConfigError(where, "parameters", "a table of parameters to estimate, each with bounds", params_table)
-    estimated = []
-    for key, spec in params_table.items():
-        estimated.append(_estimated(key, spec, where, overrides))
+    estimated = [_estimated(key, spec, where, overrides) for key, spec in params_table.items()]
+    if subset is not None:
+        estimated = [e for e in estimated if e.key in subset]
     moments_list = d.get("moments")
     if not isinstance(moments_list, list) or not moments_list:
         raise ConfigError(where, "moments", "a list of [[moments]] tables", moments_list)
@@ -292,6 +295,24 @@ def _estimated(key: str, spec: Any, where: str, overrides: dict[str, Any]) -> Es
     return Estimated(key, lo, hi, str(spec.get("why", "")))
 
 
+def run_batch(pool: Executor, window: int, tasks: list[tuple[Params, int]]) -> list[pd.Series]:
+    """:func:`moments.simulate` of each (params, seed), in order, with at most ``window`` runs in flight (as the
+    sweep engine does: a local pool replaces a recycled worker only when work is submitted)."""
+    results: list[Any] = [None] * len(tasks)
+    pending: dict[Future, int] = {}
+    queue = iter(enumerate(tasks))
+    while True:
+        for i, (params, seed) in queue:
+            pending[pool.submit(simulate, params, seed)] = i
+            if len(pending) >= max(window, 1):
+                break
+        if not pending:
+            return results
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            results[pending.pop(fut)] = fut.result()
+
+
 # ---- the objective -----------------------------------------------------------------------------------------------
 
 
@@ -301,8 +322,8 @@ class Objective:
     Evaluations are cached by θ, so a candidate is never run twice in one calibration.
     """
 
-    def __init__(self, cfg: CalibrationConfig, obs: Observations, pool: Executor) -> None:
-        self.cfg, self.obs, self.pool = cfg, obs, pool
+    def __init__(self, cfg: CalibrationConfig, obs: Observations, pool: Executor, window: int = 1) -> None:
+        self.cfg, self.obs, self.pool, self.window = cfg, obs, pool, window
         self.moments = list(cfg.moments)
         self.observed_raw = np.array([m.raw(obs.value) for m in self.moments])
         self.observed = np.array([m.transform(x) for m, x in zip(self.moments, self.observed_raw, strict=True)])
@@ -312,13 +333,16 @@ class Objective:
         self.cache: dict[tuple[float, ...], dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
         self.batches = 0
+        self.stage = "start"
         self.runs = 0
 
     def tables(self, xs: list[np.ndarray], seeds: tuple[int, ...]) -> list[list[pd.Series]]:
-        """The yearly tables of each candidate on ``seeds`` (all runs of the batch in flight at once)."""
-        futures = [[self.pool.submit(simulate, self.cfg.params_at(x), s) for s in seeds] for x in xs]
-        self.runs += len(xs) * len(seeds)
-        return [[f.result() for f in fs] for fs in futures]
+        """The yearly tables of each candidate on ``seeds`` (the batch's runs share the executor's window)."""
+        tasks = [(self.cfg.params_at(x), s) for x in xs for s in seeds]
+        flat = run_batch(self.pool, self.window, tasks)
+        self.runs += len(tasks)
+        n = len(seeds)
+        return [flat[i * n : (i + 1) * n] for i in range(len(xs))]
 
     def simulate(self, xs: list[np.ndarray], seeds: tuple[int, ...] | None = None) -> list[dict[str, Any]]:
         """Simulated moments of each candidate on ``seeds`` (default: the calibration seeds)."""
@@ -355,9 +379,8 @@ class Objective:
         """Cache a candidate's simulated moments with its objective, and log it."""
         sim = {**sim, "objective": self.value(sim["transformed"])}
         self.cache[key] = sim
-        self.history.append(
-            {"batch": self.batches, **dict(zip(self.names, key, strict=True)), "objective": sim["objective"]}
-        )
+        row = {"batch": self.batches, "stage": self.stage, **dict(zip(self.names, key, strict=True))}
+        self.history.append({**row, "objective": sim["objective"]})
         return sim
 
     @property
@@ -410,6 +433,20 @@ def sandwich(g: np.ndarray, w: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarra
 
 
 # ---- the calibration ---------------------------------------------------------------------------------------------
+
+
+def near_optimal(obj: Objective, j_opt: float, level: float = 0.95) -> dict[str, Any]:
+    """Range of each parameter over the evaluated candidates with J <= J_opt + the chi-square(p) quantile: a
+    rough, search-dependent picture of how flat the objective is around the optimum."""
+    p = len(obj.cfg.parameters)
+    cut = j_opt + float(stats.chi2.ppf(level, p))
+    pts = np.array([k for k, v in obj.cache.items() if v["objective"] <= cut])
+    return {
+        "threshold": cut,
+        "level": level,
+        "candidates": len(pts),
+        "ranges": {n: [float(pts[:, j].min()), float(pts[:, j].max())] for j, n in enumerate(obj.names)},
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -471,8 +508,8 @@ def calibrate(
     out.mkdir(parents=True, exist_ok=True)
     started, t0 = _now(), time.perf_counter()
     x0 = cfg.start()
-    with executor(workers, dask) as (pool, _window):
-        obj = Objective(cfg, obs, pool)
+    with executor(workers, dask) as (pool, window):
+        obj = Objective(cfg, obs, pool, window)
         r = len(cfg.seeds)
         start_tables = obj.tables([x0], cfg.seeds + cfg.check_seeds)[0]  # W from both seed sets at the start
         obj.set_weights(simulated_moments(obj.moments, start_tables)["sd_one"])
@@ -490,6 +527,7 @@ def calibrate(
                     f"({obj.runs} runs, {time.perf_counter() - t0:.0f} s)"
                 )
 
+        obj.stage = "search"
         res = optimize.differential_evolution(
             obj,
             cfg.bounds,
@@ -507,10 +545,16 @@ def calibrate(
             updating="deferred",
             callback=callback,
         )
-        best = min(obj.cache.items(), key=lambda kv: kv[1]["objective"])
-        x_opt = np.array(best[0])
-        opt_sim = best[1]
-        g, _ = jacobian(obj, x_opt)
+        # the Jacobian's points may score lower than the search's best: re-centre there (a local polish)
+        obj.stage = "jacobian"
+        recentred = -1
+        for _ in range(MAX_RECENTRE + 1):
+            key, opt_sim = min(obj.cache.items(), key=lambda kv: kv[1]["objective"])
+            x_opt = np.array(key)
+            g, _ = jacobian(obj, x_opt)
+            recentred += 1
+            if min(e["objective"] for e in obj.cache.values()) >= opt_sim["objective"]:
+                break
         opt_check = obj.simulate([x_opt], seeds=cfg.check_seeds)[0]
     finished, seconds = _now(), time.perf_counter() - t0
 
@@ -566,6 +610,7 @@ def calibrate(
                 "why": e.why,
             }
         )
+    near = near_optimal(obj, j_opt)
     fit = {
         "calibration_id": calib_id,
         "quick": quick,
@@ -597,7 +642,9 @@ def calibrate(
             "runs": obj.runs,
             "converged": bool(res.success),
             "message": str(res.message),
+            "recentred": recentred,
         },
+        "near_optimal": near,
         "standard_errors": {
             "method": "MSM sandwich (G'WG)^-1 G'W S W G (G'WG)^-1, S = diag(obs_error^2 + (1 + 1/R) sim_sd^2), "
             "central-difference Jacobian on the calibration seeds",

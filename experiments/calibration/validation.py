@@ -1,6 +1,6 @@
 """Validation of the calibrated model against every observed series it has a counterpart for (experiment E5).
 
-Three parts, written into one folder:
+Four parts, written into one folder:
 
 - **Ergodicity / stationarity checks** for MSM: the moments' spread across seeds (coefficient of variation),
   two disjoint seed halves against each other, the same moments from runs of different length, the effect of
@@ -11,6 +11,8 @@ Three parts, written into one folder:
   has a model counterpart (:data:`moments.COUNTERPARTS`) and whose year the run covers is compared with the
   simulated mean and 90 % band. Rows of 2014-2020 are *fitted* years, later ones *out-of-sample*; each
   series says whether any calibration moment used it. Per series: MAPE, bias, coverage of the band.
+- **The 2023 start**: the ``baseline`` scenario's first year with and without the fitted values, against the
+  2023 statistics (the policy scenarios start there).
 - **Figures** (plotly, ``jjjsim.viz.theme``): one self-contained HTML file and PNGs.
 """
 
@@ -41,10 +43,9 @@ from .moments import (
     Observations,
     Simulated,
     per_seed_moments,
-    simulate,
     simulated_moments,
 )
-from .msm import CalibrationConfig, Objective, _now, _seeds, _versions, fitted_overrides, load_config
+from .msm import CalibrationConfig, Objective, _now, _seeds, _versions, fitted_overrides, load_config, run_batch
 
 FIT_END = 2020
 """Last fitted year: rows up to it are 'fitted', later rows 'out-of-sample'."""
@@ -69,9 +70,8 @@ def _read_fit(fit: str | Path | dict[str, Any] | None) -> dict[str, Any] | None:
         raise ConfigError(str(path), "(file)", "a fit.json written by calibrate()", "no such file") from None
 
 
-def _runs(pool: Any, params: Params, seeds: tuple[int, ...]) -> list[pd.Series]:
-    futures = [pool.submit(simulate, params, s) for s in seeds]
-    return [f.result() for f in futures]
+def _runs(pool: Any, window: int, params: Params, seeds: tuple[int, ...]) -> list[pd.Series]:
+    return run_batch(pool, window, [(params, s) for s in seeds])
 
 
 # ---- the validation table ------------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def series_table(table: pd.DataFrame) -> pd.DataFrame:
             "indicator": ind,
             "region": reg,
             "period": period,
-            "years": f"{g.year.iloc[0]}..{g.year.iloc[-1]}" if len(g) > 1 else g.year.iloc[0],
+            "years": f"{g.year.iloc[0]}..{g.year.iloc[-1]}" if len(g) > 3 else ", ".join(g.year),
             "n": len(g),
             "targeted": bool(g.targeted.iloc[0]),
         }
@@ -182,6 +182,7 @@ def ergodicity(
     x_fit: np.ndarray,
     weights: np.ndarray | None,
     pool: Any,
+    window: int,
     candidates: int,
     seeds_a: tuple[int, ...],
     seeds_b: tuple[int, ...],
@@ -229,7 +230,7 @@ def ergodicity(
         )
 
     # run length: the fitted-year moments from the validation's 40-quarter runs vs runs of cfg.steps quarters
-    short = _runs(pool, cfg.params_at(x_fit), tuple(int(t.name) for t in tables[:2]))
+    short = _runs(pool, window, cfg.params_at(x_fit), tuple(int(t.name) for t in tables[:2]))
     diff = max(float((s - t.loc[s.index]).abs().max()) for s, t in zip(short, tables[:2], strict=True))
 
     # year-on-year growth over the run: does the start-up transient die out?
@@ -251,7 +252,7 @@ def ergodicity(
         qmc.LatinHypercube(d=len(lo), rng=np.random.default_rng(2024)).random(max(candidates - 2, 1)), lo, hi
     )
     points = [cfg.start(), x_fit, *rng_points][:candidates]
-    obj = Objective(cfg, obs, pool)
+    obj = Objective(cfg, obs, pool, window)
     if weights is None:
         obj.set_weights(simulated_moments(moments, obj.tables([cfg.start()], seeds_a + seeds_b)[0])["sd_one"])
     else:
@@ -279,6 +280,32 @@ def ergodicity(
             "ranking_seeds": [list(seeds_a), list(seeds_b)],
         },
     }
+
+
+def baseline_first_year(
+    obs: Observations, pool: Any, window: int, overrides: dict[str, Any], scale: float, seeds: tuple[int, ...]
+) -> pd.DataFrame:
+    """The ``baseline`` scenario (start 2023) over its first year, at the registry defaults and with the fitted
+    values: do values fitted on 2014-2020 carry over to the start year the policy scenarios use?"""
+    from jjjsim.model.scenario import load_scenario
+
+    base = load_scenario("baseline").params.replace({"steps": 4, "scale": scale}, where="validate")
+    year = str(int(base.start_year))
+    variants = {"default": base}
+    if overrides:
+        variants["fitted"] = base.replace(overrides, where="fit.json")
+    tabs = {k: _runs(pool, window, p, seeds) for k, p in variants.items()}
+    rows = []
+    for ind in ("tech_contract_turnover_output", "tech_contract_turnover_absorbed", "patents_granted_invention"):
+        for reg in (*JJJ, JJJ_TOTAL):
+            o = obs.value(ind, reg, year)
+            row: dict[str, Any] = {"indicator": ind, "region": reg, "year": year, "observed": o}
+            for k, t in tabs.items():
+                m = float(np.mean([Simulated(x).value(ind, reg, year) for x in t]))
+                row[f"{k}_mean"] = m
+                row[f"{k}_error_pct"] = 100.0 * (m / o - 1.0)
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # ---- figures -------------------------------------------------------------------------------------------------
@@ -340,11 +367,16 @@ def series_figure(indicator: str, obs: Observations, tables: dict[str, list[pd.S
             fig.add_trace(mean, 1, c)
         d = df[(df.indicator == indicator) & (df.region == reg) & df.year.str.fullmatch(r"\d{4}")]
         d = d.assign(y=d.year.astype(int)).sort_values("y")
+        start = years[0]
         for period, sub, symbol in (
-            ("fitted years", d[d.y <= FIT_END], "circle"),
+            ("before the run", d[d.y < start], "x-thin-open"),
+            ("fitted years", d[(d.y >= start) & (d.y <= FIT_END)], "circle"),
             ("out-of-sample", d[d.y > FIT_END], "circle-open"),
         ):
-            marker = dict(color="#111", symbol=symbol, size=8, line=dict(width=1.5))
+            if sub.empty:
+                continue
+            color = "#999" if period == "before the run" else "#111"
+            marker = dict(color=color, symbol=symbol, size=8, line=dict(width=1.5, color=color))
             points = go.Scatter(
                 x=sub.y, y=sub.value, mode="markers", name=f"observed, {period}", marker=marker, legendgroup=period,
                 showlegend=c == 1,
@@ -370,7 +402,7 @@ def moments_figure(fit: dict[str, Any]) -> Any:
     fig.add_trace(go.Bar(y=names, x=to, orientation="h", name="fitted", marker_color=REGION_COLORS["Beijing"]))
     for x in (-2, 2):
         fig.add_vline(x=x, line=dict(color="#999", dash="dot", width=1))
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(title="(simulated − observed) × √weight")
     title = f"Calibration moments: J = {fit['objective_start']:.0f} at the start, {fit['objective_optimum']:.0f} fitted"
     apply(fig, title, height=160 + 22 * len(names))
@@ -442,11 +474,11 @@ def validate(
     weights = [fit_d["moments"][m.name]["weight"] for m in cfg.moments] if fit_d else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with executor(workers, dask) as (pool, _window):
+    with executor(workers, dask) as (pool, window):
         tables: dict[str, list[pd.Series]] = {}
         if fit_d:
-            tables["fitted"] = _runs(pool, hist.replace(overrides, where="fit.json"), run_seeds)
-        tables["default"] = _runs(pool, hist, run_seeds)
+            tables["fitted"] = _runs(pool, window, hist.replace(overrides, where="fit.json"), run_seeds)
+        tables["default"] = _runs(pool, window, hist, run_seeds)
         erg = ergodicity(
             cfg_v,
             obs,
@@ -454,15 +486,19 @@ def validate(
             x_fit,
             weights,
             pool,
+            window,
             candidates=4 if quick else 10,
             seeds_a=cfg.seeds,
             seeds_b=cfg.check_seeds,
         )
+        first_year = baseline_first_year(obs, pool, window, overrides, scale, run_seeds[: min(n, 10)])
     rows = validation_table(obs, tables, int(hist.start_year), int(hist.start_year) + 10, cfg)
     series = series_table(rows)
     rows.to_csv(out / "validation_rows.csv", index=False)
     series.to_csv(out / "validation_series.csv", index=False)
     (out / "validation_series.md").write_text(markdown(series))
+    first_year.to_csv(out / "baseline_first_year.csv", index=False)
+    (out / "baseline_first_year.md").write_text(markdown(first_year))
     for key in ("per_moment", "burn_in", "year_on_year", "ranking"):
         erg[key].to_csv(out / f"ergodicity_{key}.csv", index=False)
     figs = {ind: series_figure(ind, obs, tables) for ind in PANELS}
@@ -488,7 +524,17 @@ def validate(
         "overrides": overrides,
         "headline": head,
         "ergodicity": erg["summary"],
-        "files": sorted(["validation_rows.csv", "validation_series.csv", "validation_series.md", *files]),
+        "baseline_first_year": first_year.to_dict(orient="records"),
+        "files": sorted(
+            [
+                "validation_rows.csv",
+                "validation_series.csv",
+                "validation_series.md",
+                "baseline_first_year.csv",
+                "baseline_first_year.md",
+                *files,
+            ]
+        ),  # fmt: skip
         "versions": _versions(),
         "started": started,
         "finished": _now(),
