@@ -381,7 +381,11 @@ def e6(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[st
 def _e4(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[str, Any]:
     from .sensitivity import reproduce_e4
 
-    return reproduce_e4(out, quick=quick, workers=workers, dask=dask)
+    summary = reproduce_e4(out, quick=quick, workers=workers, dask=dask)
+    paths = summary.get("paths", {})
+    reports = {k.removesuffix("_report"): v for k, v in paths.items() if k.endswith("_report")}
+    tables = [Path(v).name for k, v in paths.items() if str(v).endswith(".csv")]
+    return {**summary, "reports": reports, "tables": tables}
 
 
 def _e5(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[str, Any]:

@@ -9,15 +9,12 @@ SALib sensitivity indices of Sobol' and Morris designs. Only Parquet and JSON ar
 
 from __future__ import annotations
 
-import copy
 import json
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -179,7 +176,8 @@ class Results:
         return out
 
     def sensitivity(self, metric: str) -> pd.DataFrame | None:
-        """Sensitivity indices of ``metric`` for a Sobol' or Morris design (None for other designs).
+        """Sensitivity indices of ``metric`` for a Sobol' or Morris design (None for other designs):
+        :func:`jjjsim.experiments.sensitivity.from_results`, the one implementation.
 
         Each design point's value is its mean across seeds. Sobol' (SALib ``sobol.analyze``, second order as
         sampled): one row per lever with ``parameter, S1, S1_conf, ST, ST_conf``; Morris (``morris.analyze``):
@@ -187,44 +185,9 @@ class Results:
         """
         if self.design not in ("sobol", "morris"):
             return None
-        if metric not in self.metrics():
-            raise ConfigError(str(self.folder), "metric", f"a summary metric ({', '.join(self.metrics())})", metric)
-        exp = self.experiment
-        if exp is None or exp.problem is None:
-            raise ConfigError(
-                str(self.folder / MANIFEST),
-                "definition",
-                "an experiment definition that still resolves to the design that was run",
-                "one that no longer does (a scenario file moved or the parameter registry changed)",
-            )
-        labels = list(dict.fromkeys(s.label for s in exp.runs))
-        y = self.runs.groupby("label", sort=False)[metric].mean().reindex(labels)
-        missing = y.index[~np.isfinite(y.to_numpy(dtype=float))]
-        if len(missing):
-            raise ConfigError(
-                str(self.folder),
-                metric,
-                f"a value at each of the {len(labels)} design points (SALib needs the whole design)",
-                f"none at {len(missing)} point(s), e.g. {missing[0]}",
-            )
-        problem = copy.deepcopy(exp.problem)
-        names: list[str] = problem["names"]
-        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.simplefilter("ignore")
-            if self.design == "sobol":
-                from SALib.analyze import sobol
+        from jjjsim.experiments.sensitivity import from_results
 
-                si = sobol.analyze(problem, y.to_numpy(dtype=float), calc_second_order=True, seed=1)
-                cols = ("S1", "S1_conf", "ST", "ST_conf")
-            else:
-                from SALib.analyze import morris
-
-                first = {s.label: s for s in reversed(exp.runs)}
-                x = np.array([[float(first[lb].point[n]) for n in names] for lb in labels])
-                levels = int(exp.definition["design"].get("levels", 4))
-                si = morris.analyze(problem, x, y.to_numpy(dtype=float), num_levels=levels, seed=1)
-                cols = ("mu_star", "mu_star_conf", "sigma", "mu")
-        return pd.DataFrame({"parameter": names, **{c: np.asarray(si[c], dtype=float) for c in cols}})
+        return from_results(self, metric)
 
     # ---- helpers ------------------------------------------------------------------------------------------
     def _files(self, sub: str) -> list[Path]:
