@@ -156,6 +156,12 @@ def collect(model: JJJModel, scenario: str, seed: int) -> RunResult:
     )
 
 
+def _firm_weighted(values: pd.Series, firms: pd.Series) -> float:
+    """Mean weighted by firms alive; NaN when no firm is left (a run at extreme parameters can lose them all)."""
+    total = float(firms.sum())
+    return float((values * firms).sum() / total) if total > 0 else float("nan")
+
+
 def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[str, float]:
     """Final indicators of a run (cumulative over the run where a flow, last year where a level)."""
     run = series[series.step > 0]
@@ -194,7 +200,7 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
         "firm_entries": jjj.firm_entries.sum(),
         "spinoffs": jjj.spinoffs.sum(),
         "efficiency_spread": ms.efficiency_spread[(ms.step > 0) & (ms.step % 4 == 0)].mean(),  # at evaluations
-        "productivity": float(np.average(last.loc[list(JJJ), "productivity"], weights=last.loc[list(JJJ), "firms"])),
+        "productivity": _firm_weighted(last.loc[list(JJJ), "productivity"], last.loc[list(JJJ), "firms"]),
     }
     moves = f.talent_moves * model.fte_per_agent
     for i, r in enumerate(REGIONS):

@@ -17,3 +17,14 @@ def test_every_summary_key_is_labelled(small_run):
         assert ind.unit and ind.label != key, key
     assert indicator("talent_fte.Hebei").label == "R&D personnel, Hebei"
     assert indicator("point.fund_size").unit == ""  # unknown names fall back to themselves
+
+
+def test_a_run_that_loses_every_firm_still_has_a_summary():
+    """At a zero margin and the highest fixed cost every firm exits; the summary says NaN, it does not raise."""
+    import math
+
+    from jjjsim.model import run
+
+    r = run("baseline", seed=1, steps=8, overrides={"scale": 0.05, "firm_margin": 0.0, "firm_fixed_cost": 0.2})
+    assert r.series[r.series.step == 8].firms.sum() == 0
+    assert math.isnan(r.summary["productivity"]) and r.digest()
