@@ -221,7 +221,7 @@ def test_blocks_with_a_missing_run_can_be_left_out(tiny_folders: dict[str, Path]
 
 
 def test_reproduce_e4_quick_runs_both_stages(tmp_path: Path) -> None:
-    summary = sa.reproduce_e4(tmp_path / "e4", quick=True, workers=1)
+    summary = sa.reproduce_e4(tmp_path / "e4", quick=True, workers=2)
     out = tmp_path / "e4"
     chosen = json.loads((out / "chosen.json").read_text())["chosen"]
     assert chosen == summary["chosen"] and len(chosen) == 4
