@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 from jjjsim.model.param import ConfigError
+from scipy import stats
 
 from .compare import compare, holm, t_interval
 from .definition import Experiment, builtin_dir, experiment_from_definition
@@ -188,8 +189,6 @@ def _interaction(
         at_b0, at_b1 = v[(a1, b0)] - v[(a0, b0)], v[(a1, b1)] - v[(a0, b1)]
         inter = at_b1 - at_b0
         mean, lo, hi = t_interval(inter)
-        from scipy import stats
-
         p = float(stats.ttest_1samp(inter, 0.0).pvalue) if inter.size > 1 and np.std(inter) > 0 else np.nan
         rows.append(
             {
@@ -230,14 +229,13 @@ def e2(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[st
         runs, "fund_size", "talent_incentive.Hebei", (fund[0], fund[-1]), (talent[0], talent[-1]), E2_METRICS
     )
     table["reading"] = [
-        _reading(r.interaction, r.interaction_ci_low, r.interaction_ci_high, "complements", "substitutes")
-        for r in table.itertuples()
+        _reading(r.interaction_ci_low, r.interaction_ci_high, "complements", "substitutes") for r in table.itertuples()
     ]
     info["tables"] = _write_table(table, out, "interaction") + _write_table(_means(runs, E2_METRICS), out, "means")
     return info
 
 
-def _reading(mean: float, lo: float, hi: float, plus: str, minus: str) -> str:
+def _reading(lo: float, hi: float, plus: str, minus: str) -> str:
     if not np.isfinite(lo):
         return "too few seeds"
     if lo > 0:
@@ -270,7 +268,6 @@ def e3(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[st
     table = _interaction(runs, "autonomy", "evaluation_regime", (aut[0], aut[-1]), (reg[0], reg[-1]), E3_METRICS)
     table["reading"] = [
         _reading(
-            r.interaction,
             r.interaction_ci_low,
             r.interaction_ci_high,
             "higher under differentiated",
