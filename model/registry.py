@@ -12,6 +12,17 @@ from .param import Param, Role
 from .regions import FIELDS
 
 A = "assumption"
+CALIBRATION_ID = "E5-msm-20261127-00c66744"
+"""The MSM calibration whose fitted values are the defaults of the parameters that cite it (experiment E5;
+its fit is kept in experiments/E5-calibration/published/, and ``jjjsim reproduce E5`` reruns it)."""
+
+
+def _cal(std_error: float, before: str) -> str:
+    """Source of a calibrated default: the calibration run, the standard error and the value before it."""
+    return (
+        f"calibrated: MSM {CALIBRATION_ID} on 2014-2020 moments of jjj_statistics.csv (docs/validation.md); "
+        f"s.e. {std_error:.3g}; before calibration {before}"
+    )
 
 
 def _P(
@@ -109,8 +120,9 @@ LEVER_LIST: list[Param] = [
 
 BEHAVIOUR_LIST: list[Param] = [
     # ---- 1. Research -----------------------------------------------------------------------------------------
-    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.4, (0.1, 0.9), "uncertainty",
-       "Bottazzi & Peri 2003: own R&D elasticity 0.8-1 in total (beta + alpha)", group="research"),
+    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.491, (0.1, 0.9), "uncertainty",
+       _cal(0.0385, "0.4") + "; searched within [0.3, 0.5] so that beta + alpha stays in Bottazzi & Peri 2003's"
+       " 0.8-1 (own R&D elasticity in total)", group="research"),
     _P("staff_elasticity", "Elasticity of output in effective staff (alpha)", "-", 0.5, (0.1, 0.9), "uncertainty",
        "Bottazzi & Peri 2003 (with beta, sums to ~0.9)", group="research"),
     _P("spillover_strength", "Spillover strength (eta)", "-", 0.3, (0, 1), "uncertainty", A, group="research"),
@@ -153,8 +165,8 @@ BEHAVIOUR_LIST: list[Param] = [
     # ---- 3. Transfer -----------------------------------------------------------------------------------------
     _P("search_candidates", "Results a firm examines per quarter", "results", 3, (1, 20), "uncertainty", A,
        kind="int", group="transfer"),
-    _P("adopt_intercept", "Adoption logit intercept", "logit", -3.0, (-8, 2), "uncertainty",
-       A + " (calibrated by hand to 2023 contract turnover)", group="transfer"),
+    _P("adopt_intercept", "Adoption logit intercept", "logit", -5.553, (-8, 2), "uncertainty",
+       _cal(0.348, "-3 (assumption, set by hand to 2023 contract turnover)"), group="transfer"),
     _P("adopt_quality", "Adoption logit weight of ln(quality)", "logit", 1.0, (0, 4), "uncertainty", A,
        group="transfer"),
     _P("adopt_trl", "Adoption logit weight per TRL above market-ready", "logit", 0.4, (0, 2), "uncertainty", A,
@@ -167,8 +179,8 @@ BEHAVIOUR_LIST: list[Param] = [
        "uncertainty", A, group="transfer"),
     _P("adopt_distance", "Adoption logit weight of ln(1 + km)", "logit", 0.25, (0, 2), "uncertainty", A,
        group="transfer"),
-    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 4.0, (0, 10), "uncertainty", A,
-       group="transfer"),
+    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 1.322, (0, 10), "uncertainty",
+       _cal(1.32, "4 (assumption); weakly identified: the data allow 0 to about 4"), group="transfer"),
     _P("service_platform_effect", "Cross-region match boost of a sector's service platforms", "logit", 1.0, (0, 4),
        "uncertainty", A, group="transfer"),
     _P("service_platform_half", "Service platforms for half the full effect", "platforms", 2.0, (0.1, 10),
@@ -180,8 +192,8 @@ BEHAVIOUR_LIST: list[Param] = [
        group="funds"),
     # ---- 3. Transfer -----------------------------------------------------------------------------------------
     _P("contract_value_unit", "Contract value of a result of quality 1 at market-ready TRL", "100m CNY at scale 1",
-       4.0, (0.01, 50), "uncertainty",
-       A + " (hand-calibrated to 2023 technology-contract turnover; formal MSM later)", group="transfer"),
+       10.582, (0.01, 50), "uncertainty",
+       _cal(0.825, "4 (assumption, set by hand to 2023 technology-contract turnover)"), group="transfer"),
     _P("recertification_cost", "Re-certification cost of a cross-region contract", "share of value", 0.15, (0, 0.5),
        "uncertainty", A, group="transfer"),
     # ---- Regions ---------------------------------------------------------------------------------------------
@@ -191,9 +203,9 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("outside_adoption", "Chance an expiring market-ready result is licensed Outside", "-", 0.3, (0, 1),
        "uncertainty", A, group="transfer"),
     _P("outside_demand", "Chance per quarter that the rest of China licenses a market-ready result", "per quarter",
-       0.3, (0, 1), "uncertainty",
-       A + " (hand-calibrated: most of Beijing's outbound contract value goes beyond JJJ; 4.6% to Tianjin+Hebei "
-       "in 2014-2020, jjj_statistics.csv)",
+       0.209, (0, 1), "uncertainty",
+       _cal(0.0457, "0.3 (assumption, set by hand: most of Beijing's outbound contract value goes beyond JJJ, 4.6% "
+            "to Tianjin+Hebei in 2014-2020)"),
        group="transfer"),
     _P("productivity_gain", "TFP gain per adopted result (times quality x absorptive capacity)", "-", 0.03, (0, 0.2),
        "uncertainty", A, group="transfer"),
@@ -229,10 +241,9 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("firm_shock_sd", "Quarterly productivity shock", "log sd", 0.1, (0, 0.5), "uncertainty", A, group="firms"),
     _P("spinoff_rate", "Spin-offs per adopted result, times (1 + climate)", "-", 0.05, (0, 0.5), "uncertainty", A,
        group="firms"),
-    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -4.5, (-12, 0), "uncertainty",
-       A + " (hand-calibrated to the growth of ZGC branches in TJ/HB, 6,149 in 2017 to 8,816 in 2020: +43% in three"
-       " years; the baseline gives +36-48% in its first three years, the historical run only +12-15% over"
-       " 2017-2020)", group="firms"),
+    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -3.977, (-12, 0), "uncertainty",
+       _cal(0.166, "-4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB, 6,149 in 2017 to 8,816 in"
+            " 2020)"), group="firms"),
     _P("branch_cost_gap", "Branch logit weight of the cost-of-living gap", "logit", 2.0, (0, 6), "uncertainty", A,
        group="firms"),
     _P("branch_demo_access", "Branch logit weight of demo-base pilot slots per local firm", "logit", 5.0, (0, 20),

@@ -61,6 +61,8 @@ class Estimated:
     lower: float
     upper: float
     why: str = ""
+    start: float | None = None
+    """The search's start point (the value before calibration); None: the scenario's value."""
 
     @property
     def name(self) -> str:
@@ -99,8 +101,8 @@ class CalibrationConfig:
     quick: bool = False
     base: Params = field(default=None, repr=False)  # type: ignore[assignment]
 
-    def params_at(self, x: np.ndarray) -> Params:
-        """The complete parameters of a candidate θ = x."""
+    def overrides_at(self, x: np.ndarray) -> dict[str, Any]:
+        """The estimated parameters at θ = x, as run overrides."""
         merged: dict[str, Any] = {}
         for est, v in zip(self.parameters, x, strict=True):
             for name, val in est.override(v).items():
@@ -108,15 +110,21 @@ class CalibrationConfig:
                     merged.setdefault(name, {}).update(val)
                 else:
                     merged[name] = val
-        return self.base.replace(merged, where=f"{self.path} (candidate)")
+        return merged
+
+    def params_at(self, x: np.ndarray) -> Params:
+        """The complete parameters of a candidate θ = x."""
+        return self.base.replace(self.overrides_at(x), where=f"{self.path} (candidate)")
 
     @property
     def bounds(self) -> list[tuple[float, float]]:
         return [(e.lower, e.upper) for e in self.parameters]
 
     def start(self) -> np.ndarray:
-        """The start point: the scenario's values (registry defaults unless the scenario sets them), clipped."""
-        return np.array([min(max(e.value_in(self.base), e.lower), e.upper) for e in self.parameters])
+        """The start point: each parameter's ``start`` (its value before calibration), else the scenario's value
+        (the registry default unless the scenario sets it), clipped to the bounds."""
+        vals = [e.start if e.start is not None else e.value_in(self.base) for e in self.parameters]
+        return np.array([min(max(v, e.lower), e.upper) for v, e in zip(vals, self.parameters, strict=True)])
 
 
 def _seeds(table: Any, where: str, key: str) -> tuple[int, ...]:
@@ -277,10 +285,10 @@ def _estimated(key: str, spec: Any, where: str, overrides: dict[str, Any]) -> Es
     if name in overrides:
         raise ConfigError(where, f"overrides.{name}", "no override of an estimated parameter", overrides[name])
     if not isinstance(spec, dict):
-        raise ConfigError(where, k, "a table with bounds = [low, high] (and why)", spec)
+        raise ConfigError(where, k, "a table with bounds = [low, high] (start and why optional)", spec)
     for sk in spec:
-        if sk not in ("bounds", "why"):
-            raise ConfigError(where, f"{k}.{sk}", "bounds or why", sk)
+        if sk not in ("bounds", "start", "why"):
+            raise ConfigError(where, f"{k}.{sk}", "bounds, start or why", sk)
     b = spec.get("bounds", list(p.bounds))
     if not (
         isinstance(b, list) and len(b) == 2 and all(isinstance(x, int | float) and not isinstance(x, bool) for x in b)
@@ -292,7 +300,12 @@ def _estimated(key: str, spec: Any, where: str, overrides: dict[str, Any]) -> Es
         raise ConfigError(where, f"{k}.bounds", "low < high", b)
     if lo < rlo or hi > rhi:
         raise ConfigError(where, f"{k}.bounds", f"bounds within the registry's [{rlo:g}, {rhi:g}] {p.unit}", b)
-    return Estimated(key, lo, hi, str(spec.get("why", "")))
+    start = spec.get("start")
+    if start is not None and (
+        not isinstance(start, int | float) or isinstance(start, bool) or not lo <= float(start) <= hi
+    ):
+        raise ConfigError(where, f"{k}.start", f"a number within the bounds [{lo:g}, {hi:g}]", start)
+    return Estimated(key, lo, hi, str(spec.get("why", "")), None if start is None else float(start))
 
 
 def run_batch(pool: Executor, window: int, tasks: list[tuple[Params, int]]) -> list[pd.Series]:

@@ -7,11 +7,12 @@ Four parts, written into one folder:
   dropping the start-up year (burn-in), the year-on-year growth rates over the run (does the start-up
   transient die out?), and whether two seed sets rank parameter candidates the same way.
 - **Validation table**: the ``historical`` scenario from 2014, with the fitted values as overrides (and,
-  for comparison, at the registry defaults), over many seeds; every row of the statistics file whose indicator
-  has a model counterpart (:data:`moments.COUNTERPARTS`) and whose year the run covers is compared with the
-  simulated mean and 90 % band. Rows of 2014-2020 are *fitted* years, later ones *out-of-sample*; each
-  series says whether any calibration moment used it. Per series: MAPE, bias, coverage of the band.
-- **The 2023 start**: the ``baseline`` scenario's first year with and without the fitted values, against the
+  for comparison, at the calibration's start point: the values before calibration), over many seeds; every
+  row of the statistics file whose indicator has a model counterpart (:data:`moments.COUNTERPARTS`) and whose
+  year the run covers is compared with the simulated mean and 90 % band. Rows of 2014-2020 are *fitted*
+  years, later ones *out-of-sample*; each series says whether any calibration moment used it. Per series:
+  MAPE, bias, coverage of the band.
+- **The 2023 start**: the ``baseline`` scenario's first year with the fitted and the start values, against the
   2023 statistics (the policy scenarios start there).
 - **Figures** (plotly, ``jjjsim.viz.theme``): one self-contained HTML file and PNGs.
 """
@@ -49,7 +50,9 @@ from .msm import CalibrationConfig, Objective, _now, _seeds, _versions, fitted_o
 
 FIT_END = 2020
 """Last fitted year: rows up to it are 'fitted', later rows 'out-of-sample'."""
-VARIANTS = ("fitted", "default")
+VARIANTS = ("fitted", "defaults", "start")
+"""Columns of the tables: the fit's values, the registry defaults (when no fit is given), the start point."""
+LABELS = {"fitted": "fitted", "defaults": "registry defaults", "start": "before calibration (start point)"}
 START_INPUTS = (
     "rd_personnel_fte_total", "high_tech_enterprises_stock", "patents_granted_invention", "rd_expenditure",
     "gdp_implied_by_rd_bulletin",
@@ -283,17 +286,20 @@ def ergodicity(
 
 
 def baseline_first_year(
-    obs: Observations, pool: Any, window: int, overrides: dict[str, Any], scale: float, seeds: tuple[int, ...]
+    obs: Observations,
+    pool: Any,
+    window: int,
+    variants_overrides: dict[str, dict[str, Any]],
+    scale: float,
+    seeds: tuple[int, ...],
 ) -> pd.DataFrame:
-    """The ``baseline`` scenario (start 2023) over its first year, at the registry defaults and with the fitted
-    values: do values fitted on 2014-2020 carry over to the start year the policy scenarios use?"""
+    """The ``baseline`` scenario (start 2023) over its first year for each variant (name: overrides of the
+    registry defaults): do values fitted on 2014-2020 carry over to the start year the policy scenarios use?"""
     from jjjsim.model.scenario import load_scenario
 
     base = load_scenario("baseline").params.replace({"steps": 4, "scale": scale}, where="validate")
     year = str(int(base.start_year))
-    variants = {"default": base}
-    if overrides:
-        variants["fitted"] = base.replace(overrides, where="fit.json")
+    variants = {k: base.replace(o, where=f"validate ({k})") for k, o in variants_overrides.items()}
     tabs = {k: _runs(pool, window, p, seeds) for k, p in variants.items()}
     rows = []
     for ind in ("tech_contract_turnover_output", "tech_contract_turnover_absorbed", "patents_granted_invention"):
@@ -344,8 +350,9 @@ def series_figure(indicator: str, obs: Observations, tables: dict[str, list[pd.S
         for variant, tabs in tables.items():
             v = np.array([[Simulated(t).value(indicator, reg, str(y)) for y in years] for t in tabs])
             lo, hi = np.quantile(v, BAND, axis=0)
-            name = "fitted" if variant == "fitted" else "registry defaults"
-            if variant == "fitted":
+            name = LABELS[variant]
+            main = variant != "start"
+            if main:
                 band = go.Scatter(
                     x=years + years[::-1],
                     y=list(hi) + list(lo[::-1]),
@@ -353,13 +360,13 @@ def series_figure(indicator: str, obs: Observations, tables: dict[str, list[pd.S
                     fillcolor=_rgba(color, 0.15),
                     line=dict(width=0),
                     hoverinfo="skip",
-                    name="fitted: 90 % band",
+                    name=f"{name}: 90 % band",
                     legendgroup="band",
                     showlegend=c == 1,
                 )
                 fig.add_trace(band, 1, c)
-            line = dict(color=color if variant == "fitted" else "#777", width=2)
-            line["dash"] = "solid" if variant == "fitted" else "dot"
+            line = dict(color=color if main else "#777", width=2)
+            line["dash"] = "solid" if main else "dot"
             mean = go.Scatter(
                 x=years, y=v.mean(axis=0), mode="lines", name=f"{name}: mean", line=line, legendgroup=variant,
                 showlegend=c == 1,
@@ -398,7 +405,7 @@ def moments_figure(fit: dict[str, Any]) -> Any:
     ts = [fit["moments"][n]["t_start"] for n in names]
     to = [fit["moments"][n]["t_optimum"] for n in names]
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=names, x=ts, orientation="h", name="start (registry defaults)", marker_color=BASELINE_COLOR))
+    fig.add_trace(go.Bar(y=names, x=ts, orientation="h", name=LABELS["start"], marker_color=BASELINE_COLOR))
     fig.add_trace(go.Bar(y=names, x=to, orientation="h", name="fitted", marker_color=REGION_COLORS["Beijing"]))
     for x in (-2, 2):
         fig.add_vline(x=x, line=dict(color="#999", dash="dot", width=1))
@@ -447,7 +454,8 @@ def validate(
     config: Path | None = None,
 ) -> dict[str, Any]:
     """Validate the historical run with the fitted values (``fit``: a calibration folder, its ``fit.json`` or
-    its content; None validates the registry defaults only) and write tables and figures into ``out``.
+    its content; None validates the registry defaults) against the calibration's start point (the values before
+    calibration), and write tables and figures into ``out``.
 
     Args:
         quick: scale 0.25 and at most 4 seeds (a smoke test well under a minute).
@@ -474,15 +482,15 @@ def validate(
     weights = [fit_d["moments"][m.name]["weight"] for m in cfg.moments] if fit_d else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    variants = {"fitted" if fit_d else "defaults": overrides, "start": cfg.overrides_at(cfg.start())}
     with executor(workers, dask) as (pool, window):
-        tables: dict[str, list[pd.Series]] = {}
-        if fit_d:
-            tables["fitted"] = _runs(pool, window, hist.replace(overrides, where="fit.json"), run_seeds)
-        tables["default"] = _runs(pool, window, hist, run_seeds)
+        tables = {
+            k: _runs(pool, window, hist.replace(o, where=f"validate ({k})"), run_seeds) for k, o in variants.items()
+        }
         erg = ergodicity(
             cfg_v,
             obs,
-            tables.get("fitted", tables["default"]),
+            tables["fitted" if fit_d else "defaults"],
             x_fit,
             weights,
             pool,
@@ -491,7 +499,7 @@ def validate(
             seeds_a=cfg.seeds,
             seeds_b=cfg.check_seeds,
         )
-        first_year = baseline_first_year(obs, pool, window, overrides, scale, run_seeds[: min(n, 10)])
+        first_year = baseline_first_year(obs, pool, window, variants, scale, run_seeds[: min(n, 10)])
     rows = validation_table(obs, tables, int(hist.start_year), int(hist.start_year) + 10, cfg)
     series = series_table(rows)
     rows.to_csv(out / "validation_rows.csv", index=False)

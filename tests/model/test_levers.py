@@ -42,6 +42,10 @@ class Design:
 FAST = Design(seeds=30, scale=0.3, steps=32)
 SLOW = Design(seeds=30, scale=0.5, steps=40)
 DESIGNS = [pytest.param(FAST, id="fast"), pytest.param(SLOW, id="slow", marks=pytest.mark.slow)]
+FAST_LARGER = {"chain_integration": Design(seeds=40, scale=0.5, steps=32)}
+"""Levers whose effect the fast design cannot resolve. Chain integration acts through adoption, and at the
+calibrated adoption propensity (adopt_intercept -5.55, E5) its productivity gain after 8 years is about +0.1 %
+(paired SE 0.07 % at scale 0.3, p = 0.11 with the fast design; p = 0.006 at scale 0.5)."""
 
 
 # ---- runs ---------------------------------------------------------------------------------------------
@@ -196,6 +200,8 @@ def lever_tests(lever: str, design: Design) -> list[Paired]:
 @pytest.mark.parametrize("design", DESIGNS)
 @pytest.mark.parametrize("lever", sorted(LEVERS))
 def test_lever_moves_its_outcome(lever: str, design: Design) -> None:
+    if design == FAST:
+        design = FAST_LARGER.get(lever, design)
     results = lever_tests(lever, design)
     failed = [str(r) for r in results if not r.ok]
     assert not failed, "\n".join(failed)
