@@ -16,9 +16,9 @@ def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
     Monotone in both ``u`` and ``lam``: two scenarios that feed the same uniforms get counts that differ only
     where their means differ (common random numbers), which numpy's own samplers do not guarantee. Means above
-    500 use the normal approximation (exp(-mean) would underflow past ~745).
+    500 use the normal approximation (exp(-mean) would underflow past ~745). A mean at or below 0 gives 0.
     """
-    u, lam = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(lam, dtype=float))
+    u, lam = np.broadcast_arrays(np.asarray(u, dtype=float), np.maximum(np.asarray(lam, dtype=float), 0.0))
     k = np.zeros(u.shape, dtype=np.int64)
     big = lam > 500.0
     prob = np.exp(-np.where(big, 0.0, lam))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -269,3 +270,11 @@ def test_inverse_cdf_poisson_is_monotone_in_the_uniform_and_the_mean():
     lams = np.linspace(0.1, 900.0, 500)
     for q in (0.1, 0.5, 0.9):
         assert np.all(np.diff(rules.poisson(np.full(lams.size, q), lams)) >= 0)
+
+
+def test_inverse_cdf_poisson_of_a_mean_at_or_below_zero_is_zero_without_warnings():
+    u = np.linspace(0.0, 0.999, 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no sqrt of a negative mean, no overflow
+        k = rules.poisson(u, np.where(np.arange(50) % 2 == 0, -0.5, 0.0))
+    assert np.array_equal(k, np.zeros(50, dtype=np.int64))
