@@ -659,19 +659,30 @@ def lever_heatmap(runs: pd.DataFrame, lever_x: str, lever_y: str, metric: str) -
     return theme.apply(fig, f"{metric_title(metric, unit=False)}: mean across seeds", height=480)
 
 
-def sensitivity_bars(indices: pd.DataFrame, metric: str) -> go.Figure:
-    """Sensitivity of a metric to each lever (levers down the side), with 95 % confidence intervals as error bars:
-    first-order (S1) and total (ST) Sobol' indices, or Morris μ* (mean absolute elementary effect, per full
-    range of the lever) and σ (the spread of the effects: interactions or non-linearity)."""
+def sensitivity_bars(indices: pd.DataFrame, metric: str, top: int | None = 25) -> go.Figure:
+    """Sensitivity of a metric to each lever (levers down the side, largest first), with 95 % confidence intervals
+    as error bars: first-order (S1) and total (ST) Sobol' indices, or Morris μ* (mean absolute elementary effect,
+    per full range of the lever) and σ (the spread of the effects: interactions or non-linearity).
+
+    ``top``: show only the levers with the largest ST or μ* (a Morris screening may have a hundred inputs);
+    None shows all.
+    """
     _require(indices, ("parameter",), "indices")
     if {"S1", "ST"} <= set(indices.columns):
         bars = (("S1", "S1_conf", "first order S1"), ("ST", "ST_conf", "total ST"))
         x_title = f"Sobol' index of {metric_title(metric, unit=False)} (share of variance)"
+        main, main_name = "ST", "ST"
     elif {"mu_star", "sigma"} <= set(indices.columns):
         bars = (("mu_star", "mu_star_conf", "μ* (mean |elementary effect|)"), ("sigma", None, "σ (spread of effects)"))
         x_title = f"Elementary effect on {metric_title(metric)}"
+        main, main_name = "mu_star", "μ*"
     else:
         raise ValueError(f"indices table has neither S1/ST nor mu_star/sigma (columns: {list(indices.columns)})")
+    total = len(indices)
+    indices = indices.sort_values(main, ascending=False, na_position="last", kind="stable")
+    if top is not None and total > top:
+        indices = indices.head(top)
+    shown = "" if len(indices) == total else f" (the {len(indices)} largest of {total} by {main_name})"
     names = [lever_title(p) for p in indices["parameter"]]
     fig = go.Figure()
     for k, (col, conf, name) in enumerate(bars):
@@ -691,4 +702,6 @@ def sensitivity_bars(indices: pd.DataFrame, metric: str) -> go.Figure:
     fig.update_layout(barmode="group", legend=dict(traceorder="normal"))
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text="Lever", categoryorder="array", categoryarray=names[::-1], automargin=True)
-    return theme.apply(fig, f"Sensitivity of {metric_title(metric, unit=False)}", height=160 + 70 * len(names))
+    per_row = 70 if len(names) <= 12 else 44
+    title = f"Sensitivity of {metric_title(metric, unit=False)}{shown}"
+    return theme.apply(fig, title, height=160 + per_row * len(names))

@@ -310,15 +310,22 @@ def test_sensitivity_bars_for_sobol_and_morris(sobol_results: Path, morris_resul
     _themed(fig)
     _no_nan(fig)
     assert [t.type for t in fig.data] == ["bar", "bar"] and [t.name for t in fig.data] == ["first order S1", "total ST"]
-    names = [lever_title("fund_size"), lever_title("instrument_sharing")]
+    ranked = idx.sort_values("ST", ascending=False)  # largest first
+    names = [lever_title(p) for p in ranked.parameter]
+    assert sorted(names) == sorted([lever_title("fund_size"), lever_title("instrument_sharing")])
     assert all(list(t.y) == names for t in fig.data)
-    assert list(fig.data[1].x) == pytest.approx(list(idx.ST))
-    assert list(fig.data[0].error_x.array) == pytest.approx(list(idx.S1_conf.fillna(0)))
-    assert "Sobol" in fig.layout.xaxis.title.text
-    morris = figures.sensitivity_bars(load_results(morris_results).sensitivity("value_added"), "value_added")
+    assert list(fig.data[1].x) == pytest.approx(list(ranked.ST))
+    assert list(fig.data[0].error_x.array) == pytest.approx(list(ranked.S1_conf.fillna(0)))
+    assert "Sobol" in fig.layout.xaxis.title.text and "largest" not in fig.layout.title.text
+    morris_idx = load_results(morris_results).sensitivity("value_added")
+    morris = figures.sensitivity_bars(morris_idx, "value_added")
     _no_nan(morris)
     assert morris.data[0].name.startswith("μ*") and morris.data[1].name.startswith("σ")
     assert metric_title("value_added") in morris.layout.xaxis.title.text
+    # a long screening shows its largest inputs only, and says so
+    top = figures.sensitivity_bars(morris_idx, "value_added", top=1)
+    best = morris_idx.loc[morris_idx.mu_star.idxmax(), "parameter"]
+    assert list(top.data[0].y) == [lever_title(best)] and f"1 largest of {len(morris_idx)}" in top.layout.title.text
 
 
 def test_figures_stay_small(bands: pd.DataFrame, flows: pd.DataFrame, comparison: pd.DataFrame) -> None:
