@@ -5,7 +5,7 @@ EXPERIMENT ?= brief-measures
 SCENARIO ?= baseline
 SEED ?= 0
 
-.PHONY: setup run app scenario test test-all lint bench golden clean
+.PHONY: setup run app scenario test test-all lint bench golden reproduce clean
 
 setup:  ## create .venv (Python >= 3.12) and install jjjsim with dev extras
 	@tools/bootstrap.sh
@@ -37,6 +37,11 @@ bench: setup  ## speed benchmarks: one run vs Mesa's Boltzmann example; sweeps; 
 
 golden: setup  ## refresh the golden-file regression data on purpose
 	@$(BIN)/python tools/refresh_golden.py
+
+reproduce: setup  ## every published experiment E1-E6 into results/ (about 1.5 hours on 2 cores), then docs/img
+	@for e in E1 E2 E3 E4 E6; do $(BIN)/jjjsim reproduce $$e --out results/$$e || exit 1; done
+	@$(BIN)/jjjsim reproduce E5 --out results/E5-calibration
+	@$(BIN)/python tools/docs_figures.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache build dist *.egg-info
