@@ -158,3 +158,25 @@ def test_bad_config_is_a_config_error_naming_file_and_key(tmp_path: Path, change
         with pytest.raises(ConfigError) as err:
             load_config(path, quick=quick)
         assert err.value.where == str(path) and key in err.value.key
+
+
+def test_registry_defaults_are_the_published_calibration() -> None:
+    """The calibrated defaults cite the published calibration and are its values (rounded to 3 decimals); the
+    published fit started where the config's pinned start points say, so `reproduce E5` reruns it."""
+    from jjjsim.model.registry import CALIBRATION_ID
+
+    published = Path(__file__).parents[2] / "experiments" / "E5-calibration" / "published"
+    update = json.loads((published / "registry_update.json").read_text(encoding="utf-8"))
+    assert update["calibration_id"] == CALIBRATION_ID and update["quick"] is False
+    manifest = json.loads((published / "manifest.json").read_text(encoding="utf-8"))
+    cfg = load_config()
+    assert manifest["config_sha256"] == cfg.digest  # the built-in config is the one that produced the defaults
+    assert CALIBRATION_ID.endswith(cfg.digest[:8])
+    assert set(update["parameters"]) == {e.key for e in cfg.parameters}
+    for e, start in zip(cfg.parameters, cfg.start(), strict=True):
+        row, p = update["parameters"][e.key], REGISTRY[e.name]
+        assert p.default == pytest.approx(round(row["value"], 3), abs=1e-12), e.key
+        assert CALIBRATION_ID in p.source and f"s.e. {row['std_error']:.3g}" in p.source, e.key
+        assert row["previous_default"] == start, e.key
+    cited = {n for n, p in REGISTRY.items() if "E5-msm-" in p.source}
+    assert cited == {e.name for e in cfg.parameters}
