@@ -327,7 +327,8 @@ def write_report(
 
 
 def write_pngs(secs: list[Section], folder: Path) -> list[Path]:
-    """Each figure as ``<key>.png`` (kaleido; it drives Chrome/Chromium, the system's /usr/bin/chromium if set)."""
+    """Each figure as ``<key>.png``, 1,100 pixels wide and as tall as the figure is laid out in the report (kaleido;
+    it drives Chrome/Chromium, the system's /usr/bin/chromium if set)."""
     if "BROWSER_PATH" not in os.environ:
         for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"):
             if Path(candidate).exists():
@@ -347,7 +348,7 @@ def write_pngs(secs: list[Section], folder: Path) -> list[Path]:
     try:
         kaleido.write_fig_from_object_sync(
             [
-                {"fig": s.figure, "path": str(p), "opts": {"width": 1100, "height": 600}}
+                {"fig": s.figure, "path": str(p), "opts": {"width": 1100, "height": s.figure.layout.height or 600}}
                 for s, p in zip(secs, paths, strict=True)
             ]
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,10 @@ def test_report_writes_pngs(scenario_results: Path, tmp_path: Path) -> None:
     pngs = sorted((tmp_path / "png").glob("*.png"))
     assert len(pngs) == len(_figures(tmp_path / "r.html"))
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000 for p in pngs)
+    # each image is as tall as its figure in the report (a fixed height would squash the multi-panel ones)
+    heights = {f["key"]: struct.unpack(">II", (tmp_path / "png" / f"{f['key']}.png").read_bytes()[16:24]) for f in
+               json.loads((tmp_path / "r-figures.json").read_text())}  # fmt: skip
+    assert len({h for _, h in heights.values()}) > 1 and all(w == 1100 for w, _ in heights.values())
 
 
 def test_missing_and_incomplete_folders_are_clear_errors(scenario_results: Path, tmp_path: Path) -> None:
