@@ -23,8 +23,8 @@ REPORT_FIGURES: dict[str, tuple[str, str, str, list[str] | None]] = {
     "results-e3-spread.png": ("E3", "grid", "heatmap-efficiency_spread", ["efficiency_spread", "duplicates"]),
     "results-e3-duplicates.png": ("E3", "grid", "heatmap-duplicates", ["efficiency_spread", "duplicates"]),
     "results-e6-forest.png": ("E6", "final", "forest", None),
-    "report-forest.png": ("E1", "brief-measures", "forest", None),
-    "report-cost.png": ("E1", "brief-measures", "cost", None),
+    "results-e1-forest.png": ("E1", "brief-measures", "forest", None),
+    "results-e1-cost.png": ("E1", "brief-measures", "cost", None),
 }
 
 
