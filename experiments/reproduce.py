@@ -99,13 +99,16 @@ def _report(folder: Path, html: Path, metrics: list[str] | None = None) -> str:
     return str(write_report(folder, html, metrics=metrics))
 
 
-def _markdown(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
-    """A GitHub-flavoured markdown table (no extra dependency)."""
+def markdown_table(df: pd.DataFrame, floatfmt: str = ".4g", missing: str = "–", yes_no: bool = False) -> str:
+    """A GitHub-flavoured markdown table (no extra dependency): numbers with ``floatfmt``, a NaN as ``missing``,
+    booleans as yes/no with ``yes_no``."""
     cols = list(df.columns)
 
     def cell(v: Any) -> str:
+        if yes_no and isinstance(v, bool | np.bool_):
+            return "yes" if v else "no"
         if isinstance(v, float | np.floating):
-            return "–" if not np.isfinite(v) else format(v, floatfmt)
+            return missing if not np.isfinite(v) else format(v, floatfmt)
         return str(v)
 
     rows = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
@@ -115,7 +118,7 @@ def _markdown(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
 
 def _write_table(df: pd.DataFrame, out: Path, stem: str) -> list[str]:
     df.to_csv(out / f"{stem}.csv", index=False)
-    (out / f"{stem}.md").write_text(_markdown(df), encoding="utf-8")
+    (out / f"{stem}.md").write_text(markdown_table(df), encoding="utf-8")
     return [f"{stem}.csv", f"{stem}.md"]
 
 

@@ -118,6 +118,20 @@ def _baseline_of(comparison: pd.DataFrame, baseline: str | None) -> str:
     return str(comparison.attrs.get("baseline") or comparison["scenario"].iloc[0])
 
 
+def _metrics_and_scenarios(
+    comparison: pd.DataFrame, df: pd.DataFrame, metrics: Sequence[str] | None, base: str, none: str
+) -> tuple[list[str], dict[str, str], list[str]]:
+    """The metrics to draw (those asked for, in order, that ``df``, the comparison's usable rows, has; all of
+    them by default), the scenario colours, and the scenarios ``df`` has besides the baseline, in colour order.
+    No metric raises ValueError with ``none``."""
+    have = set(df["metric"])
+    picked = [m for m in (metrics if metrics is not None else dict.fromkeys(df["metric"])) if m in have]
+    if not picked:
+        raise ValueError(none)
+    colors = scenario_colors(dict.fromkeys(comparison["scenario"]), base)
+    return picked, colors, [s for s in colors if s != base and s in set(df["scenario"])]
+
+
 def _value_text(v: object) -> str:
     return f"{v:g}" if isinstance(v, int | float | np.number) else str(v)
 
@@ -464,12 +478,9 @@ def forest(comparison: pd.DataFrame, metrics: Sequence[str] | None = None, basel
     _require(comparison, ("scenario", "metric", "diff", "diff_ci_low", "diff_ci_high", "significant"), "comparison")
     base = _baseline_of(comparison, baseline)
     df = comparison[comparison["scenario"] != base].dropna(subset=["diff"])
-    have = set(df["metric"])
-    metrics = [m for m in (metrics if metrics is not None else dict.fromkeys(df["metric"])) if m in have]
-    if not metrics:
-        raise ValueError("no metric of the comparison has paired differences")
-    colors = scenario_colors(dict.fromkeys(comparison["scenario"]), base)
-    scen = [s for s in colors if s != base and s in set(df["scenario"])]
+    metrics, colors, scen = _metrics_and_scenarios(
+        comparison, df, metrics, base, "no metric of the comparison has paired differences"
+    )
     fig, nrows, ncols = _panels([_two_lines("Δ ", m) for m in metrics], len(scen))
     level = _pct(comparison.attrs.get("level", 0.95))
     shown: set[bool] = set()
@@ -531,12 +542,9 @@ def cost_effectiveness(
     base = _baseline_of(comparison, baseline)
     df = comparison[(comparison["scenario"] != base) & (comparison["extra_cost"] > 0)]
     df = df.dropna(subset=["gain_per_cost", "extra_cost"])
-    have = set(df["metric"])
-    metrics = [m for m in (metrics if metrics is not None else dict.fromkeys(df["metric"])) if m in have]
-    if not metrics:
-        raise ValueError("no metric of the comparison has a gain per extra cost (no scenario costs more?)")
-    colors = scenario_colors(dict.fromkeys(comparison["scenario"]), base)
-    scen = [s for s in colors if s != base and s in set(df["scenario"])]
+    metrics, colors, scen = _metrics_and_scenarios(
+        comparison, df, metrics, base, "no metric of the comparison has a gain per extra cost (no scenario costs more?)"
+    )
     fig, nrows, ncols = _panels([_two_lines("", m, " per 亿元") for m in metrics], len(scen))
     for i, m in enumerate(metrics):
         row, col = i // ncols + 1, i % ncols + 1

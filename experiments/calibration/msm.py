@@ -33,6 +33,7 @@ from jjjsim.model.params import REGISTRY, Params, validate
 from jjjsim.model.scenario import load_scenario, read_toml
 from scipy import optimize, stats
 
+from ..store import _versions as store_versions
 from ..sweep import executor
 from .moments import Moment, Observations, moment_from_table, simulate, simulated_moments
 
@@ -463,15 +464,7 @@ def near_optimal(obj: Objective, j_opt: float, level: float = 0.95) -> dict[str,
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": _platform.python_version()}
-    for pkg in ("jjjsim", "mesa", "numpy", "pandas", "scipy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return {"python": _platform.python_version(), **store_versions()}
 
 
 def _git() -> str | None:
@@ -726,16 +719,21 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+def read_fit(fit: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """A calibration's ``fit.json`` content, from its folder, the file's path, or the content itself."""
+    if isinstance(fit, dict):
+        return fit
+    path = Path(fit)
+    path = path / "fit.json" if path.is_dir() else path
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(str(path), "(file)", "a fit.json written by calibrate()", "no such file") from None
+
+
 def fitted_overrides(fit: str | Path | dict[str, Any]) -> dict[str, Any]:
     """The fitted values of a calibration (its folder, ``fit.json`` path or content) as run overrides."""
-    if not isinstance(fit, dict):
-        path = Path(fit)
-        path = path / "fit.json" if path.is_dir() else path
-        try:
-            fit = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(str(path), "(file)", "a fit.json written by calibrate()", "no such file") from None
-    assert isinstance(fit, dict)
+    fit = read_fit(fit)
     merged: dict[str, Any] = {}
     for key, row in fit["parameters"].items():
         name, _, sub = key.partition(".")

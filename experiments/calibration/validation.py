@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jjjsim.model.param import ConfigError
 from jjjsim.model.params import Params
 from jjjsim.model.regions import JJJ
 from scipy import stats
 from scipy.stats import qmc
 
+from ..reproduce import markdown_table
 from ..sweep import executor
 from .moments import (
     BJ_TJHB,
@@ -46,7 +46,17 @@ from .moments import (
     per_seed_moments,
     simulated_moments,
 )
-from .msm import CalibrationConfig, Objective, _now, _seeds, _versions, fitted_overrides, load_config, run_batch
+from .msm import (
+    CalibrationConfig,
+    Objective,
+    _now,
+    _seeds,
+    _versions,
+    fitted_overrides,
+    load_config,
+    read_fit,
+    run_batch,
+)
 
 FIT_END = 2020
 """Last fitted year: rows up to it are 'fitted', later rows 'out-of-sample'."""
@@ -60,17 +70,6 @@ START_INPUTS = (
 """Indicators whose start-year value the set-up reads (or calibrates to, for patents): matched by construction,
 so their start-year rows are listed but left out of the error statistics."""
 BAND = (0.05, 0.95)
-
-
-def _read_fit(fit: str | Path | dict[str, Any] | None) -> dict[str, Any] | None:
-    if fit is None or isinstance(fit, dict):
-        return fit
-    path = Path(fit)
-    path = path / "fit.json" if path.is_dir() else path
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(str(path), "(file)", "a fit.json written by calibrate()", "no such file") from None
 
 
 def _runs(pool: Any, window: int, params: Params, seeds: tuple[int, ...]) -> list[pd.Series]:
@@ -159,20 +158,9 @@ def series_table(table: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["indicator", "region", "period"], key=lambda s: s.map(order) if s.name == "period" else s)
 
 
-def markdown(df: pd.DataFrame, floatfmt: str = "{:.1f}") -> str:
-    """A pipe table (numbers with ``floatfmt``, booleans as yes/no)."""
-
-    def cell(v: Any) -> str:
-        if isinstance(v, bool | np.bool_):
-            return "yes" if v else "no"
-        if isinstance(v, float | np.floating):
-            return "" if not math.isfinite(v) else floatfmt.format(v)
-        return str(v)
-
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body]) + "\n"
+def markdown(df: pd.DataFrame) -> str:
+    """A pipe table: numbers to one decimal, booleans as yes/no, a NaN as an empty cell."""
+    return markdown_table(df, ".1f", missing="", yes_no=True)
 
 
 # ---- ergodicity and stationarity -----------------------------------------------------------------------------
@@ -467,7 +455,7 @@ def validate(
     per series and period), ``ergodicity*.csv``, ``validation.json``, ``validation.html`` and PNGs.
     """
     t0, started = time.perf_counter(), _now()
-    fit_d = _read_fit(fit)
+    fit_d = read_fit(fit) if fit is not None else None
     fit_quick = bool(fit_d.get("quick")) if fit_d else quick
     cfg_path = config or (Path(fit_d["config_path"]) if fit_d and fit_d.get("config_path") else None)
     cfg = load_config(cfg_path, quick=fit_quick)

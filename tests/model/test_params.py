@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from jjjsim.model.params import LEVERS, REGISTRY, ConfigError, Param, defaults, validate
 from jjjsim.model.regions import JJJ
@@ -196,9 +199,6 @@ def test_the_model_refuses_a_hand_built_parameter_set_that_skipped_the_checks():
 def test_odd_parameter_tables_show_the_registry_defaults_and_sources():
     """docs/ODD.md's tables of behavioural parameters (name | label | unit | default | bounds | role | source)
     agree with the registry, so that the document an academic reads is the model that runs."""
-    import re
-    from pathlib import Path
-
     text = (Path(__file__).parents[2] / "docs" / "ODD.md").read_text(encoding="utf-8")
     checked = 0
     for name, rest in re.findall(r"^\| `([a-z_0-9]+)` \| (.*)$", text, re.M):
