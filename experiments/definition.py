@@ -69,12 +69,14 @@ import hashlib
 import itertools
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from jjjsim.model.param import MAX_SEED
 from jjjsim.model.params import REGISTRY, ConfigError, Param, Params, did_you_mean, validate
 from jjjsim.model.scenario import Scenario, builtin_names, load_scenario, locate, read_toml
 
@@ -92,6 +94,10 @@ DESIGN_KEYS: dict[str, tuple[str, ...]] = {
     "morris": ("kind", "base", "samples", "levers", "bounds", "levels"),
 }
 Value = float | int | str
+MAX_RUNS = 50_000
+"""Most runs (design points x seeds) an experiment may have unless raised on purpose (``--max-runs``): about
+25 s and 0.5 GB to resolve, and days of computing at the main job's run size (assumption; E4's Sobol' stage
+has 9,216)."""
 
 
 @dataclass(frozen=True)
@@ -151,17 +157,47 @@ def experiment_names() -> list[str]:
     return sorted(p.stem for p in builtin_dir().glob("*.toml"))
 
 
-def load_experiment(ref: str | Path) -> Experiment:
-    """Read, check and resolve an experiment from a ``.toml`` path or the name of a built-in one."""
+def load_experiment(ref: str | Path, max_runs: int = MAX_RUNS) -> Experiment:
+    """Read, check and resolve an experiment from a ``.toml`` path or the name of a built-in one.
+
+    An experiment of more than ``max_runs`` runs is refused before anything is resolved (see
+    :func:`design_size`)."""
     path = locate(ref, "experiment", builtin_dir())
     data = read_toml(path, "experiment")
-    return _Loader(path, data).experiment()
+    return _Loader(path, data, max_runs).experiment()
 
 
-def experiment_from_definition(definition: dict[str, Any], path: str | Path) -> Experiment:
+def experiment_from_definition(definition: Any, path: str | Path, max_runs: int = MAX_RUNS) -> Experiment:
     """Resolve an experiment from its definition as read (e.g. a results manifest's), as if read from ``path``
-    (scenario paths in it are relative to that file's folder; the file itself need not exist)."""
-    return _Loader(Path(path), copy.deepcopy(definition)).experiment()
+    (scenario paths in it are relative to that file's folder; the file itself need not exist). The definition
+    is untrusted: its size is checked as a file's is."""
+    if not isinstance(definition, dict):
+        raise ConfigError(str(path), "definition", "an experiment definition (a table)", type(definition).__name__)
+    return _Loader(Path(path), copy.deepcopy(definition), max_runs).experiment()
+
+
+def design_size(data: dict[str, Any]) -> tuple[int, int]:
+    """(design points, seeds) a definition asks for, counted from its text before anything is resolved or
+    sampled; a part that is malformed counts 1 (its own check names it later)."""
+    seeds = data.get("seeds") if isinstance(data.get("seeds"), dict) else {}
+    count = seeds.get("count", 1)
+    n_seeds = count if _is_int(count) and count > 0 else 1
+    if isinstance(seeds.get("list"), list):
+        n_seeds = max(1, len(seeds["list"]))
+    design = data.get("design") if isinstance(data.get("design"), dict) else {}
+    kind, levers = design.get("kind"), design.get("levers")
+    samples = design.get("samples") if _is_int(design.get("samples")) and design.get("samples") > 0 else 1
+    if kind == "scenarios":
+        points = max(1, len(design["scenarios"])) if isinstance(design.get("scenarios"), list) else 1
+    elif kind == "grid":
+        axes = _flatten(levers) if isinstance(levers, dict) else {}
+        points = math.prod(max(1, len(v)) if isinstance(v, list) else 1 for v in axes.values())
+    elif kind in ("sobol", "morris"):
+        d = len(levers) if isinstance(levers, list) else 1
+        points = samples * (2 * d + 2 if kind == "sobol" else d + 1)
+    else:
+        points = samples
+    return points, n_seeds
 
 
 # ---- reading --------------------------------------------------------------------------------------------------
@@ -231,8 +267,8 @@ class _Lever:
 
 
 class _Loader:
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
-        self.path, self.data, self.where = path, data, str(path)
+    def __init__(self, path: Path, data: dict[str, Any], max_runs: int = MAX_RUNS) -> None:
+        self.path, self.data, self.where, self.max_runs = path, data, str(path), max_runs
 
     def fail(self, key: str, expected: str, found: Any, hint: str = "") -> ConfigError:
         return ConfigError(self.where, key, expected, found, hint)
@@ -253,6 +289,14 @@ class _Loader:
         for k in d:
             if k not in TOP_LEVEL_KEYS:
                 raise self.fail(k, f"one of {', '.join(TOP_LEVEL_KEYS)}", k, did_you_mean(k, TOP_LEVEL_KEYS))
+        points, n_seeds = design_size(d)
+        if points * n_seeds > self.max_runs:
+            raise self.fail(
+                "design",
+                f"at most {self.max_runs:,} runs (design points x seeds)",
+                f"{points:,} points x {n_seeds:,} seeds = {points * n_seeds:,} runs",
+                "fewer points or seeds, or raise the limit on purpose with --max-runs",
+            )
         name = d.get("name", self.path.stem)
         if not isinstance(name, str) or not name.strip():
             raise self.fail("name", "a non-empty name", name)
@@ -319,8 +363,8 @@ class _Loader:
             raise self.fail("seeds", "a [seeds] table with count and root, or list", "nothing")
         t = self.table("seeds", SEED_KEYS)
         root = t.get("root")
-        if root is not None and (not _is_int(root) or root < 0):
-            raise self.fail("seeds.root", "a whole number >= 0", root)
+        if root is not None and (not _is_int(root) or not 0 <= root <= MAX_SEED):
+            raise self.fail("seeds.root", f"a whole number from 0 to {MAX_SEED}", root)
         if ("count" in t) == ("list" in t):
             raise self.fail("seeds", "either count (with root) or list", sorted(t))
         if "count" in t:
@@ -333,11 +377,11 @@ class _Loader:
             key = "seeds.count"
         else:
             seeds = t["list"]
-            if not isinstance(seeds, list) or not seeds or not all(_is_int(s) and s >= 0 for s in seeds):
-                raise self.fail("seeds.list", "a non-empty list of whole numbers >= 0", seeds)
+            if not isinstance(seeds, list) or not seeds or not all(_is_int(s) and 0 <= s <= MAX_SEED for s in seeds):
+                raise self.fail("seeds.list", f"a non-empty list of whole numbers from 0 to {MAX_SEED}", seeds)
             seeds, key = tuple(seeds), "seeds.list"
         if len(set(seeds)) < len(seeds):
-            dup = sorted({s for s in seeds if seeds.count(s) > 1})
+            dup = sorted(s for s, n in Counter(seeds).items() if n > 1)[:10]
             raise self.fail(key, "distinct seeds", f"duplicates {dup}")
         return seeds, (root if root is not None else list(seeds))
 
@@ -410,7 +454,7 @@ class _Loader:
             raise self.fail("design.scenarios", f"a non-empty list of scenarios ({', '.join(builtin_names())})", refs)
         out = [self.scenario(r, "design.scenarios") for r in refs]
         names = [s.name for s in out]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = sorted(n for n, k in Counter(names).items() if k > 1)
         if dup:
             raise self.fail("design.scenarios", "distinct scenarios", f"duplicates {dup}")
         return out

@@ -9,12 +9,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .budget import Budget, BudgetExceeded
     from .model import JJJModel
     from .params import LEVERS, REGISTRY, ConfigError, Params, defaults
     from .runner import RunResult, run
 
 _WHERE = {
     "JJJModel": ".model",
+    "Budget": ".budget",
+    "BudgetExceeded": ".budget",
     "LEVERS": ".params",
     "REGISTRY": ".params",
     "ConfigError": ".params",
@@ -23,7 +26,18 @@ _WHERE = {
     "RunResult": ".runner",
     "run": ".runner",
 }
-__all__ = ["LEVERS", "REGISTRY", "ConfigError", "JJJModel", "Params", "RunResult", "defaults", "run"]
+__all__ = [
+    "LEVERS",
+    "REGISTRY",
+    "Budget",
+    "BudgetExceeded",
+    "ConfigError",
+    "JJJModel",
+    "Params",
+    "RunResult",
+    "defaults",
+    "run",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -10,6 +10,7 @@ import numpy as np
 from . import achievements, setup
 from .agents import firm, fund, platform, talent
 from .agents.base import RowAgent
+from .budget import Budget
 from .metrics import Recorder
 from .params import REGISTRY, ConfigError, Params, defaults, validate
 from .regions import FIELDS, barrier_matrix, field_similarity, spillover_weights
@@ -73,11 +74,18 @@ class JJJModel(mesa.Model):
     Args:
         params: a complete parameter set (default: the registry defaults).
         rng: seed or ``numpy.random.SeedSequence`` for the model's one generator.
+        budget: caps on the run's agent-steps and table memory (:class:`~.budget.Budget`; default caps when
+            None). A step past a cap raises :class:`~.budget.BudgetExceeded`.
     """
 
     n_fields = len(FIELDS)
 
-    def __init__(self, params: Params | None = None, rng: int | np.random.SeedSequence | None = None) -> None:
+    def __init__(
+        self,
+        params: Params | None = None,
+        rng: int | np.random.SeedSequence | None = None,
+        budget: Budget | None = None,
+    ) -> None:
         seq = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
         self._seed_root = (seq.entropy, tuple(seq.spawn_key))
         super().__init__(rng=np.random.default_rng(self._child_seed(0, 0)))  # set-up and Mesa's own draws
@@ -90,6 +98,11 @@ class JJJModel(mesa.Model):
         self.results = Table(achievements.COLUMNS, 8192)
         self.investments = Table(fund.INVESTMENT_COLUMNS, 1024)
         self._agents: dict[str, dict[int, RowAgent]] = {k: {} for k in ("talent", "platform", "firm", "fund")}
+        self.budget = budget or Budget()
+        self.work = 0
+        """Agent-steps so far: living agents and result records, summed over the quarters run."""
+        for name in ("talent", "platform", "firm", "fund", "results", "investments"):
+            getattr(self, name).guard = lambda extra, name=name: self.reserve(name, extra)
         self.use_params(self.p)
         self.similarity = field_similarity(self.n_fields)
         self.adoption_weights = dict(
@@ -114,6 +127,7 @@ class JJJModel(mesa.Model):
         setup.initialise(self)
         self.recorder = Recorder(self, p.steps)
         self.recorder.record(self)
+        self.budget.check_start(self.holding(), int(p.steps))
 
     # ---- the schedule ----------------------------------------------------------------------------
     def step(self) -> None:
@@ -134,6 +148,20 @@ class JJJModel(mesa.Model):
             platform.evaluate(self)  # 7 evaluation (yearly)
         self.update_economy()  # 8 culture, wages, budgets, knowledge
         self.recorder.record(self)  # 9 collect
+        held = self.holding()
+        self.work += held
+        self.budget.check_work(self.work, self.steps, held)
+
+    def holding(self) -> int:
+        """Living agents plus result records: what one step's work is proportional to."""
+        alive = sum(int(np.count_nonzero(t.alive)) for t in (self.talent, self.platform, self.firm, self.fund))
+        return alive + len(self.results)
+
+    def reserve(self, table: str, extra: int) -> None:
+        """Check that ``extra`` more bytes for ``table`` stay within the memory budget (raises
+        :class:`~.budget.BudgetExceeded` otherwise)."""
+        held = sum(getattr(self, n).nbytes for n in ("talent", "platform", "firm", "fund", "results", "investments"))
+        self.budget.check_memory(held, extra, table)
 
     def update_economy(self) -> None:
         """Culture rises with commercial successes and decays (§4.8); wages track productivity;

@@ -15,6 +15,9 @@ Role = Literal["lever", "uncertainty", "structural"]
 Per = Literal["region", "region4", "region_pair", "field"] | None
 Kind = Literal["float", "int", "choice"]
 
+MAX_SEED = 2**63 - 1
+"""Largest seed: seeds are stored as 64-bit integers (run tables, manifests) and fed to ``SeedSequence``."""
+
 _PER_KEYS: dict[str, tuple[str, ...]] = {
     "region": JJJ,
     "region4": REGIONS,
@@ -28,8 +31,8 @@ class ConfigError(ValueError):
 
     def __init__(self, where: str, key: str, expected: str, found: Any, hint: str = "") -> None:
         self.where, self.key, self.expected, self.found, self.hint = where, key, expected, found, hint
-        msg = f"{where}: {key}: expected {expected}, found {found!r}"
-        super().__init__(msg + (f" ({hint})" if hint else ""))
+        msg = f"{printable(where)}: {printable(str(key))}: expected {expected}, found {shown(found)}"
+        super().__init__(msg + (f" ({printable(hint)})" if hint else ""))
 
     def __reduce__(self) -> tuple[Any, ...]:  # crosses process boundaries (a sweep's worker to its driver)
         return type(self), (self.where, self.key, self.expected, self.found, self.hint)
@@ -89,8 +92,11 @@ class Param:
                     where, key, f"one of {', '.join(self.choices)}", value, did_you_mean(str(value), self.choices)
                 )
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise ConfigError(where, key, f"a number ({self.unit})", value)
+        if isinstance(value, int | np.integer) and abs(int(value)) > 2**53:  # float() would lose it or overflow
+            lo, hi = self.bounds if self.bounds else (-np.inf, np.inf)
+            raise ConfigError(where, key, f"a value in [{lo:g}, {hi:g}] {self.unit}", value)
         if not math.isfinite(value):
             raise ConfigError(where, key, f"a finite number ({self.unit})", value)
         if self.kind == "int":
@@ -103,6 +109,30 @@ class Param:
         if not lo <= value <= hi:
             raise ConfigError(where, key, f"a value in [{lo:g}, {hi:g}] {self.unit}", value)
         return value
+
+
+def check_seed(value: Any, where: str, key: str = "seed") -> int:
+    """A seed: a whole number from 0 to :data:`MAX_SEED` (ConfigError otherwise)."""
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool) and 0 <= int(value) <= MAX_SEED
+    if not ok:
+        raise ConfigError(where, key, f"a whole number from 0 to {MAX_SEED}", value)
+    return int(value)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (line breaks included) escaped, so a message stays one line."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def shown(value: Any, limit: int = 200) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters (a huge integer by its number of digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__} too large to show"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def did_you_mean(word: str, options: Any) -> str:

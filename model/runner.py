@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .budget import Budget
 from .metrics import MODEL_INDICATORS
 from .model import JJJModel
+from .param import check_seed
 from .params import Params, defaults
 from .regions import JJJ, REGIONS
 from .scenario import Scenario, load_scenario
@@ -109,6 +111,7 @@ def run(
     steps: int | None = None,
     overrides: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    budget: Budget | None = None,
 ) -> RunResult:
     """Run one simulation; a plain, picklable function of its arguments.
 
@@ -119,13 +122,16 @@ def run(
         steps: quarters to run (default: the scenario's ``steps``).
         overrides: further parameter overrides (validated against the registry).
         progress: called as ``progress(step, steps)`` after every step.
+        budget: caps on the run's agent-steps and memory (default :class:`Budget`); a run past a cap raises
+            :class:`~.budget.BudgetExceeded` (a ConfigError: one line saying which cap and how to raise it).
     """
+    seed = check_seed(seed, "run()")
     name, params = resolve(scenario)
     if overrides:
         params = params.replace(overrides, where="overrides")
     if steps is not None:
         params = params.replace({"steps": steps}, where="steps")
-    model = JJJModel(params, rng=np.random.SeedSequence(seed))
+    model = JJJModel(params, rng=np.random.SeedSequence(seed), budget=budget)
     n = int(params.steps)
     for k in range(n):
         model.step()

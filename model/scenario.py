@@ -6,6 +6,8 @@ A file holds ``description``, ``base`` (the scenario it overrides; only ``baseli
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,6 +17,10 @@ from typing import Any
 from .params import ConfigError, Params, defaults, did_you_mean
 
 TOP_LEVEL_KEYS = ("description", "base", "params")
+MAX_FILE_BYTES = 1 << 20
+"""Largest scenario or experiment file read (1 MiB; the built-in ones are under 4 KiB)."""
+MAX_DEPTH = 32
+"""Deepest nesting of tables and arrays accepted in such a file (the formats need 3)."""
 
 
 @dataclass(frozen=True)
@@ -63,21 +69,53 @@ def locate(ref: str | Path, what: str, builtin: Path, near: Path | None = None) 
 
 
 def read_toml(path: Path, what: str = "scenario") -> dict[str, Any]:
-    """A TOML file's contents; a missing, unreadable or invalid file is a ConfigError naming it."""
+    """A TOML file's contents; a missing, unreadable, oversized, too deeply nested or invalid file is a
+    ConfigError naming it. Only regular files are read (not devices, pipes or folders), at most
+    :data:`MAX_FILE_BYTES`."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO would block an ordinary open
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError(str(path), "(file)", f"a regular {what} file", "not a regular file")
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(str(path), "(file)", f"an existing {what} file", "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), "(file)", f"a regular {what} file", "a folder") from None
+    except OSError as err:
+        raise ConfigError(str(path), "(file)", f"a readable {what} file", err.strerror or type(err).__name__) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(str(path), "(file)", f"a {what} file of at most {MAX_FILE_BYTES >> 20} MiB", "a larger file")
+    depth = _max_depth(raw)
+    if depth > MAX_DEPTH:
+        raise ConfigError(str(path), "(file)", f"tables and arrays nested at most {MAX_DEPTH} deep", f"{depth} deep")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(str(path), "(file)", "a UTF-8 text file", f"byte {err.start} is not UTF-8") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(path), "(file)", "valid TOML", str(err)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(str(path), "(file)", "a readable TOML file", type(err).__name__) from None
+    except RecursionError:
+        raise ConfigError(str(path), "(file)", f"tables and arrays nested at most {MAX_DEPTH} deep", "deeper") from None
+
+
+def _max_depth(raw: bytes) -> int:
+    """An upper bound on the nesting of brackets and braces in TOML text (strings and comments included, so it
+    can over-count but never under-count)."""
+    depth = top = 0
+    for b in raw.translate(None, bytes(set(range(256)) - set(b"[]{}"))):
+        depth += 1 if b in b"[{" else -1
+        top = max(top, depth)
+    return top
 
 
 def read_file(path: Path) -> dict[str, Any]:
     """Read and check one scenario file's structure (not yet its parameter values)."""
     data = read_toml(path)
+    if not data:
+        raise ConfigError(
+            str(path), "(file)", "a scenario: description, base and [params] (at least one)", "an empty file"
+        )
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(

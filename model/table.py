@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,18 @@ class Table:
         self._spec = columns
         self._n = 0
         self._cols = {k: np.zeros((capacity, *shape), dtype=dt) for k, (dt, shape) in columns.items()}
+        self.guard: Callable[[int], None] | None = None
+        """Called with the bytes a growth would add, before allocating (the model's memory budget)."""
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes of one row over all columns."""
+        return sum(a.itemsize * (a.size // max(len(a), 1)) for a in self._cols.values())
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes allocated (capacity, not only the used rows)."""
+        return sum(a.nbytes for a in self._cols.values())
 
     def __len__(self) -> int:
         return self._n
@@ -44,8 +57,11 @@ class Table:
 
     def append(self, n: int, **values: Any) -> np.ndarray:
         """Append ``n`` rows (unset columns are zero) and return their indices."""
-        if self._n + n > len(next(iter(self._cols.values()))):
+        cap = len(next(iter(self._cols.values())))
+        if self._n + n > cap:
             new_cap = max(2 * (self._n + n), 1024)
+            if self.guard is not None:
+                self.guard((new_cap - cap) * self.row_bytes)
             for k, arr in self._cols.items():
                 grown = np.zeros((new_cap, *arr.shape[1:]), dtype=arr.dtype)
                 grown[: self._n] = arr[: self._n]

@@ -147,6 +147,7 @@ def create_results(
     (log-normal, mean one at the start), TRL by platform type, advanced by ``age`` quarters of
     self-development (up to market-ready). Returns the origin rows and the qualities."""
     pl, p = m.platform, m.p
+    m.reserve("results", 2 * int(n.sum()) * m.results.row_bytes)  # the new rows and their working arrays
     rows = np.repeat(np.arange(len(pl)), n)
     mean_skill = np.divide(skill, count, where=count > 0, out=np.ones_like(skill))[rows]
     sd = p.quality_sd
@@ -202,23 +203,51 @@ def pilot(m: JJJModel) -> None:
 
 
 def assign_pilots(m: JJJModel, rng: np.random.Generator) -> None:
-    """Fill free demo-base slots with candidate results, preferring low barriers and good fit."""
+    """Fill free demo-base slots with candidate results, preferring low barriers and good fit.
+
+    Each base, visited in random order, draws its ``free`` pilots from the remaining candidates by weighted
+    sampling without replacement, weight ``(1 - barrier) * fit`` (Efraimidis & Spirakis 2006: the largest keys
+    ``log(u) / weight``). The weight depends only on the candidate's (region, field) group, so each group is
+    sorted by ``u`` once and a base looks only at the next ``free`` candidates of each group: the cost is linear
+    in the candidates, not bases x candidates.
+    """
     res, pl, p = m.results, m.platform, m.p
     bases = np.flatnonzero((pl.kind == DEMO_BASE) & pl.alive)
     if bases.size == 0:
         return
     busy = np.bincount(res.base[res.status == PILOTING], minlength=len(pl))
+    order = bases[rng.permutation(bases.size)]
+    free = pl.capacity[order] - busy[order]
+    order, free = order[free > 0], free[free > 0]
     cand = np.flatnonzero((res.status == NEW) & (res.trl >= p.market_ready_trl - 2))
-    for b in bases[rng.permutation(bases.size)]:
-        free = pl.capacity[b] - busy[b]
-        if free <= 0 or cand.size == 0:
-            continue
-        fit = 0.5 + 0.5 * m.similarity[pl.field[b], res.field[cand]]
-        w = (1.0 - m.barrier[res.region[cand], pl.region[b]]) * fit * rng.random(cand.size)
-        pick = np.argpartition(-w, free - 1)[:free] if free < cand.size else np.arange(cand.size)
-        chosen = cand[pick]
-        res.status[chosen], res.base[chosen], res.anchor[chosen] = PILOTING, b, pl.region[b]
-        cand = np.delete(cand, pick)
+    if order.size == 0 or cand.size == 0:
+        return
+    with np.errstate(divide="ignore"):
+        log_u = np.log(rng.random(cand.size))
+    n_groups = 4 * m.n_fields
+    group = res.region[cand].astype(np.int64) * m.n_fields + res.field[cand]
+    sort = np.lexsort((-log_u, group))  # by group, then largest u first
+    cand, log_u = cand[sort], log_u[sort]
+    start = np.searchsorted(group[sort], np.arange(n_groups + 1))
+    taken = np.zeros(n_groups, dtype=np.int64)
+    g_region, g_field = np.divmod(np.arange(n_groups), m.n_fields)
+    chosen_rows, chosen_base = [], []
+    for b, k in zip(order.tolist(), free.tolist(), strict=True):
+        weight = (1.0 - m.barrier[g_region, pl.region[b]]) * (0.5 + 0.5 * m.similarity[pl.field[b], g_field])
+        pos = start[:-1, None] + taken[:, None] + np.arange(k)  # the next k candidates of each group
+        ok = pos < start[1:, None]
+        if not ok.any():
+            break
+        idx = pos[ok]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            key = log_u[idx] / np.repeat(weight, ok.sum(axis=1))
+        pick = idx[np.argsort(-key, kind="stable")[:k]]  # stable: ties go to the earlier in a group, a prefix
+        taken += np.bincount(np.searchsorted(start, pick, side="right") - 1, minlength=n_groups)
+        chosen_rows.append(cand[pick])
+        chosen_base.append(np.full(pick.size, b))
+    if chosen_rows:
+        rows, base = np.concatenate(chosen_rows), np.concatenate(chosen_base)
+        res.status[rows], res.base[rows], res.anchor[rows] = PILOTING, base, pl.region[base]
 
 
 def expire(m: JJJModel, rng: np.random.Generator) -> None:
