@@ -21,10 +21,11 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from jjjsim.cli import app
 from jjjsim.experiments.definition import DESIGNS, MAX_RUNS, load_experiment
 from jjjsim.model.params import REGISTRY, ConfigError
 from typer.testing import CliRunner
+
+from jjjsim.cli import app
 
 CASE_SECONDS = 60
 """Longest a single case may take (a run is capped far below this by its budget)."""
