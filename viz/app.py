@@ -2,31 +2,53 @@
 
 Every script, stylesheet and font comes from the installed Python packages (``serve_locally``; no CDN), so the
 app works on an intranet without internet access. :func:`serve` runs it on one port; the live model of each
-browser tab is held server-side (:mod:`jjjsim.viz.app_live`).
+browser tab is held server-side (:mod:`jjjsim.viz.app_live`, which also states what one tab and the server may
+cost).
+
+Nothing a client sends is trusted: a callback request is refused with 400 unless it names a callback of this app
+with the inputs and state that callback declares (:func:`callback_body_problem`), bodies over
+:data:`MAX_REQUEST_BYTES` get 413, and each callback checks its values against what the page offered.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import socket
 from pathlib import Path
+from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
+from flask import request
 from jjjsim.model.param import ConfigError
 from jjjsim.model.params import REGISTRY
 from jjjsim.viz import app_live, app_results
 
 ASSETS = Path(__file__).with_name("assets")
+MAX_REQUEST_BYTES = 1 << 20
+"""Largest request body accepted (a callback request of the live page is ~10 KiB)."""
+MAX_CHANGED = 200
+"""Most ``changedPropIds`` one callback request may name."""
 __all__ = ["create_app", "serve"]
 
 
-def create_app(results: Path | None = None, *, scale: float = app_live.DEFAULT_SCALE) -> Dash:
+def create_app(
+    results: Path | None = None,
+    *,
+    scale: float = app_live.DEFAULT_SCALE,
+    sessions: app_live.Sessions | None = None,
+) -> Dash:
     """The Dash app: the live model at ``/live`` and the results of a sweep folder at ``/results``.
 
     ``/`` is the live page, or the results page when ``results`` is given. ``scale`` is the agent scale of the
-    live models (registry bounds). Raises :class:`ConfigError` for a folder that ``load_results`` refuses or a
-    scale out of bounds.
+    live models (registry bounds); ``sessions`` the store of live runs (its cap and budgets; the defaults of
+    :mod:`~jjjsim.viz.app_live` when None). The scenarios the live page offers are resolved here, once (the
+    built-ins and those of the folder's experiment). Raises :class:`ConfigError` for a folder that
+    ``load_results`` refuses or a scale out of bounds.
+
+    The app keeps what it serves as ``app.jjjsim_scenarios`` (name -> parameters), ``app.jjjsim_sessions`` and
+    ``app.jjjsim_tables`` (the results page's tables, or None).
     """
     scale = REGISTRY["scale"].validate(scale, "app")
     loaded = None
@@ -34,6 +56,7 @@ def create_app(results: Path | None = None, *, scale: float = app_live.DEFAULT_S
         from jjjsim.viz.data import load_results
 
         loaded = load_results(results)
+    scenarios = app_live.offered_scenarios(loaded)
     app = Dash(
         __name__,
         title="jjjsim",
@@ -54,20 +77,31 @@ def create_app(results: Path | None = None, *, scale: float = app_live.DEFAULT_S
         ],
         className="nav",
     )
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.layout = html.Div([dcc.Location(id="url"), nav, html.Main(id="page")])
     app.validation_layout = html.Div(
-        [app.layout, app_live.layout(scale), app_results.layout(loaded)]  # every id a callback names
+        [app.layout, app_live.layout(scale, scenarios), app_results.layout(loaded)]  # every id a callback names
     )
-    app_live.register(app, scale=scale)
-    app_results.register(app, loaded)
+    app.jjjsim_scenarios = scenarios
+    app.jjjsim_sessions = app_live.register(app, scale=scale, sessions=sessions, scenarios=scenarios)
+    app.jjjsim_tables = app_results.register(app, loaded)
+
+    @app.server.before_request
+    def check_callback_request() -> Any:
+        if request.method != "POST" or not request.path.endswith("/_dash-update-component"):
+            return None
+        problem = callback_body_problem(request.get_json(silent=True), app.callback_map)
+        if problem:
+            return f"Bad callback request: {problem}.", 400, {"Content-Type": "text/plain; charset=utf-8"}
+        return None
 
     @app.callback(Output("page", "children"), Input("url", "pathname"))
-    def route(path: str | None) -> html.Div:
-        path = (path or "/").rstrip("/") or "/"
+    def route(path: Any) -> html.Div:
+        path = (path if isinstance(path, str) and path else "/").rstrip("/") or "/"
         if path == "/":
             path = home
         if path == "/live":
-            return app_live.layout(scale)
+            return app_live.layout(scale, scenarios)
         if path == "/results":
             return app_results.layout(loaded)
         return html.Div(
@@ -79,6 +113,74 @@ def create_app(results: Path | None = None, *, scale: float = app_live.DEFAULT_S
         )
 
     return app
+
+
+def _declared(output: str) -> list[tuple[str, str]]:
+    """The (id, property) pairs of a callback's output string (``a.b`` or ``..a.b...c.d..``)."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return [tuple(p.rsplit(".", 1)) for p in parts]  # type: ignore[misc]
+
+
+def _matches(cid: Any, pattern: dict[str, Any]) -> bool:
+    """Whether a component id matches a pattern-matching id (same keys; wildcards, ``["ALL"]`` and the like,
+    match a string or number, every other value itself), as Dash requires of the outputs it is sent."""
+    if not isinstance(cid, dict) or set(cid) != set(pattern):
+        return False
+    for key, want in pattern.items():
+        wild = isinstance(want, list) and len(want) == 1 and want[0] in ("ALL", "MATCH", "ALLSMALLER")
+        got = cid[key]
+        if wild and not (isinstance(got, str | int | float) and not isinstance(got, bool)):
+            return False
+        if not wild and got != want:
+            return False
+    return True
+
+
+def _entry_problem(entry: Any, cid: str, prop: str, what: str) -> str:
+    """Why one input, state or output entry of a request does not match its declaration ("" if it does)."""
+    if cid.startswith("{"):  # a pattern-matching id: a list of the components it matches
+        if not isinstance(entry, list):
+            return f"{what} {cid}.{prop} is not a list"
+        pattern = json.loads(cid)
+        for item in entry:
+            if not isinstance(item, dict) or item.get("property") != prop or not _matches(item.get("id"), pattern):
+                return f"{what} {cid}.{prop} holds an entry that does not match it"
+        return ""
+    if not isinstance(entry, dict) or entry.get("id") != cid or entry.get("property") != prop:
+        return f"{what} {cid}.{prop} is not as declared"
+    return ""
+
+
+def callback_body_problem(body: Any, callbacks: dict[str, Any]) -> str:
+    """Why a ``/_dash-update-component`` body is not a request for one of ``callbacks`` ("" if it is one): it
+    must name a callback's output, and send the outputs, inputs and state that callback declares (ids and
+    properties; values are the callbacks' own business), and a list of changed props."""
+    if not isinstance(body, dict):
+        return "the body is not a JSON object"
+    output = body.get("output")
+    if not isinstance(output, str) or output not in callbacks:
+        return "no such callback"
+    cb = callbacks[output]
+    declared = _declared(output)
+    outputs = body.get("outputs")
+    if not output.startswith(".."):
+        outputs = [outputs]
+    if not isinstance(outputs, list) or len(outputs) != len(declared):
+        return f"expected {len(declared)} outputs"
+    for entry, (cid, prop) in zip(outputs, declared, strict=True):
+        if problem := _entry_problem(entry, cid, prop, "output"):
+            return problem
+    for key in ("inputs", "state"):
+        sent, spec = body.get(key, [] if key == "state" else None), cb.get(key, [])
+        if not isinstance(sent, list) or len(sent) != len(spec):
+            return f"expected {len(spec)} {key}"
+        for entry, d in zip(sent, spec, strict=True):
+            if problem := _entry_problem(entry, d["id"], d["property"], key):
+                return problem
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or len(changed) > MAX_CHANGED or not all(isinstance(c, str) for c in changed):
+        return f"changedPropIds is not a list of at most {MAX_CHANGED} strings"
+    return ""
 
 
 def check_port(host: str, port: int) -> None:

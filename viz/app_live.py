@@ -2,32 +2,63 @@
 beside a baseline model (same seed, levers at their defaults) while its charts update.
 
 Each page load makes a session id (a ``dcc.Store``); the models live server-side in :class:`Sessions`, one
-entry and one lock per id, so tabs never share a model. Sessions idle for half an hour, or beyond the cap
-(least recently used first), are dropped; a tab whose run was dropped starts a new one and says so.
+entry and one lock per id, so tabs never share a model.
+
+Every value a client sends is checked against what the server offered before anything acts on it (Dash checks
+none: any client can POST its own values and pattern-matched ids): the scenario is one of the names offered
+(the built-ins and, with a results folder, its experiment's scenarios by label; their parameters are read once,
+at start, so no request reads a file), the lever controls are exactly the (name, key) ids of the page, each once,
+with values the registry accepts, and the flow kind, compare metric, seed, quarters and session id are each one
+of the offered values or in range. Anything else is a one-line message and nothing is applied.
+
+What one tab, and the server, may cost (the constants below):
+
+- a request runs at most :data:`RUN_QUARTERS` (40) quarters and :data:`REQUEST_AGENT_STEPS` (10 M) agent-steps
+  (a few seconds); a live run stops at :data:`MAX_QUARTERS` (the registry's bound on ``steps``);
+- each of a tab's two models (its run and the baseline) has a :class:`~jjjsim.model.budget.Budget` of
+  :data:`MODEL_AGENT_STEPS` (30 M, ~10 s of one core) agent-steps and :data:`MODEL_MEMORY_MB` (64 MiB) of tables,
+  so one run of a tab costs at most :data:`TAB_AGENT_STEPS` (60 M agent-steps, ~20 s of CPU) and holds at most
+  :data:`TAB_MEMORY_MB` (130 MiB, tables and recorders); a Run whose quarters x what the models hold would pass
+  the budget is refused before it steps, and a run that reaches the budget stops with its one-line message
+  (Reset starts a new run with a new budget);
+- at most :data:`MAX_SESSIONS` (16) live runs are held, so the models hold at most :data:`TOTAL_MEMORY_MB`
+  (2,080 MiB); at most :data:`MAX_BUSY` (4) requests build or step models at once (others wait up to
+  :data:`BUSY_WAIT_S`, then are told the server is busy).
+
+Runs idle for :data:`IDLE_SECONDS` (30 min) are dropped, and beyond the cap the least recently used; the ids of
+the last :data:`DROPPED_RECORD` dropped runs are kept with the reason, so a tab whose run was dropped is told
+which (the server's limit reached, or idle) and starts a new run.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from jjjsim.model.budget import Budget, BudgetExceeded
 from jjjsim.model.indicators import MODEL, SERIES, Indicator
 from jjjsim.model.metrics import MODEL_INDICATORS, REGION_INDICATORS
 from jjjsim.model.model import JJJModel
-from jjjsim.model.param import ConfigError, Param
-from jjjsim.model.params import LEVERS, REGISTRY
+from jjjsim.model.param import ConfigError, Param, did_you_mean
+from jjjsim.model.params import LEVERS, REGISTRY, Params, validate
 from jjjsim.model.regions import JJJ, REGIONS
 from jjjsim.model.scenario import builtin_names, load_scenario
 from jjjsim.viz import theme
 from plotly.subplots import make_subplots
+
+if TYPE_CHECKING:
+    from jjjsim.viz.data import Results
 
 DEFAULT_SCALE = 0.25
 """Agent scale of the live models: about 4,800 agents each; a quarter of the run and its baseline takes ~16 ms and
@@ -43,11 +74,39 @@ SETUP_LEVERS: tuple[str, ...] = (
 they take effect at a reset. Every other lever acts on the running model from the next quarter."""
 MAX_QUARTERS = int(REGISTRY["steps"].bounds[1])
 """Longest live run (the registry's bound on ``steps``)."""
+RUN_QUARTERS = 40
+"""Most quarters one Run request steps (ten years; press Run again to go on)."""
+MODEL_AGENT_STEPS = 30_000_000
+"""Agent-step budget of each live model (the run and its baseline): ~10 s of one core at ~0.3 µs an agent-step.
+A baseline at the default scale uses ~0.5 M in 40 quarters and ~5 M in 100 (the world grows fast after that)."""
+MODEL_MEMORY_MB = 64
+"""Table memory budget of each live model, MiB (a baseline at the default scale holds ~1.5 MiB at 40 quarters)."""
+RECORDER_MB = 1
+"""Bound on one model's recorded series, MiB (~0.6 MiB at MAX_QUARTERS); they are not in the model's budget."""
+TAB_AGENT_STEPS = 2 * MODEL_AGENT_STEPS
+"""What one run of a tab (two models) may cost in agent-steps (~20 s of CPU)."""
+TAB_MEMORY_MB = 2 * (MODEL_MEMORY_MB + RECORDER_MB)
+"""What one tab's models may hold, MiB (tables and recorders)."""
+REQUEST_AGENT_STEPS = 10_000_000
+"""Most agent-steps (both models) one request does before it stops and says so (~3 s); at least one quarter."""
 PLAY_MS = 600
 """Interval between quarters while playing."""
 MAX_SESSIONS = 16
+"""Live runs held at once; beyond it the least recently used is dropped (and its tab told why)."""
+TOTAL_MEMORY_MB = MAX_SESSIONS * TAB_MEMORY_MB
+"""Bound on what the held models take together, MiB."""
+MAX_BUSY = 4
+"""Requests that may build or step models at the same time."""
+BUSY_WAIT_S = 10.0
+"""How long a request waits for one of those slots before it is told the server is busy."""
 IDLE_SECONDS = 1800.0
+"""A run idle this long is dropped."""
+DROPPED_RECORD = 1000
+"""Dropped runs remembered (id and reason), so their tabs are told which limit dropped them."""
 MAX_SEED = 2**63 - 1
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+"""A session id as :func:`layout` makes them (``uuid4().hex``)."""
+MODEL_BUDGET = Budget(agent_steps=MODEL_AGENT_STEPS, memory_mb=MODEL_MEMORY_MB)
 
 KEY_INDICATORS = ("talent_fte", "results", "contract_value_sold", "value_added")
 FLOW_KINDS = {
@@ -92,13 +151,61 @@ FIELD_LABELS = {
     "aerospace": "Aerospace",
     "other": "Other",
 }
+LEVER_IDS: frozenset[tuple[str, str]] = frozenset((n, k) for n, p in LEVERS.items() for k in (p.keys or ("",)))
+"""The (name, key) of every lever control the page offers ("" for a scalar lever)."""
 RUN_COLOR = theme.SCENARIO_PALETTE[0]
 BETTER, WORSE = "#009e73", "#d55e00"
 _RI = {k: i for i, k in enumerate(REGION_INDICATORS)}
 _MI = {k: i for i, k in enumerate(MODEL_INDICATORS)}
+_TABLES = ("talent", "platform", "firm", "fund", "results", "investments")
+
+
+# ---- the scenarios offered ---------------------------------------------------------------------------------
+@functools.cache
+def _builtin() -> tuple[tuple[str, Params], ...]:
+    return tuple((n, load_scenario(n).params) for n in builtin_names())
+
+
+def builtin_scenarios() -> dict[str, Params]:
+    """The built-in scenarios' parameters by name (read once per process)."""
+    return dict(_builtin())
+
+
+def offered_scenarios(res: Results | None = None) -> dict[str, Params]:
+    """The scenarios the live page offers, name -> parameters, resolved once at app start: the built-ins and,
+    for a results folder of a scenario design, the scenarios its experiment ran (by label; a label that names a
+    built-in with other settings is offered as ``label (experiment)``). Requests pick among these names only."""
+    out = builtin_scenarios()
+    exp = res.experiment if res is not None else None
+    if exp is None or exp.design != "scenarios":
+        return out
+    ignore = {"scale", "steps"}  # the app sets its own scale; steps only sizes the recorder
+    seen: set[str] = set()
+    for spec in exp.runs:
+        if spec.label in seen:
+            continue
+        seen.add(spec.label)
+        name = spec.label
+        if name in out:
+            mine = {k: v for k, v in spec.params.values.items() if k not in ignore}
+            if mine == {k: v for k, v in out[name].values.items() if k not in ignore}:
+                continue
+            name = f"{spec.label} ({exp.name})"
+        out[name] = spec.params
+    return out
 
 
 # ---- server-side sessions ------------------------------------------------------------------------
+def model_bytes(m: JJJModel) -> int:
+    """Bytes a model holds in its tables (allocated capacity) and recorded series."""
+    return sum(getattr(m, t).nbytes for t in _TABLES) + m.recorder.region.nbytes + m.recorder.model.nbytes
+
+
+def _reached(e: ConfigError) -> str:
+    """A budget error's line without the command-line hint (the app has no flags to raise it)."""
+    return f"{e.where}: {e.key}: expected {e.expected}, found {e.found}"
+
+
 @dataclass
 class Session:
     """One tab's run: the model with the tab's levers and its baseline, stepped in lockstep."""
@@ -109,19 +216,32 @@ class Session:
     seed: int
     pending: dict[str, Any] = field(default_factory=dict)
     """Set-up levers changed since the world was built (they act at the next reset)."""
+    stopped: str = ""
+    """Why the run can step no more (its budget reached); "" while it can."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     used: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def build(cls, scenario: str, levers: dict[str, Any], seed: int, scale: float) -> Session:
-        """Both models from a scenario's set-up, the levers given (validated) and a seed."""
-        base = load_scenario(scenario).params.replace({"scale": scale}, where="app scale")
+    def build(
+        cls,
+        scenario: str,
+        levers: dict[str, Any],
+        seed: int,
+        scale: float,
+        scenarios: dict[str, Params] | None = None,
+        budget: Budget = MODEL_BUDGET,
+    ) -> Session:
+        """Both models from an offered scenario's set-up (``scenarios``: name -> parameters, the built-ins by
+        default), the levers given (validated) and a seed, each model with ``budget``."""
+        offered = builtin_scenarios() if scenarios is None else scenarios
+        name = check_scenario(scenario, offered)
+        base = offered[name].replace({"scale": scale}, where="app scale")
         run_p = base.replace(levers, where="lever controls")
         base_p = base.replace({n: p.default for n, p in LEVERS.items()}, where="baseline levers")
         return cls(
-            run=JJJModel(run_p, rng=np.random.SeedSequence(seed)),
-            baseline=JJJModel(base_p, rng=np.random.SeedSequence(seed)),
-            scenario=scenario,
+            run=JJJModel(run_p, rng=np.random.SeedSequence(seed), budget=budget),
+            baseline=JJJModel(base_p, rng=np.random.SeedSequence(seed), budget=budget),
+            scenario=name,
             seed=seed,
         )
 
@@ -132,19 +252,82 @@ class Session:
         self.run.use_params(self.run.p.replace(running, where="lever controls"))
         self.pending = {k: wanted.values[k] for k in SETUP_LEVERS if wanted.values[k] != self.run.p.values[k]}
 
+    @property
+    def models(self) -> tuple[JJJModel, JJJModel]:
+        return self.run, self.baseline
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes both models hold (tables at their capacity, recorded series)."""
+        return sum(model_bytes(m) for m in self.models)
+
+    @property
+    def recorder_bytes(self) -> int:
+        """Bytes of both models' recorded series (outside the models' memory budget)."""
+        return sum(m.recorder.region.nbytes + m.recorder.model.nbytes for m in self.models)
+
+    def too_much(self, n: int) -> str:
+        """Why ``n`` more quarters cannot be run within the budget ("" if they might): the models hold agents
+        and records now that each quarter steps, so ``n`` quarters need at least ``n`` x that."""
+        for m in self.models:
+            left = m.budget.agent_steps - m.work
+            need = n * m.holding()
+            if need > left:
+                return (
+                    f"Running {n} more quarter{'s' * (n != 1)} would need at least {need:,} agent-steps ({n} x the "
+                    f"{m.holding():,} agents and records a model holds now), more than the {max(left, 0):,} left "
+                    f"of its budget of {m.budget.agent_steps:,}: run fewer quarters, or press Reset."
+                )
+        return ""
+
+    def advance(self, n: int, max_work: int = REQUEST_AGENT_STEPS) -> str:
+        """Advance both models up to ``n`` quarters; returns "" or why it stopped short: the work of this call
+        passed ``max_work`` agent-steps (after at least one quarter), or a model reached its budget (then the run
+        is stopped for good; see :attr:`stopped`)."""
+        if self.stopped:
+            return self.stopped
+        start = self.run.work + self.baseline.work
+        for k in range(n):
+            try:
+                self.run.step()
+                self.baseline.step()
+            except BudgetExceeded as e:
+                self.stopped = f"This run reached its budget ({_reached(e)}): press Reset to start a new run."
+                return self.stopped
+            done = self.run.work + self.baseline.work - start
+            if done > max_work and k + 1 < n:
+                return (
+                    f"Ran {k + 1} of {n} quarters: one request does at most {max_work:,} agent-steps, and these "
+                    f"took {done:,}; press Run again to go on."
+                )
+        return ""
+
     def step(self, n: int) -> None:
-        """Advance both models ``n`` quarters."""
+        """Advance both models ``n`` quarters (no per-request limit; a model past its budget raises
+        :class:`~jjjsim.model.budget.BudgetExceeded`)."""
         for _ in range(n):
             self.run.step()
             self.baseline.step()
 
 
 class Sessions:
-    """The live models, one :class:`Session` per session id, dropped when idle or over the cap."""
+    """The live models, one :class:`Session` per session id, dropped when idle or over the cap; the last
+    ``record`` dropped ids are remembered with the reason. ``budget`` is each model's, ``per_request`` the
+    agent-steps one request may do, and ``busy`` requests may build or step models at once."""
 
-    def __init__(self, cap: int = MAX_SESSIONS, idle: float = IDLE_SECONDS) -> None:
-        self.cap, self.idle = cap, idle
+    def __init__(
+        self,
+        cap: int = MAX_SESSIONS,
+        idle: float = IDLE_SECONDS,
+        budget: Budget = MODEL_BUDGET,
+        per_request: int = REQUEST_AGENT_STEPS,
+        busy: int = MAX_BUSY,
+        record: int = DROPPED_RECORD,
+    ) -> None:
+        self.cap, self.idle, self.budget, self.per_request, self.record = cap, idle, budget, per_request, record
+        self.busy = threading.BoundedSemaphore(busy)
         self._items: OrderedDict[str, Session] = OrderedDict()
+        self._dropped: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, sid: str | None) -> Session | None:
@@ -162,10 +345,39 @@ class Sessions:
         with self._lock:
             for key in [k for k, s in self._items.items() if now - s.used > self.idle]:
                 del self._items[key]
+                self._forget(key, "idle")
             self._items[sid] = session
             self._items.move_to_end(sid)
+            self._dropped.pop(sid, None)
             while len(self._items) > self.cap:
-                self._items.popitem(last=False)
+                key, _ = self._items.popitem(last=False)
+                self._forget(key, "cap")
+
+    def _forget(self, sid: str, reason: str) -> None:
+        self._dropped[sid] = reason
+        self._dropped.move_to_end(sid)
+        while len(self._dropped) > self.record:
+            self._dropped.popitem(last=False)
+
+    def dropped(self, sid: str | None) -> str | None:
+        """Why the run of ``sid`` was dropped, as the tab is told; None if it is not remembered."""
+        with self._lock:
+            reason = self._dropped.get(sid or "")
+        if reason == "cap":
+            runs = f"{self.cap} live run{'s' * (self.cap != 1)}"
+            return (
+                f"This tab's run was dropped: the server's limit of {runs} was reached and your run was the least "
+                "recently used."
+            )
+        if reason == "idle":
+            return f"This tab's run was closed after {self.idle / 60:g} min idle."
+        return None
+
+    def nbytes(self) -> int:
+        """Bytes the held sessions' models take (tables and recorders)."""
+        with self._lock:
+            held = list(self._items.values())
+        return sum(s.nbytes for s in held)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -181,22 +393,83 @@ def parse_seed(text: Any) -> int:
 
 
 def parse_quarters(value: Any) -> int:
-    """The number of quarters to run: a whole number in [1, MAX_QUARTERS]."""
+    """The number of quarters one Run request steps: a whole number in [1, RUN_QUARTERS]."""
     ok = isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
-    if not ok or not 1 <= value <= MAX_QUARTERS:
-        raise ConfigError("app", "quarters to run", f"a whole number in [1, {MAX_QUARTERS}]", value)
+    if not ok or not 1 <= value <= RUN_QUARTERS:
+        raise ConfigError("app", "quarters to run", f"a whole number in [1, {RUN_QUARTERS}] a request", value)
     return int(value)
 
 
-def levers_from_controls(ids: list[dict[str, str]], values: list[Any]) -> dict[str, Any]:
-    """Lever overrides from the controls' ids (``name``, ``key``) and values."""
+def check_session(sid: Any) -> str:
+    """A session id as the page makes them (32 hex digits)."""
+    if not isinstance(sid, str) or not SESSION_ID.fullmatch(sid):
+        raise ConfigError("app", "session", "the id this page was given (reload the page)", sid)
+    return sid
+
+
+def check_scenario(value: Any, offered: Iterable[str]) -> str:
+    """One of the offered scenario names (never a path: nothing is looked up from the value)."""
+    names = list(offered)
+    if not isinstance(value, str) or value not in names:
+        hint = did_you_mean(value, names) if isinstance(value, str) and len(value) < 100 else ""
+        raise ConfigError("app", "scenario", f"one of the offered scenarios ({', '.join(names)})", value, hint)
+    return value
+
+
+def check_choice(value: Any, offered: Iterable[str], what: str) -> str:
+    """One of the ``offered`` keys (the options of a radio or dropdown the page offered)."""
+    keys = list(offered)
+    if not isinstance(value, str) or value not in keys:
+        raise ConfigError("app", what, f"one of {', '.join(keys)}", value)
+    return value
+
+
+def check_lever_ids(ids: Any) -> list[tuple[str, str]]:
+    """The lever controls' ids as the page made them: ``{"type": "lever", "name", "key"}`` with (name, key) a
+    lever and key the page offers, each once, all of them. Returns the (name, key) pairs in order."""
+    where = "lever controls"
+    if not isinstance(ids, list):
+        raise ConfigError(where, "ids", "a list of this page's lever controls", type(ids).__name__)
+    pairs: list[tuple[str, str]] = []
+    for cid in ids:
+        ok = isinstance(cid, dict) and set(cid) == {"type", "name", "key"} and cid["type"] == "lever"
+        if not ok or not isinstance(cid["name"], str) or not isinstance(cid["key"], str):
+            raise ConfigError(where, "id", 'a lever control of this page ({"type": "lever", "name", "key"})', cid)
+        pair = (cid["name"], cid["key"])
+        label = ".".join(filter(None, pair))
+        if pair not in LEVER_IDS:
+            hint = did_you_mean(pair[0], LEVERS) if len(pair[0]) < 100 and pair[0] not in LEVERS else ""
+            raise ConfigError(where, "id", "a lever (and region, pair or field) this page offers", label, hint)
+        if pair in pairs:
+            raise ConfigError(where, label, "each lever control once", "a duplicate")
+        pairs.append(pair)
+    if len(pairs) != len(LEVER_IDS):
+        missing = sorted(".".join(filter(None, p)) for p in LEVER_IDS - set(pairs))
+        raise ConfigError(
+            where, "ids", f"all {len(LEVER_IDS)} lever controls of this page", f"{len(pairs)}, missing {missing[:3]}"
+        )
+    return pairs
+
+
+def check_levers(ids: Any, values: Any) -> dict[str, Any]:
+    """Lever overrides from the controls' ids and values: the ids as :func:`check_lever_ids` accepts them, one
+    value each, every value one the registry accepts (in bounds, the right type). ConfigError otherwise."""
+    pairs = check_lever_ids(ids)
+    if not isinstance(values, list) or len(values) != len(pairs):
+        found = f"{len(values)} values" if isinstance(values, list) else type(values).__name__
+        raise ConfigError("lever controls", "values", f"one value for each of the {len(pairs)} controls", found)
     out: dict[str, Any] = {}
-    for i, v in zip(ids, values, strict=True):
-        if i["key"]:
-            out.setdefault(i["name"], {})[i["key"]] = v
+    for (name, key), v in zip(pairs, values, strict=True):
+        if key:
+            out.setdefault(name, {})[key] = v
         else:
-            out[i["name"]] = v
-    return out
+            out[name] = v
+    return validate(out, "lever controls")
+
+
+def levers_from_controls(ids: list[dict[str, str]], values: list[Any]) -> dict[str, Any]:
+    """Lever overrides from the controls' ids and values, checked (:func:`check_levers`)."""
+    return check_levers(ids, values)
 
 
 # ---- controls ------------------------------------------------------------------------------------
@@ -259,10 +532,12 @@ def lever_panel(values: dict[str, Any]) -> list[Any]:
     return sections
 
 
-def layout(scale: float) -> html.Div:
-    """The live page (a new session id each time it is rendered)."""
-    base = load_scenario("baseline").params.values
-    names = builtin_names()
+def layout(scale: float, scenarios: dict[str, Params] | None = None) -> html.Div:
+    """The live page (a new session id each time it is rendered); ``scenarios`` are the offered ones (name ->
+    parameters; the built-ins by default)."""
+    offered = builtin_scenarios() if scenarios is None else scenarios
+    base = offered["baseline"].values
+    names = list(offered)
     n_agents = f"about {int(round(19000 * scale, -2)):,} agents"
     return html.Div(
         [
@@ -300,7 +575,7 @@ def layout(scale: float) -> html.Div:
                                 id="live-run-steps",
                                 type="number",
                                 min=1,
-                                max=MAX_QUARTERS,
+                                max=RUN_QUARTERS,
                                 step=1,
                                 value=20,
                                 className="quarters",
@@ -317,7 +592,8 @@ def layout(scale: float) -> html.Div:
                             "next quarter. Levers marked ",
                             html.Span("at reset", className="badge"),
                             " build labs, demo bases, service platforms or the fund when the world is made: they "
-                            "take effect on Reset. Picking a scenario loads its levers and starts a new run. "
+                            f"take effect on Reset. Picking a scenario loads its levers and starts a new run. A Run "
+                            f"goes at most {RUN_QUARTERS} quarters, and each run has a work budget. "
                             f"Scale {scale:g} ({n_agents}); the dashed lines are a baseline run with the same seed "
                             "and every lever at its default.",
                         ],
@@ -534,9 +810,19 @@ def _status(s: Session, scale: float) -> list[Any]:
 
 
 # ---- callbacks -----------------------------------------------------------------------------------
-def register(app: Dash, scale: float = DEFAULT_SCALE, sessions: Sessions | None = None) -> Sessions:
-    """Add the live page's callbacks to ``app``; returns the session store they use."""
+PLAY, PAUSE = "▶ Play", "⏸ Pause"
+
+
+def register(
+    app: Dash,
+    scale: float = DEFAULT_SCALE,
+    sessions: Sessions | None = None,
+    scenarios: dict[str, Params] | None = None,
+) -> Sessions:
+    """Add the live page's callbacks to ``app``; returns the session store they use. ``scenarios`` are the
+    offered ones (name -> parameters, resolved before: the built-ins by default); no callback reads a file."""
     store = sessions if sessions is not None else Sessions()
+    offered = builtin_scenarios() if scenarios is None else dict(scenarios)
     lever_ids = {"type": "lever", "name": ALL, "key": ALL}
 
     @app.callback(
@@ -545,9 +831,16 @@ def register(app: Dash, scale: float = DEFAULT_SCALE, sessions: Sessions | None 
         State(lever_ids, "id"),
         prevent_initial_call=True,
     )
-    def load_levers(scenario: str, ids: list[dict[str, str]]) -> list[Any]:
-        values = load_scenario(scenario).params.values
-        return [values[i["name"]][i["key"]] if i["key"] else values[i["name"]] for i in ids]
+    def load_levers(scenario: Any, ids: Any) -> list[Any]:
+        try:
+            name = check_scenario(scenario, offered)
+            pairs = check_lever_ids(ids)
+        except ConfigError:
+            raise PreventUpdate from None  # the page's other callback says why
+        if [o.get("id") if isinstance(o, dict) else None for o in ctx.outputs_list] != ids:
+            raise PreventUpdate  # the outputs asked for are not the controls named
+        values = offered[name].values
+        return [values[n][k] if k else values[n] for n, k in pairs]
 
     @app.callback(Output("live-seed-msg", "children"), Input("live-seed", "value"), prevent_initial_call=True)
     def check_seed(seed: Any) -> str:
@@ -581,51 +874,83 @@ def register(app: Dash, scale: float = DEFAULT_SCALE, sessions: Sessions | None 
         State("live-interval", "disabled"),
     )
     def update(
-        sid: str,
+        sid: Any,
         _step: Any,
         _run: Any,
         _play: Any,
         _reset: Any,
         _tick: Any,
-        scenario: str,
-        values: list[Any],
-        flow: str,
-        metric: str,
-        ids: list[dict[str, str]],
+        scenario: Any,
+        values: Any,
+        flow: Any,
+        metric: Any,
+        ids: Any,
         seed: Any,
         quarters: Any,
-        paused: bool,
+        paused: Any,
+    ) -> tuple[Any, ...]:
+        try:
+            sid = check_session(sid)
+        except ConfigError as e:
+            return (no_update,) * 4 + (str(e), True, PLAY)
+        if not store.busy.acquire(timeout=BUSY_WAIT_S):
+            busy = f"The server is busy with {MAX_BUSY} other runs; try again in a moment."
+            return (no_update,) * 4 + (busy, True, PLAY)
+        try:
+            return _update(sid, scenario, values, flow, metric, ids, seed, quarters, paused is not False)
+        finally:
+            store.busy.release()
+
+    def _update(
+        sid: str, scenario: Any, values: Any, flow: Any, metric: Any, ids: Any, seed: Any, quarters: Any, paused: bool
     ) -> tuple[Any, ...]:
         fired = {k.partition(".")[0] for k in ctx.triggered_prop_ids}
         levers_fired = any(k.startswith("{") for k in fired)
-        levers = levers_from_controls(ids, values)
         messages: list[str] = []
-        session = store.get(sid)
-        if session is None and fired - {"live-session"}:
-            messages.append("This tab's run had been closed after a long idle time; a new run has started.")
-        if session is None or fired & {"live-reset", "live-scenario"}:
+        levers: dict[str, Any] | None = None
+        try:
+            levers = check_levers(ids, values)
+        except ConfigError as e:
+            messages.append(f"{e}; no lever was changed.")
+        shown: dict[str, str | None] = {}
+        for what, value, keys in (("flow kind", flow, FLOW_KINDS), ("compare metric", metric, COMPARE_METRICS)):
             try:
-                new = Session.build(scenario, levers, parse_seed(seed), scale)
+                shown[what] = check_choice(value, keys, what)
+            except ConfigError as e:
+                shown[what] = None
+                messages.append(str(e))
+        session = store.get(sid)
+        lost = ""
+        if session is None and fired - {"live-session"}:  # the tab had a run: say what became of it
+            lost = store.dropped(sid) or "This tab's run is no longer on the server."
+        if (session is None or fired & {"live-reset", "live-scenario"}) and levers is not None:
+            try:
+                new = Session.build(scenario, levers, parse_seed(seed), scale, offered, store.budget)
             except ConfigError as e:
                 messages.append(str(e))
-                if session is None:
-                    return (no_update,) * 3 + ("", " ".join(messages), True, "▶ Play")
             else:
+                lost = f"{lost} A new run has started." if lost else ""
                 store.put(sid, new)
                 session, paused = new, True
                 fired = set()  # a fresh world: no step, lever or play action left to do
+        if lost:
+            messages.insert(0, lost)
+        if session is None:
+            return (no_update,) * 3 + ("", " ".join(messages), True, PLAY)
         n = 0
-        if "live-play" in fired:
-            paused = not paused
-        if "live-step" in fired or ("live-interval" in fired and not paused):
-            n = 1
-        if "live-run" in fired:
-            try:
-                n = parse_quarters(quarters)
-            except ConfigError as e:
-                messages.append(str(e))
+        if levers is not None:
+            if "live-play" in fired:
+                paused = not paused
+            if "live-step" in fired or ("live-interval" in fired and not paused):
+                n = 1
+            if "live-run" in fired:
+                try:
+                    n = parse_quarters(quarters)
+                except ConfigError as e:
+                    messages.append(str(e))
+        stepped = False
         with session.lock:
-            if levers_fired:
+            if levers_fired and levers is not None:
                 try:
                     session.apply(levers)
                 except ConfigError as e:
@@ -634,18 +959,26 @@ def register(app: Dash, scale: float = DEFAULT_SCALE, sessions: Sessions | None 
             if n > room or (not paused and room == 0):
                 messages.append(f"A live run stops at {MAX_QUARTERS} quarters: press Reset to start again.")
                 n, paused = room, True
-            session.step(n)
-            redraw = n > 0 or not fired or bool(fired & {"live-flow-kind", "live-compare-metric", "live-session"})
+            if n == 0 and not paused and session.stopped:  # play pressed on a run that can step no more
+                messages.append(session.stopped)
+                paused = True
+            if n > 0:
+                why = session.stopped or session.too_much(n)
+                if not why:
+                    before = session.run.steps
+                    why = session.advance(n, store.per_request)
+                    stepped = session.run.steps > before
+                if why:
+                    messages.append(why)
+                    paused = paused or bool(session.stopped) or not stepped
+            redraw = stepped or not fired or bool(fired & {"live-flow-kind", "live-compare-metric", "live-session"})
+            kind, what = shown["flow kind"], shown["compare metric"]
             figs = (
-                (
-                    indicators_figure(session.run, session.baseline),
-                    flows_figure(session.run, session.baseline, flow),
-                    compare_figure(session.run, session.baseline, metric),
-                )
-                if redraw
-                else (no_update,) * 3
+                indicators_figure(session.run, session.baseline) if redraw else no_update,
+                flows_figure(session.run, session.baseline, kind) if redraw and kind else no_update,
+                compare_figure(session.run, session.baseline, what) if redraw and what else no_update,
             )
             status = _status(session, scale)
-        return (*figs, status, " ".join(messages), paused, "▶ Play" if paused else "⏸ Pause")
+        return (*figs, status, " ".join(messages), paused, PLAY if paused else PAUSE)
 
     return store

@@ -1,11 +1,16 @@
 """The app's results page: the report's figures (:mod:`jjjsim.viz.figures`) for a sweep folder, redrawn for the
 metric, scenarios and regions picked. Reads the folder's tables only (:mod:`jjjsim.viz.data`); runs no model.
+
+The pickers' values come from the client: each is checked against what the page offered (:class:`Offer`, made once
+from the loaded folder) before anything is read or drawn, so a forged value is a one-line message and never a
+file read, a cache entry or an error.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -57,6 +62,63 @@ class Tables:
         have = self.res.metrics()
         family = tuple(dict.fromkeys([m for m in KEY_METRICS if m in have] + [metric]))
         return self._get(("comparison", family), lambda: self.res.comparison(list(family)))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the results page offers in each picker (the only values its callback accepts)."""
+
+    metrics: tuple[str, ...]
+    labels: tuple[str, ...]
+    regions: tuple[str, ...]
+    indicators: tuple[str, ...]
+    flows: tuple[str, ...]
+    levers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, res: Results) -> Offer:
+        return cls(
+            metrics=tuple(res.metrics()),
+            labels=tuple(res.labels),
+            regions=tuple(REGIONS),
+            indicators=tuple(res.series_indicators() if res.has_series else ()),
+            flows=tuple(FLOW_LABELS),
+            levers=tuple(res.levers),
+        )
+
+    def one(self, value: Any, options: Sequence[str], what: str) -> str | None:
+        """``value`` if it is one of ``options`` (or None: nothing picked), else a ConfigError."""
+        if value is None or isinstance(value, str) and value in options:
+            return value
+        shown = ", ".join(options[:12]) + (f" (and {len(options) - 12} more)" if len(options) > 12 else "")
+        raise ConfigError("results page", what, f"one of {shown}" if options else "nothing (none offered)", value)
+
+    def many(self, value: Any, options: Sequence[str], what: str) -> list[str] | None:
+        """``value`` if it is a list of distinct ``options`` (or None), else a ConfigError."""
+        if value is None:
+            return None
+        allowed = set(options)
+        if not isinstance(value, list) or len(value) > len(allowed):
+            raise ConfigError("results page", what, f"a list of at most {len(allowed)} of the offered", value)
+        for v in value:
+            if not isinstance(v, str) or v not in allowed:
+                raise ConfigError("results page", what, "only offered values", v)
+        if len(set(value)) < len(value):
+            raise ConfigError("results page", what, "distinct values", "a repeated value")
+        return value
+
+    def check(
+        self, metric: Any, labels: Any, regions: Any, indicator: Any, flow: Any, lever: Any
+    ) -> tuple[str | None, list[str] | None, list[str] | None, str | None, str | None, str | None]:
+        """The picks, each checked against this offer (ConfigError naming the first that is not)."""
+        return (
+            self.one(metric, self.metrics, "metric"),
+            self.many(labels, self.labels, "scenarios"),
+            self.many(regions, self.regions, "regions"),
+            self.one(indicator, self.indicators, "indicator"),
+            self.one(flow, self.flows, "flow"),
+            self.one(lever, self.levers, "lever"),
+        )
 
 
 def layout(res: Results | None) -> html.Div:
@@ -265,9 +327,11 @@ def cards(
     return out
 
 
-def register(app: Dash, res: Results | None) -> None:
-    """Add the results page's callback to ``app`` (figures redrawn for the picks)."""
+def register(app: Dash, res: Results | None) -> Tables | None:
+    """Add the results page's callback to ``app`` (figures redrawn for the picks, each checked against what the
+    page offers); returns the tables it reads (None without a folder)."""
     tables = Tables(res) if res is not None else None
+    offer = Offer.of(res) if res is not None else None
 
     @app.callback(
         Output("res-figures", "children"),
@@ -285,7 +349,13 @@ def register(app: Dash, res: Results | None) -> None:
         indicator: str | None,
         flow: str | None,
         lever: str | None,
-    ) -> list[html.Div]:
-        if tables is None:
+    ) -> list[Any]:
+        if tables is None or offer is None:
             return []
-        return cards(tables, metric, labels, regions, indicator, flow, lever)
+        try:
+            picks = offer.check(metric, labels, regions, indicator, flow, lever)
+        except ConfigError as e:
+            return [html.P(f"Nothing to show: {e}", className="meta")]
+        return cards(tables, *picks)
+
+    return tables

@@ -201,8 +201,8 @@ def test_typed_values_are_checked() -> None:
     for bad in ("abc", "-1", "1.5", "", None, str(2**64)):
         with pytest.raises(ConfigError, match="seed"):
             parse_seed(bad)
-    assert parse_quarters(12) == 12
-    for bad in (0, 401, 2.5, None, True):
+    assert parse_quarters(12) == 12 and parse_quarters(app_live.RUN_QUARTERS) == app_live.RUN_QUARTERS
+    for bad in (0, app_live.RUN_QUARTERS + 1, 401, 2.5, None, True, "12", [12]):
         with pytest.raises(ConfigError, match="quarters"):
             parse_quarters(bad)
     # slider steps are round and land on every default
@@ -247,9 +247,11 @@ def test_sessions_drop_idle_runs_and_the_least_recent_beyond_the_cap() -> None:
     assert store.get("a") is made["a"]  # a is now the most recent
     store.put("c", made["c"])
     assert store.get("b") is None and store.get("a") is made["a"] and len(store) == 2
+    assert "limit of 2 live runs" in store.dropped("b")  # the tab is told why, honestly
     made["c"].used -= 120.0  # idle for two minutes
     store.put("b", made["b"])
     assert store.get("c") is None and store.get("b") is made["b"]
+    assert "after 1 min idle" in store.dropped("c") and store.dropped("b") is None  # b has a run again
 
 
 # ---- in the browser ------------------------------------------------------------------------------
