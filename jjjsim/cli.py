@@ -19,6 +19,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from jjjsim import __version__
+from jjjsim.experiments.definition import MAX_RUNS
+from jjjsim.model.budget import DEFAULT_AGENT_STEPS, DEFAULT_MEMORY_MB
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Agent-based simulation of the Jing-Jin-Ji innovation ecosystem."
@@ -32,6 +34,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+MAX_SET_CHARS = 1000
+"""Longest ``--set`` item (a lever table for every region and field fits in a tenth of it)."""
+
+
 def parse_set(items: list[str]) -> dict[str, Any]:
     """``key=value`` or ``key.sub=value`` strings -> overrides (values parsed as TOML, else text)."""
     from jjjsim.model.params import ConfigError
@@ -42,9 +48,11 @@ def parse_set(items: list[str]) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key:
             raise ConfigError("--set", item, "key=value (e.g. fund_size=300 or talent_incentive.Hebei=6)", item)
+        if len(item) > MAX_SET_CHARS:
+            raise ConfigError("--set", key[:40], f"key=value of at most {MAX_SET_CHARS} characters", item)
         try:
             value = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
+        except (tomllib.TOMLDecodeError, RecursionError):
             value = raw.strip()
         name, _, sub = key.partition(".")
         if sub:
@@ -55,6 +63,18 @@ def parse_set(items: list[str]) -> dict[str, Any]:
         else:
             overrides[name] = value
     return overrides
+
+
+def _budget(agent_steps: int, memory_mb: int) -> Any:
+    """The run budget of --max-agent-steps and --max-memory (ConfigError naming the flag when out of range)."""
+    from jjjsim.model.budget import Budget
+    from jjjsim.model.params import ConfigError
+
+    try:
+        return Budget(agent_steps=agent_steps, memory_mb=memory_mb)
+    except ConfigError as e:
+        flag = "--max-agent-steps" if e.key == "agent_steps" else "--max-memory"
+        raise ConfigError("command line", flag, e.expected, e.found) from None
 
 
 def code_version() -> str:
@@ -81,12 +101,22 @@ def run(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a lever: key=value.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    max_agent_steps: Annotated[
+        int, typer.Option(help="Work cap: living agents and result records, summed over quarters.")
+    ] = DEFAULT_AGENT_STEPS,
+    max_memory: Annotated[int, typer.Option(help="Memory cap of the model's tables, MiB.")] = DEFAULT_MEMORY_MB,
 ) -> None:
-    """Run one scenario: print key indicators by region and write series, flows and a manifest."""
+    """Run one scenario: print key indicators by region and write series, flows and a manifest.
+
+    A run is capped in work and memory (--max-agent-steps, --max-memory): one that would exceed a cap is
+    refused, or stopped where it reaches it, with one line saying which cap and how to raise it."""
+    from jjjsim.model.param import check_seed
     from jjjsim.model.params import ConfigError
     from jjjsim.model.scenario import load_scenario
 
     try:
+        seed = check_seed(seed, "command line", "--seed")
+        budget = _budget(max_agent_steps, max_memory)
         scen = load_scenario(scenario)
         params = scen.params.replace(parse_set(set_ or []), where="--set")
         if steps is not None:
@@ -106,7 +136,12 @@ def run(
         disable=quiet,
     ) as bar:
         task = bar.add_task("run", total=n)
-        result = run_model(params, seed=seed, progress=lambda k, _n: bar.update(task, completed=k))
+        try:
+            result = run_model(
+                params, seed=seed, progress=lambda k, _n: bar.update(task, completed=k), budget=budget
+            )
+        except ConfigError as e:  # a budget cap reached
+            raise _fail(str(e)) from None
     result.scenario = scen.name
     result.meta.update(
         code_version=code_version(),
@@ -219,27 +254,38 @@ def sweep(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder.")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run failed runs again.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a results folder that already has runs.")] = False,
+    dask_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a lost Dask scheduler (or one without workers) before giving up.")
+    ] = 180.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    max_runs: Annotated[int, typer.Option(help="Most runs (points x seeds) the experiment may have.")] = MAX_RUNS,
+    max_agent_steps: Annotated[
+        int, typer.Option(help="Work cap of each run: living agents and result records, summed over quarters.")
+    ] = DEFAULT_AGENT_STEPS,
+    max_memory: Annotated[int, typer.Option(help="Memory cap of each run's tables, MiB.")] = DEFAULT_MEMORY_MB,
 ) -> None:
     """Run an experiment's runs (resuming a results folder), then print what was done."""
     from jjjsim.experiments.definition import load_experiment
     from jjjsim.model.params import ConfigError
 
     try:
-        exp = load_experiment(experiment)
+        if max_runs < 1:
+            raise ConfigError("command line", "--max-runs", "a whole number >= 1", max_runs)
+        budget = _budget(max_agent_steps, max_memory)
+        exp = load_experiment(experiment, max_runs=max_runs)
         from jjjsim.experiments.sweep import sweep as run_sweep
 
         folder = out_dir or Path("results") / exp.name
-        done = len(list((folder / "runs").glob("*.parquet"))) if (folder / "runs").is_dir() else 0
-        if done and not (resume or retry_failed):
-            raise ConfigError(
-                str(folder),
-                "--resume",
-                "an empty results folder, or --resume to continue this one",
-                f"{done} finished runs",
-                "finished runs are kept and skipped with --resume",
-            )
-        with Progress(
+        if dask:  # a lost scheduler is told in one line below, not in distributed's log records and tracebacks
+            import importlib.util
+            import logging
+
+            if importlib.util.find_spec("distributed") is not None:
+                import distributed  # noqa: F401 - sets its loggers' levels when imported: before ours
+
+            for name in ("distributed", "distributed.client"):
+                logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        bar = Progress(
             TextColumn(f"[bold]{escape(exp.name)}[/]"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} runs, {task.fields[failed]} failed"),
@@ -247,27 +293,43 @@ def sweep(
             console=err,
             transient=True,
             disable=quiet,
-        ) as bar:
-            task = bar.add_task("sweep", total=len(exp.runs), failed=0)
+        )
+        task = bar.add_task("sweep", total=len(exp.runs), failed=0)
+
+        def progress(done: int, failed: int, total: int) -> None:
+            if not bar.live.is_started:  # only once the folder is held: a refusal before then is one clean line
+                bar.start()
+            bar.update(task, completed=done + failed, total=total, failed=failed)
+
+        try:
             report = run_sweep(
                 exp,
                 folder,
                 workers=workers,
                 dask=dask,
                 retry_failed=retry_failed,
-                progress=lambda d, f, _n: bar.update(task, completed=d + f, failed=f),
+                progress=progress,
+                resume=resume or retry_failed,
+                budget=budget,
+                dask_timeout=dask_timeout,
             )
+        finally:
+            bar.stop()
     except ConfigError as e:
         raise _fail(str(e)) from None
     except OSError as e:
         raise _fail(
             f"{e.filename or folder}: (folder): expected a writable results folder, found {e.strerror}"
         ) from None
-    out.print(
-        f"{exp.name}: {report.planned} runs planned, {report.skipped} already done, {report.finished} "
-        f"finished now, {report.failed} failed ({report.seconds:.1f} s); results in {escape(str(report.folder))}",
-        highlight=False,
+    text = (
+        f"{exp.name}: {report.planned} runs planned, {report.skipped - report.failed_earlier} already done, "
+        f"{report.finished} finished now, {report.failed} failed"
     )
+    if report.failed_earlier:
+        text += f", {report.failed_earlier} failed earlier (not retried: --retry-failed runs them)"
+    if report.missing:
+        text += f", {report.missing} not done (--resume runs them)"
+    out.print(f"{text} ({report.seconds:.1f} s); results in {escape(str(report.folder))}", highlight=False)
 
 
 @app.command()
@@ -283,12 +345,17 @@ def compare(
 
     metrics = metric or list(DEFAULT_METRICS)
     try:
-        runs = load_runs(results).rename(columns={"label": "scenario"})
-        table = compare_runs(runs, baseline=baseline, metrics=metrics)
+        runs = load_runs(results)
+        stray = runs.attrs.get("stray", [])
+        table = compare_runs(runs.rename(columns={"label": "scenario"}), baseline=baseline, metrics=metrics)
     except ConfigError as e:
         raise _fail(str(e)) from None
     except ValueError as e:
         raise _fail(f"{results}: {e}") from None
+    if stray:
+        names = ", ".join(stray[:3]) + (", ..." if len(stray) > 3 else "")
+        n = len(stray)
+        err.print(f"note: {n} stray file{'' if n == 1 else 's'} ignored: {escape(names)}", highlight=False)
     table.to_csv(results / "comparison.csv", index=False)
     t = Table(title=f"paired comparison against {escape(baseline)} (95 % intervals; p Holm-corrected)")
     has_cost = "gain_per_cost" in table
@@ -330,31 +397,32 @@ DEFAULT_METRICS = (
 def results(
     folder: Annotated[Path, typer.Argument(help="Results folder written by `jjjsim sweep`.")],
 ) -> None:
-    """What a results folder holds: the experiment, runs done and failed."""
-    import json
-
-    from jjjsim.experiments.sweep import load_runs
+    """What a results folder holds: the experiment, runs done and failed, stray files ignored."""
+    from jjjsim.experiments.store import read_folder
     from jjjsim.model.params import ConfigError
 
     try:
-        runs = load_runs(folder)
-        manifest = json.loads((folder / "manifest.json").read_text())
+        contents = read_folder(folder)  # what compare and report read too
     except ConfigError as e:
         raise _fail(str(e)) from None
-    except (OSError, ValueError) as e:
-        raise _fail(f"{folder / 'manifest.json'}: (file): expected a readable manifest, found {e}") from None
-    failed = sorted((folder / "failed").glob("*.json"))
-    out.print(
-        f"{escape(str(manifest.get('name')))}: {len(runs)} of {manifest.get('runs_planned')} runs done, "
-        f"{len(failed)} failed",
-        highlight=False,
-    )
+    except OSError as e:
+        where = e.filename or folder
+        raise _fail(f"{where}: (folder): expected a readable results folder, found {e.strerror}") from None
+    runs = contents.runs
+    out.print(f"{escape(str(contents.manifest.get('name')))}: {contents.summary()}", highlight=False)
+    if contents.unresolved:
+        err.print(
+            f"note: its definition no longer resolves ({escape(contents.unresolved)}): runs listed as stored",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if contents.stray_note():
+        err.print(f"note: {escape(str(contents.stray_note()))}", highlight=False, soft_wrap=True)
     if len(runs):
-        out.print(runs.groupby("label").seed.count().rename("runs").to_string())
-    for p in failed:
-        rec = json.loads(p.read_text())
+        out.print(runs.groupby("label", sort=False).seed.count().rename("runs").to_string())
+    for rec in contents.failures.itertuples():
         out.print(
-            f"failed {rec['run_id']} ({escape(str(rec['label']))}, seed {rec['seed']}): {escape(rec['error'])}",
+            f"failed {rec.run_id} ({escape(str(rec.label))}, seed {rec.seed}): {escape(str(rec.error))}",
             highlight=False,
         )
 
@@ -380,8 +448,11 @@ def report(
         from jjjsim.viz.report import write_report
 
         path = write_report(folder, output, png=png, lang=lang, metrics=metric)  # type: ignore[arg-type]
-    except ConfigError as e:
+    except ConfigError as e:  # the folder is read as `results` and `compare` read it: one line if refused
         raise _fail(str(e)) from None
+    except OSError as e:
+        where = e.filename or folder
+        raise _fail(f"{where}: (folder): expected a readable results folder, found {e.strerror}") from None
     size = path.stat().st_size / 1e6
     out.print(f"Report written: {escape(str(path.resolve()))} ({size:.1f} MB)", highlight=False)
     if png is not None:

@@ -9,7 +9,6 @@ SALib sensitivity indices of Sobol' and Morris designs. Only Parquet and JSON ar
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from jjjsim.experiments.compare import compare
-from jjjsim.experiments.definition import DESIGNS, Experiment, experiment_from_definition
-from jjjsim.experiments.store import MANIFEST
+from jjjsim.experiments.definition import Experiment
+from jjjsim.experiments.store import read_folder
 from jjjsim.model.param import ConfigError
 from jjjsim.model.regions import REGIONS
 
@@ -233,25 +232,35 @@ def _ordered(df: pd.DataFrame, by: Sequence[str] = (), **orders: list[str]) -> p
 
 
 def load_results(folder: str | Path) -> Results:
-    """Read a results folder written by ``jjjsim sweep``.
+    """Read a results folder written by ``jjjsim sweep``: the runs every reader sees
+    (:func:`jjjsim.experiments.store.read_folder`: the run files in runs/ that are runs of the experiment, and
+    runs.parquet only where it holds exactly those; stray files are ignored and listed in ``runs.attrs``).
+    The manifest's ``runs_done`` and ``runs_failed`` are those counted here.
 
     Raises:
-        ConfigError: the folder is missing or not a folder, has no manifest.json or an unreadable one, or no
-            finished run can be read (a corrupt runs.parquet falls back to the run files in runs/).
+        ConfigError: the folder is missing or not a folder, has no manifest.json, an unreadable one, one that is
+            not an object or was edited by hand (its digest is not its definition's), an unreadable failure
+            record, or no finished run can be read (a corrupt runs.parquet falls back to the run files in runs/).
     """
-    folder = Path(folder)
-    expected = "a results folder written by `jjjsim sweep`"
-    if not folder.exists():
-        raise ConfigError(str(folder), "(folder)", expected, "no such folder")
-    if not folder.is_dir():
-        raise ConfigError(str(folder), "(folder)", expected, "a file")
-    manifest = _read_manifest(folder)
+    contents = read_folder(folder)
+    folder, manifest = contents.folder, dict(contents.manifest)
     definition = manifest["definition"]
-    exp = _reload(manifest)
-    table = _read_runs(folder, manifest)
+    table = contents.runs
+    if table.empty:
+        failed = len(contents.failures)
+        found = "a corrupt runs.parquet and no readable run file" if contents.consolidated == "corrupt" else "none"
+        raise ConfigError(
+            str(folder),
+            "runs",
+            "at least one finished run (runs.parquet or runs/*.parquet)",
+            found + (f" ({failed} failed)" if failed else ""),
+        )
+    exp = contents.experiment
     runs = _in_experiment_order(table, exp) if exp is not None else None
     if runs is None or runs.empty:  # the definition no longer resolves to the runs that were made
         exp, runs = None, _stored_order(table, definition)
+    runs.attrs["stray"] = list(contents.stray)
+    manifest.update(runs_done=len(table), runs_failed=len(contents.failures))
     labels = [str(x) for x in dict.fromkeys(runs["label"])]
     design = definition["design"]["kind"]
     baseline = ("baseline" if "baseline" in labels else labels[0]) if design == "scenarios" else None
@@ -269,64 +278,6 @@ def load_results(folder: str | Path) -> Results:
         has_flows=any((folder / "flows").glob("*.parquet")),
         experiment=exp,
     )
-
-
-def _read_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise ConfigError(str(folder), MANIFEST, "a results folder written by `jjjsim sweep`", "no manifest.json")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ConfigError(str(path), "(file)", "a readable JSON results manifest", f"{type(err).__name__}") from None
-    if not isinstance(manifest, dict):
-        raise ConfigError(str(path), "(file)", "a JSON object (the results manifest)", type(manifest).__name__)
-    definition = manifest.get("definition")
-    design = definition.get("design") if isinstance(definition, dict) else None
-    kind = design.get("kind") if isinstance(design, dict) else None
-    if kind not in DESIGNS:
-        raise ConfigError(str(path), "definition.design.kind", f"one of {', '.join(DESIGNS)}", kind)
-    return manifest
-
-
-def _reload(manifest: dict[str, Any]) -> Experiment | None:
-    """The experiment re-resolved from the manifest's definition (relative scenario paths from its old file)."""
-    where = Path(str(manifest.get("definition_file") or "experiment.toml"))
-    try:
-        exp = experiment_from_definition(manifest["definition"], where)
-    except (ValueError, TypeError, KeyError, OSError):  # ConfigError included: the definition no longer resolves
-        return None
-    return exp if exp.digest == manifest.get("digest", exp.digest) else None
-
-
-def _read_table(path: Path) -> pd.DataFrame | None:
-    try:
-        df = pq.read_table(path).to_pandas()
-    except _READ_ERRORS:
-        return None
-    return df if {"run_id", "label", "seed"} <= set(df.columns) else None
-
-
-def _read_runs(folder: Path, manifest: dict[str, Any]) -> pd.DataFrame:
-    """The finished runs: runs.parquet, or the run files where it is missing, corrupt or behind them."""
-    consolidated = folder / "runs.parquet"
-    files = sorted((folder / "runs").glob("*.parquet"))
-    table = _read_table(consolidated) if consolidated.exists() else None
-    corrupt = consolidated.exists() and table is None
-    if table is None or len(table) < len(files):
-        frames = [df for df in map(_read_table, files) if df is not None]
-        if frames and (table is None or sum(map(len, frames)) > len(table)):
-            table = pd.concat(frames, ignore_index=True)
-    if table is None or table.empty:
-        failed = manifest.get("runs_failed") or len(list((folder / "failed").glob("*.json")))
-        found = "a corrupt runs.parquet and no readable run file" if corrupt else "none"
-        raise ConfigError(
-            str(folder),
-            "runs",
-            "at least one finished run (runs.parquet or runs/*.parquet)",
-            found + (f" ({failed} failed)" if failed else ""),
-        )
-    return table.drop_duplicates("run_id").reset_index(drop=True)
 
 
 def _in_experiment_order(table: pd.DataFrame, exp: Experiment) -> pd.DataFrame:

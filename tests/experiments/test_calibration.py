@@ -126,7 +126,8 @@ def test_validation_table_is_generated_from_the_data_file(quick_validation: Path
 
 def test_common_random_numbers_give_the_same_objective_twice() -> None:
     cfg = load_config(quick=True)
-    cfg = dataclasses.replace(cfg, base=cfg.base.replace({"scale": 0.2}))
+    # scale 0.25: at 0.2 no quick seed has a 2017 Beijing -> Tianjin+Hebei contract, and its log moment is undefined
+    cfg = dataclasses.replace(cfg, base=cfg.base.replace({"scale": 0.25}))
     with executor(1) as (pool, _):
         obj = Objective(cfg, Observations(cfg.data), pool)
         x0 = cfg.start()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from jjjsim.experiments.store import definition_digest
 from jjjsim.model.param import ConfigError
 from jjjsim.viz.data import BAND_COLUMNS, FLOW_COLUMNS, Results, load_results
 
@@ -92,6 +93,7 @@ def test_a_definition_that_no_longer_resolves_still_loads(scenario_results: Path
     folder = _copy(scenario_results, tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["definition"]["overrides"]["scale"] = "no longer valid"
+    manifest["digest"] = definition_digest(manifest["definition"])  # as written then (a hand edit is refused)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     res = load_results(folder)
     assert res.experiment is None and res.labels == SCENARIOS and len(res.runs) == 9
@@ -273,6 +275,7 @@ def test_sensitivity_needs_the_definition_to_resolve(sobol_results: Path, tmp_pa
     folder = _copy(sobol_results, tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["definition"]["design"]["base"] = "no-such-scenario"
+    manifest["digest"] = definition_digest(manifest["definition"])  # as written then (a hand edit is refused)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     res = load_results(folder)
     assert res.experiment is None and len(res.runs) == len(list((folder / "runs").glob("*.parquet")))
