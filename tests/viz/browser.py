@@ -12,6 +12,11 @@ Test modules in this folder import it as ``from browser import ...`` (pytest put
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,3 +97,46 @@ def screenshot(page: Page, name: str, folder: Path) -> Path:
         Path(extra).mkdir(parents=True, exist_ok=True)
         (Path(extra) / path.name).write_bytes(path.read_bytes())
     return path
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_app(logs: Path, results: Path | None = None, cwd: Path | None = None) -> Iterator[tuple[str, Any]]:
+    """``jjjsim.viz.app.serve`` in a subprocess on a free loopback port (log in ``logs``, working folder ``cwd``);
+    yields its URL and process once it answers, and stops it afterwards."""
+    port = free_port()
+    code = "import sys; from pathlib import Path; from jjjsim.viz.app import serve; "
+    code += "serve(port=int(sys.argv[1]), results=Path(sys.argv[2]) if len(sys.argv) > 2 else None)"
+    log = logs / f"server-{port}.log"
+    with log.open("w") as fh:
+        args = [sys.executable, "-c", code, str(port), *([str(results)] if results else [])]
+        proc = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, cwd=cwd)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the app server exited ({proc.returncode}):\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(url + "/", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app server did not answer within 30 s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -9,8 +9,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browser import chromium, console_errors, offline_context, screenshot
+from browser import chromium, console_errors, free_port, offline_context, screenshot, serve_app
 from dash import html
 from jjjsim.experiments.definition import load_experiment
 from jjjsim.experiments.sweep import sweep
@@ -69,45 +67,11 @@ VALUES_JS = """([graph, name]) => {
 
 
 # ---- the server and the browser ------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def app_server(logs: Path, results: Path | None = None) -> Iterator[str]:
     """``jjjsim.viz.app.serve`` in a subprocess on a free loopback port; yields its URL once it answers."""
-    port = _free_port()
-    code = "import sys; from pathlib import Path; from jjjsim.viz.app import serve; "
-    code += "serve(port=int(sys.argv[1]), results=Path(sys.argv[2]) if len(sys.argv) > 2 else None)"
-    log = logs / f"server-{port}.log"
-    with log.open("w") as fh:
-        args = [sys.executable, "-c", code, str(port), *([str(results)] if results else [])]
-        proc = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the app server exited ({proc.returncode}):\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app server did not answer within 30 s:\n{log.read_text()}")
-            time.sleep(0.2)
+    with serve_app(logs, results) as (url, _proc):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +157,7 @@ def test_serve_refuses_a_port_in_use() -> None:
 
 def test_serve_passes_on_the_error_of_a_folder_that_is_not_results(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such folder"):
-        serve(port=_free_port(), results=tmp_path / "missing")
+        serve(port=free_port(), results=tmp_path / "missing")
 
 
 def test_typed_values_are_checked() -> None:
@@ -401,7 +365,7 @@ def test_app_command_on_a_busy_port_or_a_bad_folder_is_one_clear_line(tmp_path: 
         port = busy.getsockname()[1]
         for args, where in (
             (["--port", str(port)], f"--port: {port}"),
-            (["--port", str(_free_port()), "--results", str(tmp_path / "missing")], "missing"),
+            (["--port", str(free_port()), "--results", str(tmp_path / "missing")], "missing"),
             (["--port", "70000"], "--port"),
         ):
             run = subprocess.run(

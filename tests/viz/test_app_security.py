@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import serve_app
 from jjjsim.model.budget import Budget
 from jjjsim.model.param import ConfigError
 from jjjsim.model.params import LEVERS
@@ -207,12 +206,6 @@ def over_http(url: str, timeout: float = 30.0) -> Forger:
 
 
 # ---- the real server in a subprocess -------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mb(pid: int) -> tuple[float, float]:
     """Resident memory now and its peak (VmRSS, VmHWM) of a process, MiB."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
@@ -222,36 +215,8 @@ def rss_mb(pid: int) -> tuple[float, float]:
 @contextmanager
 def server(folder: Path, results: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``serve()`` in a subprocess (cwd ``folder``) on a free loopback port; yields its URL and process."""
-    port = _free_port()
-    code = "import sys; from pathlib import Path; from jjjsim.viz.app import serve; "
-    code += "serve(port=int(sys.argv[1]), results=Path(sys.argv[2]) if len(sys.argv) > 2 else None)"
-    log = folder / f"server-{port}.log"
-    with log.open("w") as fh:
-        args = [sys.executable, "-c", code, str(port), *([str(results)] if results else [])]
-        proc = subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, cwd=folder)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the app server exited ({proc.returncode}):\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app server did not answer within 30 s:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve_app(folder, results, cwd=folder) as served:
+        yield served
 
 
 # ---- planted files -------------------------------------------------------------------------------------------
