@@ -50,7 +50,7 @@ from jjjsim.model.budget import Budget, BudgetExceeded
 from jjjsim.model.indicators import MODEL, SERIES, Indicator
 from jjjsim.model.metrics import MODEL_INDICATORS, REGION_INDICATORS
 from jjjsim.model.model import JJJModel
-from jjjsim.model.param import ConfigError, Param, did_you_mean
+from jjjsim.model.param import MAX_SEED, ConfigError, Param, check_seed, did_you_mean
 from jjjsim.model.params import LEVERS, REGISTRY, Params, validate
 from jjjsim.model.regions import JJJ, REGIONS
 from jjjsim.model.scenario import builtin_names, load_scenario
@@ -103,7 +103,6 @@ IDLE_SECONDS = 1800.0
 """A run idle this long is dropped."""
 DROPPED_RECORD = 1000
 """Dropped runs remembered (id and reason), so their tabs are told which limit dropped them."""
-MAX_SEED = 2**63 - 1
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 """A session id as :func:`layout` makes them (``uuid4().hex``)."""
 MODEL_BUDGET = Budget(agent_steps=MODEL_AGENT_STEPS, memory_mb=MODEL_MEMORY_MB)
@@ -387,9 +386,9 @@ class Sessions:
 def parse_seed(text: Any) -> int:
     """A seed typed by the user: a whole number from 0 to 2**63 - 1 (ConfigError otherwise)."""
     s = "" if text is None else str(text).strip()
-    if not re.fullmatch(r"[0-9]{1,19}", s) or int(s) > MAX_SEED:
+    if not re.fullmatch(r"[0-9]{1,19}", s):
         raise ConfigError("app", "seed", f"a whole number from 0 to {MAX_SEED}", s)
-    return int(s)
+    return check_seed(int(s), "app")
 
 
 def parse_quarters(value: Any) -> int:
