@@ -207,6 +207,11 @@ def _canonical(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def definition_digest(definition: Any) -> str:
+    """The digest of an experiment definition (:attr:`Experiment.digest`): sha256 of its canonical JSON."""
+    return hashlib.sha256(_canonical(definition).encode()).hexdigest()
+
+
 def run_id(params: Params, seed: int, steps: int) -> str:
     """The stable id of a run: a hash of its resolved parameters, seed and steps."""
     text = json.dumps({"params": params.values, "seed": seed, "steps": steps}, sort_keys=True)
@@ -349,7 +354,7 @@ class _Loader:
             description=" ".join(description.split()),
             path=self.where,
             definition=d,
-            digest=hashlib.sha256(_canonical(d).encode()).hexdigest(),
+            digest=definition_digest(d),
             seeds=seeds,
             steps=steps,
             keep=keep,

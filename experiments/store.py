@@ -23,7 +23,6 @@ nothing in a results folder is executed.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -41,7 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from jjjsim.model.param import ConfigError
 
-from .definition import DESIGNS, Experiment, _canonical, experiment_from_definition
+from .definition import DESIGNS, Experiment, definition_digest, experiment_from_definition
 
 try:  # POSIX; elsewhere a folder is not locked
     import fcntl
@@ -169,11 +168,6 @@ def _holder(fd: int) -> str:
 
 
 # ---- reading a folder -------------------------------------------------------------------------------------------
-
-
-def definition_digest(definition: Any) -> str:
-    """The digest an experiment with this definition has (:attr:`Experiment.digest`), without resolving it."""
-    return hashlib.sha256(_canonical(definition).encode()).hexdigest()
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -378,10 +372,15 @@ class FolderContents:
 
     def stray_note(self) -> str | None:
         """``1 stray file ignored: runs/x.parquet`` (the first few named), or None."""
-        if not self.stray:
-            return None
-        names = ", ".join(self.stray[:3]) + (", ..." if len(self.stray) > 3 else "")
-        return f"{_plural(len(self.stray), 'stray file')} ignored: {names}"
+        return stray_note(self.stray)
+
+
+def stray_note(stray: list[str] | tuple[str, ...]) -> str | None:
+    """``1 stray file ignored: runs/x.parquet`` for files a reader ignored (the first few named), or None."""
+    if not stray:
+        return None
+    names = ", ".join(stray[:3]) + (", ..." if len(stray) > 3 else "")
+    return f"{_plural(len(stray), 'stray file')} ignored: {names}"
 
 
 def _plural(n: int, what: str) -> str:

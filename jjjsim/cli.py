@@ -340,6 +340,7 @@ def compare(
 ) -> None:
     """Paired comparison against the baseline: means, intervals, differences, Holm-corrected p-values."""
     from jjjsim.experiments.compare import compare as compare_runs
+    from jjjsim.experiments.store import stray_note
     from jjjsim.experiments.sweep import load_runs
     from jjjsim.model.params import ConfigError
 
@@ -353,9 +354,7 @@ def compare(
     except ValueError as e:
         raise _fail(f"{results}: {e}") from None
     if stray:
-        names = ", ".join(stray[:3]) + (", ..." if len(stray) > 3 else "")
-        n = len(stray)
-        err.print(f"note: {n} stray file{'' if n == 1 else 's'} ignored: {escape(names)}", highlight=False)
+        err.print(f"note: {escape(str(stray_note(stray)))}", highlight=False, soft_wrap=True)
     table.to_csv(results / "comparison.csv", index=False)
     t = Table(title=f"paired comparison against {escape(baseline)} (95 % intervals; p Holm-corrected)")
     has_cost = "gain_per_cost" in table

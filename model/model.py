@@ -79,6 +79,8 @@ class JJJModel(mesa.Model):
     """
 
     n_fields = len(FIELDS)
+    TABLES = ("talent", "platform", "firm", "fund", "results", "investments")
+    """The model's tables (agents, result records, fund investments)."""
 
     def __init__(
         self,
@@ -101,7 +103,7 @@ class JJJModel(mesa.Model):
         self.budget = budget or Budget()
         self.work = 0
         """Agent-steps so far: living agents and result records, summed over the quarters run."""
-        for name in ("talent", "platform", "firm", "fund", "results", "investments"):
+        for name in self.TABLES:
             getattr(self, name).guard = lambda extra, name=name: self.reserve(name, extra)
         self.use_params(self.p)
         self.similarity = field_similarity(self.n_fields)
@@ -160,8 +162,11 @@ class JJJModel(mesa.Model):
     def reserve(self, table: str, extra: int) -> None:
         """Check that ``extra`` more bytes for ``table`` stay within the memory budget (raises
         :class:`~.budget.BudgetExceeded` otherwise)."""
-        held = sum(getattr(self, n).nbytes for n in ("talent", "platform", "firm", "fund", "results", "investments"))
-        self.budget.check_memory(held, extra, table)
+        self.budget.check_memory(self.table_bytes(), extra, table)
+
+    def table_bytes(self) -> int:
+        """Bytes allocated by the model's tables (their capacity): what the memory budget counts."""
+        return sum(getattr(self, name).nbytes for name in self.TABLES)
 
     def update_economy(self) -> None:
         """Culture rises with commercial successes and decays (§4.8); wages track productivity;

@@ -156,7 +156,6 @@ RUN_COLOR = theme.SCENARIO_PALETTE[0]
 BETTER, WORSE = "#009e73", "#d55e00"
 _RI = {k: i for i, k in enumerate(REGION_INDICATORS)}
 _MI = {k: i for i, k in enumerate(MODEL_INDICATORS)}
-_TABLES = ("talent", "platform", "firm", "fund", "results", "investments")
 
 
 # ---- the scenarios offered ---------------------------------------------------------------------------------
@@ -197,7 +196,7 @@ def offered_scenarios(res: Results | None = None) -> dict[str, Params]:
 # ---- server-side sessions ------------------------------------------------------------------------
 def model_bytes(m: JJJModel) -> int:
     """Bytes a model holds in its tables (allocated capacity) and recorded series."""
-    return sum(getattr(m, t).nbytes for t in _TABLES) + m.recorder.region.nbytes + m.recorder.model.nbytes
+    return m.table_bytes() + m.recorder.region.nbytes + m.recorder.model.nbytes
 
 
 def _reached(e: ConfigError) -> str:
@@ -300,13 +299,6 @@ class Session:
                     f"took {done:,}; press Run again to go on."
                 )
         return ""
-
-    def step(self, n: int) -> None:
-        """Advance both models ``n`` quarters (no per-request limit; a model past its budget raises
-        :class:`~jjjsim.model.budget.BudgetExceeded`)."""
-        for _ in range(n):
-            self.run.step()
-            self.baseline.step()
 
 
 class Sessions:
