@@ -216,6 +216,8 @@ class Session:
     """Set-up levers changed since the world was built (they act at the next reset)."""
     stopped: str = ""
     """Why the run can step no more (its budget reached); "" while it can."""
+    playing: bool = False
+    """Whether the tab plays. Kept here, not in the page: a tick sent before a Pause click cannot undo it."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     used: float = field(default_factory=time.monotonic)
 
@@ -862,7 +864,6 @@ def register(
         State(lever_ids, "id"),
         State("live-seed", "value"),
         State("live-run-steps", "value"),
-        State("live-interval", "disabled"),
     )
     def update(
         sid: Any,
@@ -878,7 +879,6 @@ def register(
         ids: Any,
         seed: Any,
         quarters: Any,
-        paused: Any,
     ) -> tuple[Any, ...]:
         try:
             sid = check_session(sid)
@@ -888,12 +888,12 @@ def register(
             busy = f"The server is busy with {MAX_BUSY} other runs; try again in a moment."
             return (no_update,) * 4 + (busy, True, PLAY)
         try:
-            return _update(sid, scenario, values, flow, metric, ids, seed, quarters, paused is not False)
+            return _update(sid, scenario, values, flow, metric, ids, seed, quarters)
         finally:
             store.busy.release()
 
     def _update(
-        sid: str, scenario: Any, values: Any, flow: Any, metric: Any, ids: Any, seed: Any, quarters: Any, paused: bool
+        sid: str, scenario: Any, values: Any, flow: Any, metric: Any, ids: Any, seed: Any, quarters: Any
     ) -> tuple[Any, ...]:
         fired = {k.partition(".")[0] for k in ctx.triggered_prop_ids}
         levers_fired = any(k.startswith("{") for k in fired)
@@ -922,37 +922,37 @@ def register(
             else:
                 lost = f"{lost} A new run has started." if lost else ""
                 store.put(sid, new)
-                session, paused = new, True
+                session = new
                 fired = set()  # a fresh world: no step, lever or play action left to do
         if lost:
             messages.insert(0, lost)
         if session is None:
             return (no_update,) * 3 + ("", " ".join(messages), True, PLAY)
         n = 0
-        if levers is not None:
-            if "live-play" in fired:
-                paused = not paused
-            if "live-step" in fired or ("live-interval" in fired and not paused):
-                n = 1
-            if "live-run" in fired:
-                try:
-                    n = parse_quarters(quarters)
-                except ConfigError as e:
-                    messages.append(str(e))
         stepped = False
-        with session.lock:
+        with session.lock:  # the play state is the session's: requests of one tab change it one at a time
+            if levers is not None:
+                if "live-play" in fired:
+                    session.playing = not session.playing
+                if "live-step" in fired or ("live-interval" in fired and session.playing):
+                    n = 1
+                if "live-run" in fired:
+                    try:
+                        n = parse_quarters(quarters)
+                    except ConfigError as e:
+                        messages.append(str(e))
             if levers_fired and levers is not None:
                 try:
                     session.apply(levers)
                 except ConfigError as e:
                     messages.append(str(e))
             room = MAX_QUARTERS - session.run.steps
-            if n > room or (not paused and room == 0):
+            if n > room or (session.playing and room == 0):
                 messages.append(f"A live run stops at {MAX_QUARTERS} quarters: press Reset to start again.")
-                n, paused = room, True
-            if n == 0 and not paused and session.stopped:  # play pressed on a run that can step no more
+                n, session.playing = room, False
+            if n == 0 and session.playing and session.stopped:  # play pressed on a run that can step no more
                 messages.append(session.stopped)
-                paused = True
+                session.playing = False
             if n > 0:
                 why = session.stopped or session.too_much(n)
                 if not why:
@@ -961,7 +961,8 @@ def register(
                     stepped = session.run.steps > before
                 if why:
                     messages.append(why)
-                    paused = paused or bool(session.stopped) or not stepped
+                    if session.stopped or not stepped:
+                        session.playing = False
             redraw = stepped or not fired or bool(fired & {"live-flow-kind", "live-compare-metric", "live-session"})
             kind, what = shown["flow kind"], shown["compare metric"]
             figs = (
@@ -970,6 +971,7 @@ def register(
                 compare_figure(session.run, session.baseline, what) if redraw and what else no_update,
             )
             status = _status(session, scale)
-        return (*figs, status, " ".join(messages), paused, PLAY if paused else PAUSE)
+            playing = session.playing
+        return (*figs, status, " ".join(messages), not playing, PAUSE if playing else PLAY)
 
     return store

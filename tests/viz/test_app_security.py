@@ -95,7 +95,6 @@ class Forger:
         metric: Any = "results",
         seed: Any = "0",
         quarters: Any = 20,
-        paused: Any = True,
     ) -> dict[str, Any]:
         ids = OFFERED if ids is None else ids
         values = [_value(i) for i in ids] if values is None else values
@@ -118,7 +117,6 @@ class Forger:
             [{"id": i, "property": "id", "value": i} for i in state_ids],
             simple("live-seed", "value", seed),
             simple("live-run-steps", "value", quarters),
-            simple("live-interval", "disabled", paused),
         ]
         outputs = [
             dict(zip(("id", "property"), o.rsplit(".", 1), strict=True)) for o in self.live_out.strip(".").split("...")
@@ -454,11 +452,34 @@ def test_a_tab_stops_at_its_work_budget_with_a_message() -> None:
     assert "reached its budget (run budget: agent-steps" in message(resp) and "Reset" in message(resp), message(resp)
     stopped_at = quarter(resp)
     for trigger in ("live-step.n_clicks", "live-run.n_clicks", "live-play.n_clicks"):
-        status, resp = f.live(sid, [trigger], quarters=1, paused=True)
+        status, resp = f.live(sid, [trigger], quarters=1)
         assert status == 200 and quarter(resp) == stopped_at and "Reset" in message(resp)
         assert resp["live-interval"]["disabled"] is True  # play does not start
     status, resp = f.live(sid, ["live-reset.n_clicks"])
     assert quarter(resp) == 0 and message(resp) == ""
+
+
+def test_a_tick_sent_before_pause_does_not_undo_it() -> None:
+    """The play state is the server's: a tick already on its way when Pause is clicked neither steps nor
+    restarts play (the page once kept it, and a late tick could turn play back on)."""
+    f = in_process(create_app(sessions=app_live.Sessions(cap=2)))
+    sid = _sid()
+    f.live(sid, ["live-session.data"])
+    status, resp = f.live(sid, ["live-interval.n_intervals"])  # a tick while paused does nothing
+    assert status == 200 and quarter(resp) == 0 and resp["live-interval"]["disabled"] is True
+    status, resp = f.live(sid, ["live-play.n_clicks"])
+    assert resp["live-interval"]["disabled"] is False and "Pause" in str(resp["live-play"]["children"])
+    status, resp = f.live(sid, ["live-interval.n_intervals"])
+    assert quarter(resp) == 1 and resp["live-interval"]["disabled"] is False
+    status, resp = f.live(sid, ["live-play.n_clicks"])  # pause
+    assert resp["live-interval"]["disabled"] is True and "Play" in str(resp["live-play"]["children"])
+    status, resp = f.live(sid, ["live-interval.n_intervals"])  # the late tick
+    assert quarter(resp) == 1 and resp["live-interval"]["disabled"] is True
+    status, resp = f.live(sid, ["live-step.n_clicks"])  # stepping by hand still works and does not play
+    assert quarter(resp) == 2 and resp["live-interval"]["disabled"] is True
+    status, resp = f.live(sid, ["live-play.n_clicks"])
+    status, resp = f.live(sid, ["live-reset.n_clicks"])  # a new run starts paused
+    assert quarter(resp) == 0 and resp["live-interval"]["disabled"] is True
 
 
 def test_memory_budget_stops_a_run_that_explodes() -> None:
