@@ -79,6 +79,7 @@ import numpy as np
 from jjjsim.model.param import MAX_SEED
 from jjjsim.model.params import REGISTRY, ConfigError, Param, Params, did_you_mean, validate
 from jjjsim.model.scenario import Scenario, builtin_names, load_scenario, locate, read_toml
+from jjjsim.model.timeline import identity
 
 __all__ = ["DESIGNS", "Experiment", "Keep", "RunSpec", "builtin_dir", "experiment_names", "load_experiment", "run_id"]
 
@@ -214,7 +215,7 @@ def definition_digest(definition: Any) -> str:
 
 def run_id(params: Params, seed: int, steps: int) -> str:
     """The stable id of a run: a hash of its resolved parameters, seed and steps."""
-    text = json.dumps({"params": params.values, "seed": seed, "steps": steps}, sort_keys=True)
+    text = json.dumps({"params": identity(params.values), "seed": seed, "steps": steps}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -472,6 +473,9 @@ class _Loader:
             expected = "a lever or parameter name (see `jjjsim levers --all`; steps is the top-level key)"
             raise self.fail(key, expected, name, did_you_mean(name, _lever_names()))
         p = REGISTRY[base]
+        if p.kind == "timeline":
+            expected = "a lever or parameter with a value (timelines: [[timeline]] entries of a scenario file)"
+            raise self.fail(key, expected, name)
         if sub and sub not in p.keys:
             expected = f"one of {', '.join(p.keys)} after {base}." if p.keys else f"{base} without a sub-key"
             raise self.fail(key, expected, name, did_you_mean(name, _lever_names()))

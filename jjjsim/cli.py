@@ -228,6 +228,8 @@ def levers(
         default = (
             "\n".join(f"{k}={v:g}" for k, v in p.default.items()) if isinstance(p.default, dict) else str(p.default)
         )
+        if p.kind == "timeline":
+            default = "none"
         path = (
             f"\n{escape(p.causal_path)}\n[dim]{escape(p.measure)}; primary outcome: {escape(p.outcome)} "
             f"({'rises' if p.effect > 0 else 'falls'} with the lever)[/]"

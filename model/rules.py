@@ -23,13 +23,16 @@ def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     big = lam > 500.0
     prob = np.exp(-np.where(big, 0.0, lam))
     cdf = prob.copy()
-    todo = ~big & (u > cdf)
     limit = lam + 12.0 * np.sqrt(lam) + 30.0
-    while todo.any():
-        k[todo] += 1
-        prob[todo] *= lam[todo] / k[todo]
-        cdf[todo] += prob[todo]
-        todo &= (u > cdf) & (k < limit)
+    flat_u, flat_lam, flat_k, flat_limit = u.ravel(), lam.ravel(), k.reshape(-1), limit.ravel()
+    idx = np.flatnonzero(~big.ravel() & (flat_u > cdf.ravel()))
+    p_i, c_i = prob.ravel()[idx], cdf.ravel()[idx]
+    while idx.size:  # only the draws still climbing the CDF: the same counts, without full-array passes
+        flat_k[idx] += 1
+        p_i *= flat_lam[idx] / flat_k[idx]
+        c_i += p_i
+        keep = (flat_u[idx] > c_i) & (flat_k[idx] < flat_limit[idx])
+        idx, p_i, c_i = idx[keep], p_i[keep], c_i[keep]
     if big.any():
         k[big] = np.maximum(0, np.round(lam[big] + np.sqrt(lam[big]) * ndtri(u[big]))).astype(np.int64)
     return k
@@ -49,8 +52,38 @@ def research_rate(
     alpha: float,
     eta: float,
 ) -> np.ndarray:
-    """Expected results per quarter: lambda = A * B_eff^beta * H_eff^alpha * (1 + eta * S_r)."""
-    return productivity * budget_eff**beta * staff_eff**alpha * (1.0 + eta * spillover)
+    """Expected results per quarter: lambda = A * B_eff^beta * H_eff^alpha * (1 + S_r)^eta.
+
+    The knowledge spillover enters log-log with elasticity eta S / (1 + S) < eta <= 1 in the knowledge stock:
+    diminishing returns to the stock of ideas (Jones 1995, phi < 1), so knowledge never feeds output one for one.
+    """
+    return productivity * budget_eff**beta * staff_eff**alpha * spillover_factor(spillover, eta)
+
+
+def spillover_factor(spillover: np.ndarray, eta: float) -> np.ndarray:
+    """(1 + S)^eta: the research multiplier of a spillover pool S >= 0 (Jones 1995 log-log form)."""
+    return (1.0 + np.maximum(np.asarray(spillover, dtype=float), 0.0)) ** eta
+
+
+def efficiency_shock(z: np.ndarray, eps: np.ndarray, persistence: float) -> np.ndarray:
+    """AR(1) of a platform's efficiency draw, stationary N(0, 1): z <- rho z + sqrt(1 - rho^2) eps.
+
+    Efficiency reverts to its mean (persistence rho per quarter; Foster, Haltiwanger & Syverson 2008 find annual
+    persistence of plant productivity of about 0.8, rho = 0.8^(1/4) = 0.95 a quarter), so no platform is
+    permanently the most efficient.
+    """
+    return persistence * z + math.sqrt(max(1.0 - persistence * persistence, 0.0)) * eps
+
+
+def expertise_update(expertise: np.ndarray, steps: np.ndarray, gain: float, cap: float, decay: float) -> np.ndarray:
+    """Expertise after a quarter with ``steps`` piloted TRL steps: each step adds gain (1 - e / E_max), the
+    closed form of ``steps`` such increments, E_max - (E_max - e) (1 - gain / E_max)^steps; then all expertise
+    depreciates, e <- (1 - decay) e. Stays in [0, E_max] for 0 <= gain <= E_max (learning curve that saturates,
+    and forgetting: Argote, Beckman & Epple 1990)."""
+    e = np.asarray(expertise, dtype=float)
+    keep = max(1.0 - gain / cap, 0.0) if cap > 0 else 0.0
+    learned = cap - (cap - e) * keep ** np.asarray(steps, dtype=float)
+    return (1.0 - decay) * np.where(np.asarray(steps) > 0, learned, e)
 
 
 def overhead(autonomy: np.ndarray | float, base: float, cut: float) -> np.ndarray:
@@ -193,16 +226,37 @@ def evaluation_score(indicators: np.ndarray, weights: np.ndarray, groups: np.nda
 def reallocate_budget(
     budget: np.ndarray, score: np.ndarray, groups: np.ndarray, top: float, bottom: float, g: float
 ) -> np.ndarray:
-    """Top ``top`` share of each type by score gain ``g`` of budget; bottom ``bottom`` share lose it."""
-    factor = np.ones_like(budget, dtype=float)
+    """Budget-neutral tournament within each group (platform type): the top ``top`` share by score gains what
+    the bottom ``bottom`` share loses.
+
+    The transfer of a group is T = g * min(sum of the top's budgets, sum of the bottom's budgets); the top share it
+    in proportion to their budgets and the bottom pay it in proportion to theirs, so no platform gains or loses more
+    than the share g of its budget and every group's total is unchanged (to rounding). Counts are rounded half up;
+    a platform is never both top and bottom (the bottom count is cut to the platforms left after the top).
+    """
+    budget = np.asarray(budget, dtype=float)
+    new = budget.copy()
     for grp in np.unique(groups):
         idx = np.flatnonzero(groups == grp)
         order = idx[np.argsort(-score[idx], kind="stable")]
-        n_top, n_bottom = math.floor(top * len(idx) + 0.5), math.floor(bottom * len(idx) + 0.5)  # half up
-        factor[order[:n_top]] += g
-        if n_bottom:
-            factor[order[-n_bottom:]] -= g
-    return budget * factor
+        n_top = math.floor(top * len(idx) + 0.5)  # half up
+        n_bottom = min(math.floor(bottom * len(idx) + 0.5), len(idx) - n_top)
+        if n_top == 0 or n_bottom == 0:
+            continue
+        win, lose = order[:n_top], order[len(idx) - n_bottom :]
+        b_win, b_lose = budget[win].sum(), budget[lose].sum()
+        transfer = g * min(b_win, b_lose)
+        if transfer <= 0:
+            continue
+        new[win] += transfer * budget[win] / b_win
+        new[lose] -= transfer * budget[lose] / b_lose
+    return new
+
+
+def revert_budget(budget: np.ndarray, deviation: np.ndarray, reversion: float) -> tuple[np.ndarray, np.ndarray]:
+    """Budgets move back part-way to their exogenous path: b <- b - r d, d <- (1 - r) d, where d = b - b_path is
+    the deviation that past evaluations left. A group whose deviations sum to zero keeps its total."""
+    return budget - reversion * deviation, (1.0 - reversion) * deviation
 
 
 def theil(x: np.ndarray) -> float:

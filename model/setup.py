@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import rules
+from . import rules, timeline
 from .agents import firm, fund, platform, talent
 from .agents.platform import DEMO_BASE, ENG_CENTER, KEY_LAB, SERVICE_PLATFORM
 from .data import StartState, start_state, value_in
@@ -17,10 +17,8 @@ from .regions import FIELDS, JJJ
 if TYPE_CHECKING:
     from .model import JJJModel
 
-PIPELINE_QUARTERS = 8
+PIPELINE_QUARTERS = 24
 """Quarters of past results in the pipeline at the start (assumption)."""
-KNOWLEDGE_DECAY = 0.05
-"""Quarterly depreciation of regional knowledge stocks (assumption: a 5-year memory)."""
 KEY_LAB_BUDGET_WEIGHT = 1.5
 """Budget of a key lab relative to an engineering centre (assumption)."""
 PLATFORM_STAFF_SHARE = 0.4
@@ -41,6 +39,7 @@ SERVICE_PLATFORM_BUDGET = 0.1
 
 def initialise(m: JJJModel) -> None:
     """Build all agents and calibrate regional research productivity to the start year."""
+    timeline.start(m)  # the levers in force in start_year Q1 (a timeline's first quarter)
     p, s = m.p, start_state(int(m.p.start_year))
     m.start = s
     m.fte_per_agent = p.talent_unit / p.scale
@@ -132,13 +131,15 @@ def _firms(m: JJJModel, s: StartState) -> None:
     share = np.r_[0.0, np.minimum(zgc * ZGC_BRANCH_SPLIT / s.high_tech_firms[0], 1.0)]
     for dest in range(3):
         chance = np.where(region == 0, share[dest], OTHER_BRANCH_SHARE)
-        m.firm.branches[rows, dest] |= m.rng.random(rows.size) < chance
+        has = (m.rng.random(rows.size) < chance) & (region != dest)
+        firm.add_subsidiaries(m, m.rng, rows[has], np.full(has.sum(), dest))
 
 
 def _staff(m: JJJModel) -> None:
     """Give each region's talents jobs: a share at platforms (by budget), the rest at firms (by size)."""
     t, pl, fm = m.talent, m.platform, m.firm
     m.staff_per_size = np.zeros(4)
+    m.skill_per_size = np.ones(4)
     for r in range(3):
         who = m.rng.permutation(np.flatnonzero(t.region == r))
         n_pl = round(PLATFORM_STAFF_SHARE * who.size)
@@ -152,6 +153,7 @@ def _staff(m: JJJModel) -> None:
         t.field[who[n_pl:]] = fm.field[at_fm]
         pl.staff_per_budget[prow] = (n_pl / prow.size) / pl.budget[prow].mean()
         m.staff_per_size[r] = (who.size - n_pl) / fm.size[frow].sum()
+        m.skill_per_size[r] = t.skill[who[n_pl:]].sum() / fm.size[frow].sum()  # the staffing norm (x = 1)
     firm.update_absorptive(m)
     m.ref_productivity = np.r_[m.mean_productivity()[:3], 1.0]
 
@@ -173,7 +175,7 @@ def _calibrate_research(m: JJJModel, s: StartState) -> None:
     mean_skill = np.divide(skill, count, where=count > 0, out=np.ones_like(skill))
     gain = 1.0 + p.quality_effort_gain * pl.quality_effort
     m.quality_norm = float(np.average(mean_skill * gain, weights=np.maximum(lam, 1e-12)))
-    m.knowledge = np.r_[target, 0.0] / KNOWLEDGE_DECAY  # steady state of mean quality 1
+    m.knowledge = np.r_[target, 0.0] / p.knowledge_decay  # steady state of mean quality 1
     m.knowledge_ref = m.knowledge[:3].sum()
 
 

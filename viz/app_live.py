@@ -54,6 +54,7 @@ from jjjsim.model.param import MAX_SEED, ConfigError, Param, check_seed, did_you
 from jjjsim.model.params import LEVERS, REGISTRY, Params, validate
 from jjjsim.model.regions import JJJ, REGIONS
 from jjjsim.model.scenario import builtin_names, load_scenario
+from jjjsim.model.timeline import describe as describe_change
 from jjjsim.viz import theme
 from plotly.subplots import make_subplots
 
@@ -237,7 +238,7 @@ class Session:
         name = check_scenario(scenario, offered)
         base = offered[name].replace({"scale": scale}, where="app scale")
         run_p = base.replace(levers, where="lever controls")
-        base_p = base.replace({n: p.default for n, p in LEVERS.items()}, where="baseline levers")
+        base_p = base.replace({n: p.default for n, p in LEVERS.items()} | {"timeline": []}, where="baseline levers")
         return cls(
             run=JJJModel(run_p, rng=np.random.SeedSequence(seed), budget=budget),
             baseline=JJJModel(base_p, rng=np.random.SeedSequence(seed), budget=budget),
@@ -246,11 +247,15 @@ class Session:
         )
 
     def apply(self, levers: dict[str, Any]) -> None:
-        """Validate the levers; give the running ones to the model now, keep the set-up ones for a reset."""
+        """Validate the levers; give the running ones to the model now, keep the set-up ones for a reset. Levers
+        the scenario's timeline changes follow it (the model sets them each quarter): their controls are left out."""
         wanted = self.run.p.replace(levers, where="lever controls")
-        running = {k: v for k, v in wanted.values.items() if k in LEVERS and k not in SETUP_LEVERS}
+        dated = scheduled_levers(self.run.p)
+        running = {k: v for k, v in wanted.values.items() if k in LEVERS and k not in SETUP_LEVERS and k not in dated}
         self.run.use_params(self.run.p.replace(running, where="lever controls"))
-        self.pending = {k: wanted.values[k] for k in SETUP_LEVERS if wanted.values[k] != self.run.p.values[k]}
+        self.pending = {
+            k: wanted.values[k] for k in SETUP_LEVERS if k not in dated and wanted.values[k] != self.run.p.values[k]
+        }
 
     @property
     def models(self) -> tuple[JJJModel, JJJModel]:
@@ -407,6 +412,23 @@ def check_scenario(value: Any, offered: Iterable[str]) -> str:
         hint = did_you_mean(value, names) if isinstance(value, str) and len(value) < 100 else ""
         raise ConfigError("app", "scenario", f"one of the offered scenarios ({', '.join(names)})", value, hint)
     return value
+
+
+def scheduled_levers(p: Params) -> set[str]:
+    """The levers a parameter set's timeline changes during the run."""
+    return {e["lever"] for e in p.values.get("timeline", ())}
+
+
+def timeline_text(p: Params) -> str:
+    """The dated lever changes of a parameter set, one line ("" without a timeline)."""
+    entries = p.values.get("timeline", ())
+    if not entries:
+        return ""
+    changes = "; ".join(describe_change(e) for e in entries)
+    return (
+        f"Policy timeline: {changes}. These levers follow the timeline each quarter while the run steps (their "
+        "controls are not used)."
+    )
 
 
 def check_choice(value: Any, offered: Iterable[str], what: str) -> str:
@@ -593,6 +615,7 @@ def layout(scale: float, scenarios: dict[str, Params] | None = None) -> html.Div
                         className="note",
                     ),
                     *lever_panel(base),
+                    html.P(timeline_text(offered["baseline"]), id="live-timeline", className="note"),
                 ],
                 className="controls",
             ),
@@ -834,6 +857,13 @@ def register(
             raise PreventUpdate  # the outputs asked for are not the controls named
         values = offered[name].values
         return [values[n][k] if k else values[n] for n, k in pairs]
+
+    @app.callback(Output("live-timeline", "children"), Input("live-scenario", "value"), prevent_initial_call=True)
+    def show_timeline(scenario: Any) -> str:
+        try:
+            return timeline_text(offered[check_scenario(scenario, offered)])
+        except ConfigError:
+            raise PreventUpdate from None  # the page's other callback says why
 
     @app.callback(Output("live-seed-msg", "children"), Input("live-seed", "value"), prevent_initial_call=True)
     def check_seed(seed: Any) -> str:

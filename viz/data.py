@@ -22,6 +22,7 @@ from jjjsim.experiments.definition import Experiment
 from jjjsim.experiments.store import read_folder
 from jjjsim.model.param import ConfigError
 from jjjsim.model.regions import REGIONS
+from jjjsim.model.timeline import describe as describe_change
 
 __all__ = ["BAND_COLUMNS", "FLOW_COLUMNS", "Results", "load_results"]
 
@@ -71,6 +72,19 @@ class Results:
             str(label): ", ".join(f"{c.removeprefix('point.')}={text(v)}" for c, v in row.items())
             for label, row in first.iterrows()
         }
+
+    def timelines(self) -> pd.DataFrame:
+        """The dated lever changes of each scenario (or design point) that has a timeline: one row per change
+        (``scenario``, ``change``, ``source``), in the experiment's order; empty without one (or when the
+        experiment no longer resolves)."""
+        rows: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for spec in self.experiment.runs if self.experiment is not None else ():
+            if spec.label in seen or spec.label not in self.labels:
+                continue
+            seen.add(spec.label)
+            rows += [(spec.label, describe_change(e), e["source"]) for e in spec.params.values.get("timeline", ())]
+        return pd.DataFrame(rows, columns=["scenario", "change", "source"])
 
     def metrics(self) -> list[str]:
         """The numeric summary columns of the runs (not seed, steps or design-point columns)."""

@@ -272,6 +272,15 @@ def render(res: Results, secs: list[Section], table: pd.DataFrame, lang: Lang = 
         + "</p>",
         table.to_html(index=False, border=0, escape=True, na_rep="–"),
     ]
+    timelines = res.timelines()
+    if not timelines.empty:
+        body += [
+            "<h2 id='timelines'>Policy timelines</h2>",
+            "<p class='caption'>The dated lever changes each scenario's runs followed (scenario files' "
+            "[[timeline]] entries: steps from a quarter on, ramps reached in their last quarter), with their sources."
+            "</p>",
+            timelines.to_html(index=False, border=0, escape=True),
+        ]
     for s in secs:
         div = s.figure.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG, div_id=f"fig-{s.key}")
         body.append(

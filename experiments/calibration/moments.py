@@ -53,6 +53,9 @@ COUNTERPARTS: dict[str, Counterpart] = {
     "tech_contract_turnover_output": Counterpart(
         "flow", "technology-contract value sold by the region's platforms to any buyer (Outside included), 亿元"
     ),
+    "tech_contract_count_output": Counterpart(
+        "flow", "technology contracts sold by the region's platforms to any buyer (deals x 1 / scale), contracts"
+    ),
     "tech_contract_turnover_absorbed": Counterpart(
         "flow", "technology-contract value bought by firms located in the region (buyer location), 亿元"
     ),
@@ -72,7 +75,10 @@ COUNTERPARTS: dict[str, Counterpart] = {
     "rd_personnel_fte_total": Counterpart("stock", "R&D FTE resident in the region"),
     "high_tech_enterprises_stock": Counterpart("stock", "living firm agents x firm_unit / scale"),
     "zgc_branches_in_tj_hb_stock": Counterpart(
-        "stock", "sites in Tianjin or Hebei of living Beijing firms x firm_unit / scale", (BJ_TJHB,)
+        "stock",
+        "sites in Tianjin or Hebei of living Beijing firms, and firms relocated there from Beijing,"
+        " x firm_unit / scale",
+        (BJ_TJHB,),
     ),
     "bj_to_tj_hb_tech_contract_value_cumulative": Counterpart(
         "span", "sum of bj_to_tj_hb_tech_contract_value over the span, 亿元", (BJ_TJHB,)
@@ -83,8 +89,7 @@ COUNTERPARTS: dict[str, Counterpart] = {
         (BJ_TJHB,),
     ),
 }
-"""Every CSV indicator the model has a counterpart for. ``tech_contract_count_output`` has none: a result
-record stands for ``result_unit / scale`` patents, not for a number of contracts."""
+"""Every CSV indicator the model has a counterpart for."""
 
 
 # ---- observed ----------------------------------------------------------------------------------------------------
@@ -197,11 +202,13 @@ def simulate(params: Params, seed: int) -> pd.Series:
     p, start = model.p, int(model.p.start_year)
     firm_real = p.firm_unit / p.scale
     od = [model.flows.contract_value.copy()]
+    counts = [model.flows.contract_count.copy()]
     zgc = [_zgc_branches(model) * firm_real]
     for _ in range(int(p.steps)):
         model.step()
         if model.steps % 4 == 0:
             od.append(model.flows.contract_value.copy())
+            counts.append(model.flows.contract_count.copy())
             zgc.append(_zgc_branches(model) * firm_real)
     series, _ = model.recorder.frames(start)
     wide = {c: series.pivot(index="step", columns="region", values=c)[list(JJJ)].to_numpy() for c in _SERIES}
@@ -215,8 +222,9 @@ def simulate(params: Params, seed: int) -> pd.Series:
         rows[("zgc_branches_in_tj_hb_stock", BJ_TJHB, y)] = zgc[k]
     for k in range(n_years):  # flows over steps 4k+1 ... 4k+4
         y, q = start + k, slice(4 * k + 1, 4 * k + 5)
-        year_od = od[k + 1] - od[k]
+        year_od, year_n = od[k + 1] - od[k], counts[k + 1] - counts[k]
         for i, r in enumerate(JJJ):
+            rows[("tech_contract_count_output", r, y)] = year_n[i].sum()
             rows[("tech_contract_turnover_output", r, y)] = year_od[i].sum()
             rows[("tech_contract_turnover_absorbed", r, y)] = year_od[:, i].sum()
             rows[("patents_granted_invention", r, y)] = wide["results"][q, i].sum() * p.result_unit / p.scale
@@ -233,10 +241,11 @@ _SERIES = ("talent_fte", "firms", "results", "value_added", "platform_budget")
 
 
 def _zgc_branches(model: JJJModel) -> float:
-    """Sites of living Beijing firms in Tianjin and Hebei (agent count)."""
+    """Sites in Tianjin and Hebei of living Beijing firms, and firms relocated there from Beijing (agents)."""
     fm = model.firm
     bj = fm.alive & (fm.region == 0)
-    return float(fm.branches[bj][:, 1:3].sum())
+    moved = fm.alive & (fm.parent < 0) & (fm.group_region == 0) & (fm.region > 0)
+    return float(fm.branches[bj][:, 1:3].sum() + moved.sum())
 
 
 # ---- moments -----------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ COLUMNS = {
     "research": (np.bool_, ()),
     "alive": (np.bool_, ()),
     "budget": (np.float64, ()),
+    "budget_dev": (np.float64, ()),  # budget above its exogenous path, left by past evaluations
     "productivity": (np.float64, ()),
     "efficiency_z": (np.float64, ()),
     "instruments": (np.float64, ()),
@@ -51,6 +52,7 @@ class Platform(RowAgent):
     kind = column("kind", "0 key_lab, 1 eng_center, 2 service_platform, 3 demo_base.")
     field = column("field", "Primary technology field index.")
     budget = column("budget", "Budget, 100m CNY per quarter.")
+    budget_dev = column("budget_dev", "Budget above its exogenous path left by past evaluations, 100m CNY/quarter.")
     quality_effort = column("quality_effort", "Effort share on quality rather than quantity (0-1).")
     expertise = column("expertise", "Field expertise gained from piloting feedback.")
     score = column("score", "Latest evaluation score.")
@@ -79,7 +81,7 @@ def staff_skill(m: JJJModel) -> tuple[np.ndarray, np.ndarray]:
     """Sum of staff skill and number of staff by platform row (dual appointments count phi)."""
     t, n = m.talent, len(m.platform)
     emp = t.alive & (t.employer_kind == 1)
-    skill = np.bincount(t.employer[emp], t.skill[emp], minlength=n)
+    skill = np.bincount(t.employer[emp], t.skill[emp], minlength=n).astype(float)  # int64 when no one is employed
     count = np.bincount(t.employer[emp], minlength=n).astype(float)
     dual = t.alive & (t.dual >= 0)
     skill += m.p.dual_effort_share * np.bincount(t.dual[dual], t.skill[dual], minlength=n)
@@ -122,12 +124,16 @@ def duplication(m: JJJModel) -> np.ndarray:
     cnt = np.zeros((4, m.n_fields))
     np.add.at(cnt, (pl.region[live], pl.field[live]), 1)
     other = cnt[:3].sum(axis=0)[pl.field] - cnt[pl.region, pl.field]
-    return rules.duplication_share(m.p.project_alignment, 1.0 - np.exp(-other / 5.0), m.p.duplication_base)
+    overlap = 1.0 - np.exp(-other / m.p.duplication_overlap_scale)
+    return rules.duplication_share(m.p.project_alignment, overlap, m.p.duplication_base)
 
 
 def research(m: JJJModel) -> None:
     """Research: Poisson-many results per platform, quality from staff, effort and expertise (§4.1)."""
     rng = m.stream("research")
+    # next quarter's efficiency shocks: one per platform row from a child of the research stream, so that a row's
+    # shock does not depend on how many rows (demo bases, shared labs) a scenario has (common random numbers)
+    eps = rng.spawn(1)[0].standard_normal(len(m.platform))
     pl = m.platform
     lam, skill, count = expected_output(m)
     dup = duplication(m)
@@ -138,6 +144,7 @@ def research(m: JJJModel) -> None:
     np.add.at(pl.n_results, rows, 1.0)
     np.add.at(pl.quality_sum, rows, quality)
     m.knowledge += np.bincount(pl.region[rows], quality, minlength=4)
+    pl.efficiency_z[:] = rules.efficiency_shock(pl.efficiency_z, eps, m.p.efficiency_persistence)
 
 
 def create_results(
@@ -191,8 +198,12 @@ def pilot(m: JJJModel) -> None:
     fit = 0.5 + 0.5 * m.similarity[pl.field[base], res.field[piloting]]
     up = rng.random(piloting.size) < rules.pilot_hazard(p.pilot_hazard, 1.0 + pl.expertise[base], fit)
     res.trl[piloting[up]] += 1
-    np.add.at(pl.expertise, res.origin[piloting[up]], p.expertise_gain)  # iteration feeds back to origin
-    np.add.at(pl.expertise, base[up], p.expertise_gain)  # and the base learns by doing
+    # each piloted step teaches the result's origin (iteration feeds back) and the base (learning by doing);
+    # expertise saturates at expertise_max and depreciates
+    learned = np.bincount(res.origin[piloting[up]], minlength=len(pl)) + np.bincount(base[up], minlength=len(pl))
+    pl.expertise[:] = rules.expertise_update(
+        pl.expertise, learned, p.expertise_gain, p.expertise_max, p.expertise_decay
+    )
     new = np.flatnonzero(res.status == NEW)
     res.trl[new[rng.random(new.size) < p.self_development_hazard]] += 1
     mr = p.market_ready_trl
@@ -264,7 +275,8 @@ def expire(m: JJJModel, rng: np.random.Generator) -> None:
 
 
 def evaluate(m: JJJModel) -> None:
-    """Every 4 steps: score research platforms, move budget to the top, adjust effort (§4.7)."""
+    """Every 4 steps: score research platforms on the period's indicators, revert budgets part-way to their
+    exogenous path, move budget from the bottom to the top of each type (budget-neutral), adjust effort (§4.7)."""
     pl, p = m.platform, m.p
     rows = np.flatnonzero(pl.research & pl.alive)
     per_budget = 1.0 / pl.budget[rows]  # output and income are judged relative to resources
@@ -280,14 +292,21 @@ def evaluate(m: JJJModel) -> None:
     )
     w = regime_weights(p.evaluation_regime, pl.kind[rows], p.evaluation_quality_weight)
     pl.score[rows] = rules.evaluation_score(ind, w, pl.kind[rows])
-    pl.budget[rows] = rules.reallocate_budget(
-        pl.budget[rows],
+    # budgets first revert part-way to their exogenous path, then the budget-neutral tournament moves budget
+    # from the bottom to the top of each type: no permanent winners, and each type's total is unchanged
+    before = pl.budget[rows].copy()
+    reverted, dev = rules.revert_budget(before, pl.budget_dev[rows], p.evaluation_reversion)
+    after = rules.reallocate_budget(
+        reverted,
         pl.score[rows],
         pl.kind[rows],
         p.evaluation_top_share,
         p.evaluation_bottom_share,
         p.evaluation_budget_change,
     )
+    pl.budget[rows], pl.budget_dev[rows] = after, dev + (after - reverted)
+    m.tally.evaluation_transfer = np.bincount(pl.region[rows], np.maximum(after - reverted, 0.0), minlength=4)
+    m.tally.evaluation_net = np.bincount(pl.region[rows], after - before, minlength=4)
     target = (w[:, 1] + w[:, 2]) / (w[:, 0] + w[:, 1] + w[:, 2])
     pl.quality_effort[rows] += p.effort_adjustment * (target - pl.quality_effort[rows])
     for col in ("n_results", "quality_sum", "income", "hires"):

@@ -137,6 +137,12 @@ def paired(label: str, policy: np.ndarray, base: np.ndarray, direction: int) -> 
 # ---- levers and their single-measure scenario files ---------------------------------------------------
 
 
+WITHOUT_A_FILE: dict[str, Any] = {"talent_incentive_target": "movers"}
+"""Levers that are a choice of how another measure is delivered, not a measure of their own, and so have no
+single-measure scenario file: the setting tested (paying only arrivals lowers the public cost of the baseline's
+talent incentive)."""
+
+
 @functools.cache
 def policy_settings() -> dict[str, tuple[str, Any]]:
     """lever -> (scenario name, setting) from the scenario file that sets the lever with the fewest other
@@ -154,6 +160,8 @@ def policy_settings() -> dict[str, tuple[str, Any]]:
         if len(options) > 1 and options[1][0] == options[0][0]:
             raise AssertionError(f"{lever}: no single-measure scenario, tie between {options[0][1]}, {options[1][1]}")
         out[lever] = options[0][1:]
+    for lever, setting in WITHOUT_A_FILE.items():
+        out.setdefault(lever, (f"{lever} = {setting}, no file", setting))
     return out
 
 
@@ -190,9 +198,10 @@ def lever_tests(lever: str, design: Design) -> list[Paired]:
     scenario, setting = settings[lever]
     assert p.outcome and p.effect in (1, -1), f"{lever}: registry lacks outcome/effect"
     sign, changed = lever_change(p, setting)
+    source = scenario if lever in WITHOUT_A_FILE else f"{scenario}.toml"
     base, policy = summaries(design), summaries(design, {lever: setting})
     return [
-        paired(f"{lever} ({scenario}.toml) -> {key}", column(policy, key), column(base, key), p.effect * sign)
+        paired(f"{lever} ({source}) -> {key}", column(policy, key), column(base, key), p.effect * sign)
         for key in outcome_keys(p, changed)
     ]
 
