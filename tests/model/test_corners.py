@@ -12,12 +12,13 @@ budget, the knowledge stock, talent, firms and contract value per quarter. Growt
 over the first year's mean (a floor of one record or agent for counts, and of 1 % of the default run's first-year
 contract value for a corner that sells almost nothing at first).
 
-Measured on the fast design before the bounded dynamics of issue 10: 73 of the 202 corners grew results, platform
-budgets or knowledge more than 20x (results per quarter up to 23,900x, knowledge 171,000x, budgets 106x) and 15
-more, the all-maxima corner among them, stopped at their run budget (memory or agent-steps). After: results at most
-10.6x, platform budgets 8.2x (the exogenous budget_growth of 0.06 compounding), knowledge 16.6x, talent 6.3x. The
-firm population and contract value are checked separately: that loop (firm entry and spin-offs) belongs to the
-firm submodel and is not bounded yet (FIRM_LOOP).
+Measured on the fast design at commit 78965d8, before the bounded dynamics of issue 10: 78 of the 202 corners grew
+results, platform budgets or knowledge more than 20x (results per quarter at least 368x, knowledge 2,350x, budgets
+70x: lower bounds, as a run stops once it holds 20x its start agents and records; without that stop, up to 23,900x,
+and 15 corners, all maxima among them, hit their run budget), and 5 crashed (platform.staff_skill with nobody
+employed at platforms, fixed). After: results at most 11.1x, platform budgets 8.2x (the exogenous budget_growth of
+0.06 compounding), knowledge 12x, talent 6.2x. The firm population and contract value are checked separately:
+that loop (firm entry and spin-offs) belongs to the firm submodel and is not bounded yet (FIRM_LOOP).
 """
 
 from __future__ import annotations
