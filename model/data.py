@@ -51,6 +51,7 @@ class StartState:
     invention_patents: np.ndarray  # granted / yr
     contract_output: np.ndarray  # 100m CNY / yr, by seller region
     contract_absorbed: np.ndarray  # 100m CNY / yr, by buyer region
+    contract_count: np.ndarray  # contracts / yr, by seller region
     gdp: np.ndarray  # 100m CNY / yr (implied by the R&D bulletin: expenditure / intensity)
     high_tech_firms: np.ndarray  # stock
     key_labs: np.ndarray  # state key labs (discipline + enterprise + provincial-ministerial)
@@ -82,6 +83,7 @@ def start_state(year: int) -> StartState:
         invention_patents=arr("patents_granted_invention"),
         contract_output=arr("tech_contract_turnover_output"),
         contract_absorbed=arr("tech_contract_turnover_absorbed"),
+        contract_count=arr("tech_contract_count_output"),
         gdp=arr("gdp_implied_by_rd_bulletin"),
         high_tech_firms=arr("high_tech_enterprises_stock"),
         key_labs=labs,

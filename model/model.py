@@ -253,6 +253,11 @@ class JJJModel(mesa.Model):
             * (1.0 + 0.25 * (r.trl[rows] - self.p.market_ready_trl))
         )
 
+    def seller_size(self) -> np.ndarray:
+        """Mean contract size of each seller region relative to Beijing's (Outside: 1): the start-year gap
+        exp(g_r) closing at ``contract_size_convergence`` a year, exp(g_r exp(-kappa t / 4)), t in quarters."""
+        return np.exp(self.contract_size_gap * np.exp(-self.p.contract_size_convergence * self.steps / 4.0))
+
     def market_index(self) -> float:
         """The technology-market index M(t) = exp(g t), t in quarters since the start: the deepening of China's
         technology market that raises firms' technology budgets and the rest of China's demand alike."""

@@ -209,6 +209,12 @@ BEHAVIOUR_LIST: list[Param] = [
        "derived: China 2014-2020, mean contract value 0.0289 -> 0.0514 亿元 (+10.1%/yr; MOST technology-market"
        " statistics: 297,037 contracts for 8,577 亿元 and 549,353 for 28,252 亿元) against turnover per GDP"
        " +12.3%/yr", group="transfer"),
+    _P("contract_size_convergence", "Speed at which a seller region's mean contract size closes its gap to"
+       " Beijing's", "per year", 0.309, (0, 2), "uncertainty",
+       "estimated: non-linear least squares of ln s_r,t = ln s_r,2014 exp(-kappa (t - 2014)), s the region's"
+       " mean contract value (tech_contract_turnover_output / tech_contract_count_output) over Beijing's,"
+       " Tianjin and Hebei 2014-2020 (jjj_statistics.csv; Hebei 0.19 -> 0.99, Tianjin 0.56 -> 1.50), s.e. 0.054;"
+       " 2021-2023 not used", group="transfer"),
     _P("contract_size_sd", "Dispersion of technology-contract values", "log sd", 1.2, (0, 2.5), "uncertainty",
        A + " (many small contracts and a few large: the mean is exp(sd^2/2) = 2 x the median)",
        group="transfer"),

@@ -125,6 +125,10 @@ def _firms(m: JJJModel, s: StartState) -> None:
     # technology purchases per unit of value added: the region's absorbed contract turnover over the
     # value added of its firms (derived from the statistics of the start year)
     m.tech_share = np.r_[s.contract_absorbed / (FIRM_VA_SHARE * s.gdp), 0.0]
+    # a seller region's mean contract value relative to Beijing's in the start year (registration statistics),
+    # as a log gap that closes at contract_size_convergence (JJJModel.seller_size); Outside's offers: no gap
+    mean_size = s.contract_output / s.contract_count
+    m.contract_size_gap = np.r_[np.log(mean_size / mean_size[0]), 0.0]
     region = np.repeat(np.arange(3), n).astype(np.int8)
     rows = firm.add(m, m.rng, region, m.rng.integers(0, m.n_fields, region.size))
     zgc = value_in("zgc_branches_in_tj_hb_stock", "Beijing->Tianjin+Hebei", s.year)
