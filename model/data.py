@@ -31,6 +31,25 @@ def series(indicator: str, region: str) -> pd.Series:
     return pd.Series(d.value.to_numpy(), index=d.year.astype(int).to_numpy()).sort_index()
 
 
+FIT_YEARS = (2014, 2020)
+"""The years the model is fitted and its exogenous trends derived on; 2021-2023 are kept for checking."""
+
+
+@lru_cache(maxsize=16)
+def trend(indicator: str) -> tuple[float, np.ndarray]:
+    """Annual log-linear (OLS) trend of ``indicator`` over ``FIT_YEARS``: the JJJ sum's slope and each region's
+    slope in ``JJJ`` order (years where a region has no value are left out of that region's fit and of the sum)."""
+    lo, hi = FIT_YEARS
+    frame = pd.DataFrame({r: series(indicator, r).loc[lo:hi] for r in JJJ}).dropna()
+
+    def slope(x: pd.Series) -> float:
+        return float(np.polyfit(x.index.to_numpy(dtype=float), np.log(x.to_numpy(dtype=float)), 1)[0])
+
+    regions = np.array([slope(series(indicator, r).loc[lo:hi].dropna()) for r in JJJ])
+    regions.setflags(write=False)
+    return slope(frame.sum(axis=1)), regions
+
+
 def value_in(indicator: str, region: str, year: int) -> float:
     """Value in ``year``: log-linear interpolation between observed years, held flat beyond them."""
     s = series(indicator, region).dropna()

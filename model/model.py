@@ -198,8 +198,10 @@ class JJJModel(mesa.Model):
         rel = self.mean_productivity() / self.ref_productivity
         self.wage = p.wage * np.r_[rel[:3] ** p.wage_productivity_elasticity, 1.0]
         research = self.platform.research
-        self.platform.budget[research] *= 1.0 + p.budget_growth  # the exogenous path, and the deviation from it
-        self.platform.budget_dev[research] *= 1.0 + p.budget_growth
+        # the exogenous path (JJJ trend plus the region's deviation from it), and the deviation from that path
+        growth = 1.0 + p.budget_growth + self.budget_growth_dev[self.platform.region[research]]
+        self.platform.budget[research] *= growth
+        self.platform.budget_dev[research] *= growth
         self.knowledge *= 1.0 - p.knowledge_decay
         # the spillover reference follows the JJJ knowledge stock's own trend (exponential smoothing)
         self.knowledge_ref += p.knowledge_reference_adjustment * (self.knowledge[:3].sum() - self.knowledge_ref)

@@ -173,8 +173,11 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("quality_sd", "Dispersion of result quality", "log sd", 0.5, (0.1, 1.5), "uncertainty", A, group="research"),
     _P("platform_budget_share", "Share of regional R&D expenditure run by the modelled platforms", "-", 0.3,
        (0.05, 0.8), "structural", A, group="research"),
-    _P("budget_growth", "Exogenous growth of platform budgets", "per quarter", 0.021, (0, 0.06), "uncertainty",
-       "derived: JJJ R&D expenditure 2014-2023 (2046.6 -> 4458.4 100m CNY), 9.0%/yr", group="research"),
+    _P("budget_growth", "Exogenous growth of platform budgets (JJJ trend)", "per quarter", 0.0222, (0, 0.06),
+       "uncertainty",
+       "derived: OLS log-linear trend of JJJ R&D expenditure 2014-2020 (2046.6 -> 3446.0 100m CNY,"
+       " jjj_statistics.csv), 8.9%/yr; each region adds its own deviation from that trend, derived the same way at"
+       " set-up (Beijing +1.9, Tianjin -9.4, Hebei +3.1 points a year)", group="research"),
     # ---- 2. Piloting -----------------------------------------------------------------------------------------
     _P("expertise_gain", "Field expertise gained per piloted TRL step (origin platform and demo base)", "-", 0.02,
        (0, 0.2), "uncertainty", A, group="piloting"),
@@ -366,8 +369,10 @@ BEHAVIOUR_LIST: list[Param] = [
        group="talent"),
     _P("retirement_rate", "Talent exits per quarter", "per quarter", 0.007, (0, 0.05), "uncertainty",
        A + " (35-year career)", group="talent"),
-    _P("talent_growth", "Net growth of the R&D workforce (entries above exits)", "per quarter", 0.011, (-0.02, 0.05),
-       "uncertainty", "derived: JJJ R&D personnel FTE 2014-2023 (459,665 -> 690,262), 4.6%/yr", group="talent"),
+    _P("talent_growth", "Net growth of the R&D workforce (entries above exits)", "per quarter", 0.0061, (-0.02, 0.05),
+       "uncertainty", "derived: OLS log-linear trend of JJJ R&D personnel FTE 2014-2020 (459,665 -> 551,978,"
+       " jjj_statistics.csv), 2.45%/yr; each region adds its own deviation from that trend, derived the same way at"
+       " set-up (Beijing +2.9, Tianjin -7.6, Hebei -0.1 points a year)", group="talent"),
     _P("autonomy_hiring", "Hiring priority of full autonomy (wage flexibility)", "-", 1.0, (0, 5), "uncertainty", A,
        group="talent"),
     _P("tie_decay", "Decay of collaboration ties", "per quarter", 0.02, (0, 0.2), "uncertainty", A, group="talent"),

@@ -10,7 +10,7 @@ import numpy as np
 from . import rules, timeline
 from .agents import firm, fund, platform, talent
 from .agents.platform import DEMO_BASE, ENG_CENTER, KEY_LAB, SERVICE_PLATFORM
-from .data import StartState, start_state, value_in
+from .data import StartState, start_state, trend, value_in
 from .params import LEVERS
 from .regions import FIELDS, JJJ
 
@@ -43,6 +43,10 @@ def initialise(m: JJJModel) -> None:
     p, s = m.p, start_state(int(m.p.start_year))
     m.start = s
     m.fte_per_agent = p.talent_unit / p.scale
+    # regional exogenous trends: each region's deviation from the JJJ trend of 2014-2020 (data.trend), per
+    # quarter, added to the JJJ-wide budget_growth and talent_growth (Tianjin's R&D fell while Hebei's grew)
+    m.budget_growth_dev = _trend_deviation("rd_expenditure")
+    m.talent_growth_dev = _trend_deviation("rd_personnel_fte_total")
     _talent(m, s)
     _research_platforms(m, s)
     _firms(m, s)
@@ -115,6 +119,12 @@ def _add_platforms(
     m.platform.group[rows] = rows
     m.add_agents(platform.Platform, rows)
     return rows
+
+
+def _trend_deviation(indicator: str) -> np.ndarray:
+    """Each region's annual log-linear trend of ``indicator`` minus the JJJ sum's, 2014-2020, per quarter (Outside 0)."""
+    jjj, regions = trend(indicator)
+    return np.r_[(regions - jjj) / 4.0, 0.0]
 
 
 def _firms(m: JJJModel, s: StartState) -> None:

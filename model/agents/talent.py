@@ -177,7 +177,8 @@ def turnover(m: JJJModel) -> None:
     t.alive[leaving] = False
     m.remove_agents("talent", leaving)
     counts = np.bincount(t.region[t.alive], minlength=4)[:3]
-    entries = rules.poisson(rng.random(3), (p.retirement_rate + p.talent_growth) * counts)
+    rate = np.maximum(p.retirement_rate + p.talent_growth + m.talent_growth_dev[:3], 0.0)  # JJJ trend + region's
+    entries = rules.poisson(rng.random(3), rate * counts)
     region = np.repeat(np.arange(3), entries).astype(np.int8)
     if region.size:
         add(
@@ -194,14 +195,15 @@ def add(m: JJJModel, rng: np.random.Generator, region: np.ndarray, skill: np.nda
     """Create talents (rows and Mesa agents), unemployed, with home ties in their region.
 
     An entrant arrives now. A talent present at the start (set-up, step 0) gets a time in the region from the
-    steady state of entry and retirement, exponential at rate ``retirement_rate + talent_growth`` per quarter, by
+    steady state of entry and retirement, exponential at rate ``retirement_rate + talent_growth`` (plus the region's
+    trend deviation) per quarter, by
     quantiles within its region (no random draw, so the set-up's draws are as before)."""
     ties = np.zeros((region.size, 4))
     ties[np.arange(region.size), region] = rng.poisson(5.0, region.size)
     arrived = np.full(region.size, m.steps, dtype=np.int32)
     if m.steps == 0:
-        rate = max(m.p.retirement_rate + m.p.talent_growth, 1.0 / CAREER_QUARTERS)
         for r in np.unique(region):
+            rate = max(m.p.retirement_rate + m.p.talent_growth + m.talent_growth_dev[r], 1.0 / CAREER_QUARTERS)
             here = np.flatnonzero(region == r)
             q = (np.arange(here.size) + 0.5) / here.size
             arrived[here] = -np.minimum(np.floor(-np.log1p(-q) / rate), CAREER_QUARTERS).astype(np.int32)
