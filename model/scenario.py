@@ -2,7 +2,8 @@
 
 A file holds ``description``, ``base`` (the scenario it overrides; only ``baseline`` has none), a
 ``[params]`` table and, optionally, an array ``[[timeline]]`` of dated lever changes (:mod:`.timeline`; a file's
-entries are added to its base's). Bases are looked up beside the file first, then among the built-in scenarios.
+entries must lie inside its own run and are added to its base's; a shorter run stops before later entries).
+Bases are looked up beside the file first, then among the built-in scenarios.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def load_scenario(ref: str | Path) -> Scenario:
     params = defaults()
     for p, data in reversed(files):
         params = params.replace(data.get("params", {}), where=str(p))
-        if "timeline" in data:  # added to the base's entries; dates checked against this file's run
+        if "timeline" in data:  # added to the base's entries; this file's dates inside this file's run
             entries = timeline.extend(params.values[timeline.NAME], data["timeline"], str(p), params.values)
             params = params.replace({timeline.NAME: entries}, where=str(p))
     own_path, own = files[0]

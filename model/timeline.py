@@ -19,6 +19,13 @@ The timeline lives in the parameter set itself (the registry entry ``timeline``,
 sorted by date in ``Params.values["timeline"]``), so run ids, manifests, sweeps and workers carry it unchanged.
 An empty timeline is left out of hashes (:func:`identity`): a run without one keeps its id.
 
+**Dates.** A scenario file's own entries lie inside the file's own run (``start_year`` Q1 to the quarter
+``steps - 1`` of its ``[params]`` and base; :func:`extend`). A run may then be shortened (``--steps``, ``--set
+steps=``, ``run(steps=)``, the calibration's 28 quarters of ``historical``): it simply stops before later entries
+take effect, a ramp it cuts applies up to the last quarter run, and its recorded path (``levers.parquet``) shows
+what was in force. An entry dated before the run's start (``start_year`` moved past it) stays an error
+(:func:`check_run`), as does one no run could reach (after ``start_year`` Q1 + :data:`MAX_STEPS` - 1).
+
 **Values in force.** Quarters are counted from ``start_year`` Q1 (quarter index 0). For one lever (one sub-key
 of a per-region lever) let v_0 be its ``[params]`` value and the entries e_1, e_2, ... in date order, which never
 overlap. A step at quarter a sets v(q) = x for q >= a. A ramp from quarter a to quarter b (a <= b) to x moves
@@ -76,6 +83,8 @@ ONLY_UP = ("shared_key_labs",)
 """Levers whose timeline may only raise them (labs are not closed during a run)."""
 STREAM = 99
 """The ``_child_seed`` stream of the draws of mid-run set-up changes (outside the processes' 0-13)."""
+MAX_STEPS = int({p.name: p for p in STRUCTURE_LIST}["steps"].bounds[1])
+"""The longest run (the registry's bound of ``steps``): no run reaches a date later than its start + this - 1."""
 _QUARTER = re.compile(r"(\d{4})Q([1-4])")
 
 
@@ -186,7 +195,8 @@ def _order(entry: dict[str, Any]) -> tuple[Any, ...]:
 
 def canonical(value: Any, where: str) -> list[dict[str, Any]]:
     """A timeline (a list of entries) checked entry by entry and for overlaps, sorted by date. Dates are checked
-    against the run in :func:`check_run` (they need ``start_year`` and ``steps``)."""
+    against the run in :func:`check_run` and, for a scenario file's own entries, :func:`extend` (they need
+    ``start_year`` and ``steps``)."""
     if not isinstance(value, list | tuple):
         raise ConfigError(where, NAME, "a list of dated lever changes ([[timeline]] entries)", value)
     if len(value) > MAX_ENTRIES:
@@ -233,21 +243,46 @@ def _when(e: dict[str, Any]) -> str:
     return f"at {e['at']}" if "at" in e else f"from {e['from']} to {e['to']}"
 
 
-def check_run(entries: list[dict[str, Any]], values: dict[str, Any], where: str, start_values: bool = True) -> None:
-    """Every date inside the run (``start_year`` Q1 to its last quarter, index ``steps - 1``), and levers that may
-    only rise (:data:`ONLY_UP`) never cut below the value in force before. ``start_values``: whether ``values``
-    hold the levers' values before the timeline (``Params.replace``), not those in force mid-run (a model's
-    ``use_params``); the entries are compared with each other either way."""
-    if not entries:
-        return
+def _run_span(values: dict[str, Any]) -> tuple[int, int]:
+    """The absolute quarters (first, last) of the run of ``values``: ``start_year`` Q1 to the quarter ``steps - 1``."""
     start = int(values["start_year"]) * 4
-    last = start + int(values["steps"]) - 1
-    run = f"a quarter of the run, {quarter_label(start)} to {quarter_label(last)}"
-    hint = f"start_year {values['start_year']}, steps {values['steps']}"
+    return start, start + int(values["steps"]) - 1
+
+
+def check_dates(entries: list[dict[str, Any]], values: dict[str, Any], where: str, own: bool = False) -> None:
+    """The dates of ``entries`` against the run of ``values``.
+
+    ``own=True`` (a scenario file's own entries, against the run its ``[params]`` and base give): every date inside
+    that run, ``start_year`` Q1 to the quarter ``steps - 1``. ``own=False`` (any parameter set, re-checked when
+    ``start_year`` or ``steps`` change): every date from the run's start on and within the longest run
+    (``steps`` <= its registry maximum); a run shortened below an entry's date (``--steps``, ``run(steps=)``,
+    ``--set steps=``) stops before the entry takes effect, and a ramp it cuts applies up to its last quarter.
+    """
+    first, last = _run_span(values)
+    if own:
+        expected = f"a quarter of this scenario's run, {quarter_label(first)} to {quarter_label(last)}"
+    else:
+        last = first + MAX_STEPS - 1
+        expected = (
+            f"a quarter from the run's start, {quarter_label(first)}, on "
+            f"(at most {quarter_label(last)}, the end of a {MAX_STEPS}-quarter run)"
+        )
+    run = f"start_year {values['start_year']}" + (f", steps {values['steps']}" if own else "")
     for i, e in enumerate(entries):
         for k in ("at", "from", "to"):
-            if k in e and not start <= parse_quarter(e[k], where, f"{NAME}[{i}].{k}") <= last:
-                raise ConfigError(where, f"{NAME}[{i}].{k}", run, e[k], f"{e['lever']}; {hint}")
+            if k in e and not first <= parse_quarter(e[k], where, f"{NAME}[{i}].{k}") <= last:
+                raise ConfigError(where, f"{NAME}[{i}].{k}", expected, e[k], f"{describe(e)}; {run}")
+
+
+def check_run(entries: list[dict[str, Any]], values: dict[str, Any], where: str, start_values: bool = True) -> None:
+    """The timeline of a parameter set against its run: dates as :func:`check_dates` (``own=False``: from the run's
+    start on; a shorter run stops before later entries), and levers that may only rise (:data:`ONLY_UP`) never cut
+    below the value in force before. ``start_values``: whether ``values`` hold the levers' values before the
+    timeline (``Params.replace``), not those in force mid-run (a model's ``use_params``); the entries are compared
+    with each other either way."""
+    if not entries:
+        return
+    check_dates(entries, values, where)
     for lever in ONLY_UP:
         v = values.get(lever) if start_values else -math.inf
         for i, e in sorted(enumerate(entries), key=lambda ie: span(ie[1])):
@@ -266,7 +301,8 @@ def check_run(entries: list[dict[str, Any]], values: dict[str, Any], where: str,
 def extend(current: list[dict[str, Any]], raw: Any, where: str, values: dict[str, Any]) -> list[dict[str, Any]]:
     """A scenario file's ``[[timeline]]`` entries (named by their index in the file) added to those of its base:
     each entry checked, then overlaps with the file's own and the base's entries (an error names the file's
-    entry), and dates against the run of ``values`` (the file's parameters). Returns the combined canonical list."""
+    entry), and dates inside the file's own run (``values``: its parameters after its ``[params]`` and base).
+    Returns the combined canonical list."""
     if not isinstance(raw, list):
         raise ConfigError(where, NAME, "an array of tables [[timeline]], each a dated lever change", raw)
     if len(raw) + len(current) > MAX_ENTRIES:
@@ -274,6 +310,7 @@ def extend(current: list[dict[str, Any]], raw: Any, where: str, values: dict[str
     mine = [(f"{NAME}[{i}]", _entry(e, where, f"{NAME}[{i}]")) for i, e in enumerate(raw)]
     base = [(f"the base's {describe(e)}", e) for e in current]
     check_overlaps(mine + base, where, new=len(mine))
+    check_dates([e for _, e in mine], values, where, own=True)
     check_run([e for _, e in mine], values, where)
     return sorted([e for _, e in mine] + list(current), key=_order)
 

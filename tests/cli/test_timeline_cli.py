@@ -27,10 +27,15 @@ BAD = {
         "only levers",
     ),
     "a bad date": (ENTRY.format(lever="fund_size", when='at = "2023-04"', value=1), "timeline[0].at", "YYYYQn"),
-    "after the run": (
+    "after the file's run": (
         ENTRY.format(lever="fund_size", when='at = "2024Q1"', value=1),
         "timeline[0].at",
-        "2023Q1 to 2023Q4",
+        "a quarter of this scenario's run, 2023Q1 to 2023Q4",
+    ),
+    "before the file's run": (
+        ENTRY.format(lever="fund_size", when='from = "2022Q4"\nto = "2023Q2"', value=1),
+        "timeline[0].from",
+        "a quarter of this scenario's run, 2023Q1 to 2023Q4",
     ),
     "to before from": (
         ENTRY.format(lever="autonomy", when='from = "2023Q3"\nto = "2023Q2"', value=0.5),
@@ -62,14 +67,31 @@ def test_bad_timelines_give_one_line(tmp_path: Path, case: str) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_shortening_the_run_past_a_date_is_refused(tmp_path: Path) -> None:
+def test_a_shortened_run_stops_before_later_entries(tmp_path: Path) -> None:
     f = tmp_path / "t.toml"
-    f.write_text(HEAD + ENTRY.format(lever="autonomy", when='at = "2023Q4"', value=0.5))
-    for args in (["--steps", "3"], ["--set", "steps=3"], ["--set", "start_year=2022"]):
-        result = RUNNER.invoke(app, ["run", str(f), "-q", *args, "--out", str(tmp_path / "o")])
-        assert result.exit_code == 2, result.output
-        line = result.output.strip()
-        assert "\n" not in line and "timeline[0].at" in line and "a quarter of the run" in line, line
+    f.write_text(
+        HEAD
+        + ENTRY.format(lever="autonomy", when='from = "2023Q2"\nto = "2023Q4"', value=0.6)
+        + ENTRY.format(lever="fund_size", when='at = "2023Q4"', value=250.0)
+    )
+    for i, args in enumerate((["--steps", "3"], ["--set", "steps=3"])):
+        out = tmp_path / f"o{i}"
+        result = RUNNER.invoke(app, ["run", str(f), "-q", *args, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        lv = pd.read_parquet(out / "levers.parquet")
+        assert lv.autonomy.tolist() == pytest.approx([0.3, 0.3, 0.4, 0.5]), "the ramp applies up to 2023Q3"
+        assert lv.fund_size.tolist() == [100.0] * 4, "the 2023Q4 step never takes effect"
+
+
+def test_moving_the_start_past_an_entry_is_one_error(tmp_path: Path) -> None:
+    f = tmp_path / "t.toml"
+    f.write_text(HEAD + "start_year = 2014\n" + ENTRY.format(lever="autonomy", when='at = "2014Q2"', value=0.5))
+    result = RUNNER.invoke(app, ["run", str(f), "-q", "--set", "start_year=2015", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and line.startswith("error: --set: timeline[0].at:"), line
+    assert "from the run's start, 2015Q1, on" in line and "found '2014Q2'" in line, line
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_run_with_a_timeline_writes_its_lever_path(tmp_path: Path) -> None:

@@ -181,3 +181,22 @@ def test_registry_defaults_are_the_published_calibration_where_they_cite_it() ->
     cfg = load_config()
     for e, start in zip(cfg.parameters, cfg.start(), strict=True):
         assert start == pytest.approx(REGISTRY[e.name].default), e.key
+
+
+def test_the_fit_runs_historical_to_2020q4_with_its_whole_timeline() -> None:
+    """The calibration's 28 quarters of ``historical`` keep the scenario's timeline as it is (no entry dropped): the
+    entries after 2020Q4 are in the schedule, wait beyond the run, and the validation's 40 quarters follow them."""
+    from jjjsim.model import timeline
+    from jjjsim.model.scenario import load_scenario
+
+    hist = load_scenario("historical").params
+    for quick in (False, True):
+        cfg = load_config(quick=quick)
+        assert cfg.scenario == "historical" and cfg.steps == int(cfg.base.steps) == 28
+        assert cfg.base.values["timeline"] == hist.values["timeline"], "the timeline is kept whole"
+    last = int(cfg.base.start_year) * 4 + cfg.steps - 1
+    assert timeline.quarter_label(last) == "2020Q4"
+    later = [e for e in cfg.base.values["timeline"] if timeline.span(e)[0] > last]
+    assert later, "historical has entries after the fitted years"
+    path = timeline.path(cfg.base.replace({"steps": 40}, where="test"))
+    assert not path.iloc[28].equals(path.iloc[40]), "the 40-quarter validation run follows them"

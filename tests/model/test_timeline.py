@@ -140,21 +140,65 @@ def test_a_child_adds_to_its_base_and_an_overlap_names_the_child(tmp_path: Path)
     assert err.key == "timeline[0]" and "the base's fund_size = 200 from 2023Q3" in str(err)
 
 
-def test_dates_are_rechecked_when_the_run_changes(tmp_path: Path) -> None:
-    params = load_scenario(_file(tmp_path, _entry("fund_size", "200", at="2024Q1"))).params
-    params.replace({"steps": 5}, where="--set")  # 2024Q1 is quarter index 4: still inside
+def test_a_shortened_run_stops_before_later_entries(tmp_path: Path) -> None:
+    body = _entry("autonomy", "0.6", at=None, extra='from = "2023Q2"\nto = "2023Q4"\n') + _entry(
+        "fund_size", "200", at="2024Q1"
+    )
+    params = load_scenario(_file(tmp_path, body, params=f"scale = {SCALE}\nsteps = 8")).params
+    for where, short in (("--set", params.replace({"steps": 3}, where="--set")), ("run()", params)):
+        r = run(short, seed=2, steps=3)
+        assert r.params["timeline"] == params.values["timeline"], f"{where}: the schedule is kept whole"
+        lv = r.levers.set_index("step")
+        # the ramp is cut by the run's end: 2023Q2 and Q3 of three quarters to 0.6, never 0.6 itself
+        assert lv.autonomy.tolist() == pytest.approx([0.3, 0.3, 0.4, 0.5]), where
+        assert lv.fund_size.tolist() == [100.0] * 4, f"{where}: the 2024Q1 entry never takes effect"
+        pd.testing.assert_frame_equal(r.levers, timeline.path(params).iloc[:4])
+
+
+def test_an_entry_before_the_run_is_refused_when_the_start_moves(tmp_path: Path) -> None:
+    f = _file(tmp_path, _entry("fund_size", "200", at="2014Q3"), params="start_year = 2014\nsteps = 8")
+    params = load_scenario(f).params
     with pytest.raises(ConfigError) as err:
-        params.replace({"steps": 4}, where="--set")
-    assert err.value.where == "--set" and err.value.key == "timeline[0].at"
-    assert "2023Q1 to 2023Q4" in str(err.value)
-    with pytest.raises(ConfigError, match="2022Q1 to 2022Q4"):
-        params.replace({"start_year": 2022, "steps": 4}, where="--set")
-    with pytest.raises(ConfigError, match="timeline\\[0\\].at"):
-        run(params, seed=0, steps=2)
+        params.replace({"start_year": 2015}, where="--set")
+    assert err.value.where == "--set" and err.value.key == "timeline[0].at" and err.value.found == "2014Q3"
+    assert "from the run's start, 2015Q1, on" in str(err.value) and "fund_size = 200 from 2014Q3" in str(err.value)
+    with pytest.raises(ConfigError, match="at most 2113Q4, the end of a 400-quarter run"):
+        params.replace({"timeline": [{"lever": "autonomy", "at": "2114Q1", "value": 0.5}]}, where="code")
     with pytest.raises(ConfigError, match="can rise during a run"):
-        load_scenario(_file(tmp_path, _entry("shared_key_labs", "3"))).params.replace(
+        load_scenario(_file(tmp_path, _entry("shared_key_labs", "3"), name="labs.toml")).params.replace(
             {"shared_key_labs": 5}, where="--set"
         )
+
+
+def test_a_child_may_shorten_its_base_but_its_own_entries_lie_in_its_own_run(tmp_path: Path) -> None:
+    _file(tmp_path, _entry("fund_size", "200", at="2024Q3"), name="long.toml", params="steps = 8")
+    short = load_scenario(_file(tmp_path, "", name="short.toml", base="long", params="steps = 4")).params
+    assert short.values["timeline"][0]["at"] == "2024Q3" and timeline.path(short).fund_size.tolist() == [100.0] * 5
+    err = _error(tmp_path, _entry("autonomy", "0.5", at="2024Q1"), name="bad.toml", base="long", params="steps = 4")
+    assert err.key == "timeline[0].at" and "a quarter of this scenario's run, 2023Q1 to 2023Q4" in str(err)
+    assert "autonomy = 0.5 from 2024Q1; start_year 2023, steps 4" in str(err)
+
+
+def test_historical_to_2020q4_sees_exactly_the_entries_up_to_then() -> None:
+    """The calibration's run of historical (28 quarters, 2014Q1-2020Q4) keeps the whole timeline: the entries up
+    to 2020Q4 take effect, the later ones do not, and the quarters run are those of the full run."""
+    p = load_scenario("historical").params.replace({"scale": SCALE}, where="test")
+    end = 2020 * 4 + 3
+    entries = p.values["timeline"]
+    before = [e for e in entries if timeline.span(e)[1] <= end]
+    assert len(before) < len(entries) and all(timeline.span(e)[0] > end for e in entries if e not in before)
+    short, full = run(p, seed=0, steps=28), run(p, seed=0)
+    cut = p.replace({"timeline": before}, where="test")  # the same run with the later entries dropped by hand
+    expected = timeline.path(cut, 28)
+    pd.testing.assert_frame_equal(short.levers[expected.columns], expected)
+    for col in set(short.levers.columns) - set(expected.columns):  # levers only later entries change
+        lever, _, sub = col.partition(".")
+        assert (short.levers[col] == (p.values[lever][sub] if sub else p.values[lever])).all(), col
+    pd.testing.assert_frame_equal(short.levers, full.levers.iloc[:29])
+    for name in ("series", "model_series"):
+        a, b = getattr(short, name), getattr(full, name)
+        pd.testing.assert_frame_equal(a, b[b.step <= 28].reset_index(drop=True), check_categorical=False)
+    assert not full.levers.iloc[-1].equals(full.levers.iloc[28]), "the full run does follow the later entries"
 
 
 def test_the_default_has_no_timeline_and_keeps_the_ids() -> None:
