@@ -122,7 +122,8 @@ def _add_platforms(
 
 
 def _trend_deviation(indicator: str) -> np.ndarray:
-    """Each region's annual log-linear trend of ``indicator`` minus the JJJ sum's, 2014-2020, per quarter (Outside 0)."""
+    """Each region's annual log-linear trend of ``indicator`` minus the JJJ sum's, 2014-2020, per quarter
+    (Outside 0)."""
     jjj, regions = trend(indicator)
     return np.r_[(regions - jjj) / 4.0, 0.0]
 
@@ -203,10 +204,16 @@ def _pipeline(m: JJJModel) -> None:
 
 
 def _shared_key_labs(m: JJJModel) -> None:
-    """Shared key labs: one node per JJJ region, pooled staff and budget, staffed from existing labs."""
-    pl, p, t = m.platform, m.p, m.talent
+    """Shared key labs at set-up (``shared_key_labs`` x scale, rounded up), staffed from the key labs."""
+    pl, p = m.platform, m.p
     n = math.ceil(p.shared_key_labs * p.scale) if p.shared_key_labs else 0
-    labs = np.flatnonzero(pl.research & (pl.kind == KEY_LAB))
+    add_shared_key_labs(m, n, np.flatnonzero(pl.research & (pl.kind == KEY_LAB)))
+
+
+def add_shared_key_labs(m: JJJModel, n: int, labs: np.ndarray) -> None:
+    """Build ``n`` shared key labs: one node per JJJ region, pooled staff and budget, each node taking the mean
+    budget, productivity and staffing of the key labs ``labs`` of its region and staff moved from them."""
+    pl, t = m.platform, m.talent
     for _ in range(n):
         field = int(m.rng.integers(0, m.n_fields))
         rows = np.empty(3, dtype=np.int64)

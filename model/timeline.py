@@ -548,37 +548,17 @@ def _service_platforms(m: JJJModel, new: Params) -> None:
 
 
 def _shared_labs(m: JJJModel, old: Params, new: Params) -> None:
-    """Shared key labs added as ``setup._shared_key_labs`` adds them: one node per JJJ region with the mean
-    budget, productivity and staffing of the region's own key labs, staffed from them."""
+    """Shared key labs added as at set-up (``setup.add_shared_key_labs``), staffed from the key labs that are
+    not nodes of a shared lab already."""
     from . import setup
-    from .agents import talent
     from .agents.platform import KEY_LAB
 
-    pl, t, scale = m.platform, m.talent, new.scale
+    pl, scale = m.platform, new.scale
 
     def count(x: int) -> int:
         return math.ceil(x * scale) if x else 0
 
-    n = count(new.shared_key_labs) - count(old.shared_key_labs)
     g = pl.group
     own = np.bincount(g, minlength=len(g))[g] <= 1
     labs = np.flatnonzero(pl.research & pl.alive & (pl.kind == KEY_LAB) & own)
-    for _ in range(n):
-        fld = int(m.rng.integers(0, m.n_fields))
-        rows = np.empty(3, dtype=np.int64)
-        for r in range(3):
-            here = labs[pl.region[labs] == r]
-            rows[r] = setup._add_platforms(
-                m,
-                r,
-                np.array([KEY_LAB]),
-                np.array([fld]),
-                pl.budget[here].mean(),
-                instruments=setup.KEY_LAB_BUDGET_WEIGHT,
-            )[0]
-            pl.productivity[rows[r]] = pl.productivity[here].mean()
-            pl.staff_per_budget[rows[r]] = pl.staff_per_budget[here].mean()
-            staff = np.flatnonzero(t.alive & (t.employer_kind == talent.PLATFORM) & np.isin(t.employer, here))
-            move = m.rng.choice(staff, size=min(staff.size, max(1, staff.size // here.size)), replace=False)
-            t.employer[move] = rows[r]
-        pl.group[rows] = rows[0]
+    setup.add_shared_key_labs(m, count(new.shared_key_labs) - count(old.shared_key_labs), labs)
