@@ -488,6 +488,14 @@ STRUCTURE_LIST: list[Param] = [
        group="run"),
     _P("firm_unit", "High-tech enterprises per firm agent at scale 1", "firms", 10, (1, 1000), "structural", A,
        kind="int", group="run"),
+    _P("patent_propensity_growth", "Growth of invention patents granted per invention (result)", "per year",
+       0.0614, (0, 0.15), "uncertainty",
+       "derived: China's domestic invention patents granted per 100m CNY of R&D expenditure, 12.50 in 2014 (162,680"
+       " grants, CNIPA annual report; 13,015.6 100m CNY, NBS S&T expenditure communique) to 18.07 in 2020 (440,691;"
+       " 24,393.1), 6.1%/yr: the rising propensity to patent of Chinese inventors (Hu & Jefferson 2009, J. Dev."
+       " Econ. 90: pro-patent policy and ownership reform). A measurement equation: it converts results into"
+       " granted patents in the outputs compared with the statistics (experiments/calibration/moments.py) and"
+       " changes nothing in the dynamics", group="run"),
     _P("result_unit", "Invention patents per result record at scale 1", "patents", 50, (1, 10000), "structural", A,
        kind="int", group="run"),
     _P("eng_centers", "Engineering and technology centres", "platforms", _reg(Beijing=120, Tianjin=75, Hebei=60),

@@ -65,7 +65,10 @@ COUNTERPARTS: dict[str, Counterpart] = {
     "bj_tech_contract_outflow": Counterpart(
         "flow", "contract value sold by Beijing platforms to buyers outside Beijing (model only), 亿元", ("Beijing",)
     ),
-    "patents_granted_invention": Counterpart("flow", "new (non-duplicated) result records x result_unit / scale"),
+    "patents_granted_invention": Counterpart(
+        "flow", "new (non-duplicated) result records x result_unit / scale x the propensity to patent (1 in the start"
+        " year, growing at patent_propensity_growth)"
+    ),
     "gdp_implied_by_rd_bulletin": Counterpart(
         "flow", f"firm value added / {FIRM_VA_SHARE} (the set-up's HTE share of GDP), 亿元"
     ),
@@ -222,12 +225,14 @@ def simulate(params: Params, seed: int) -> pd.Series:
         rows[("zgc_branches_in_tj_hb_stock", BJ_TJHB, y)] = zgc[k]
     for k in range(n_years):  # flows over steps 4k+1 ... 4k+4
         y, q = start + k, slice(4 * k + 1, 4 * k + 5)
+        # patents per result record: result_unit at this scale x the propensity to patent (1 in the start year)
+        per_record = p.result_unit / p.scale * math.exp(p.patent_propensity_growth * k)
         year_od, year_n = od[k + 1] - od[k], counts[k + 1] - counts[k]
         for i, r in enumerate(JJJ):
             rows[("tech_contract_count_output", r, y)] = year_n[i].sum()
             rows[("tech_contract_turnover_output", r, y)] = year_od[i].sum()
             rows[("tech_contract_turnover_absorbed", r, y)] = year_od[:, i].sum()
-            rows[("patents_granted_invention", r, y)] = wide["results"][q, i].sum() * p.result_unit / p.scale
+            rows[("patents_granted_invention", r, y)] = wide["results"][q, i].sum() * per_record
             rows[("gdp_implied_by_rd_bulletin", r, y)] = wide["value_added"][q, i].sum() / FIRM_VA_SHARE
             budget = wide["platform_budget"][4 * k : 4 * k + 4, i].sum()  # budgets in force during the quarters
             rows[("rd_expenditure", r, y)] = budget / p.platform_budget_share
