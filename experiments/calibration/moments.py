@@ -76,7 +76,9 @@ COUNTERPARTS: dict[str, Counterpart] = {
         "flow", "research-platform budgets over the year / platform_budget_share (the set-up's inverse), 亿元"
     ),
     "rd_personnel_fte_total": Counterpart("stock", "R&D FTE resident in the region"),
-    "high_tech_enterprises_stock": Counterpart("stock", "living firm agents x firm_unit / scale"),
+    "high_tech_enterprises_stock": Counterpart(
+        "stock", "living firm agents that are not subsidiaries (branches) x firm_unit / scale"
+    ),
     "zgc_branches_in_tj_hb_stock": Counterpart(
         "stock",
         "sites in Tianjin or Hebei of living Beijing firms, and firms relocated there from Beijing,"
@@ -207,12 +209,14 @@ def simulate(params: Params, seed: int) -> pd.Series:
     od = [model.flows.contract_value.copy()]
     counts = [model.flows.contract_count.copy()]
     zgc = [_zgc_branches(model) * firm_real]
+    hte = [_enterprises(model) * firm_real]
     for _ in range(int(p.steps)):
         model.step()
         if model.steps % 4 == 0:
             od.append(model.flows.contract_value.copy())
             counts.append(model.flows.contract_count.copy())
             zgc.append(_zgc_branches(model) * firm_real)
+            hte.append(_enterprises(model) * firm_real)
     series, _ = model.recorder.frames(start)
     wide = {c: series.pivot(index="step", columns="region", values=c)[list(JJJ)].to_numpy() for c in _SERIES}
     n_years = int(p.steps) // 4
@@ -221,7 +225,7 @@ def simulate(params: Params, seed: int) -> pd.Series:
         y = start + k
         for i, r in enumerate(JJJ):
             rows[("rd_personnel_fte_total", r, y)] = wide["talent_fte"][4 * k, i]
-            rows[("high_tech_enterprises_stock", r, y)] = wide["firms"][4 * k, i] * firm_real
+            rows[("high_tech_enterprises_stock", r, y)] = hte[k][i]
         rows[("zgc_branches_in_tj_hb_stock", BJ_TJHB, y)] = zgc[k]
     for k in range(n_years):  # flows over steps 4k+1 ... 4k+4
         y, q = start + k, slice(4 * k + 1, 4 * k + 5)
@@ -242,7 +246,14 @@ def simulate(params: Params, seed: int) -> pd.Series:
     return pd.Series(np.fromiter(rows.values(), float, len(rows)), index=index, name=seed)
 
 
-_SERIES = ("talent_fte", "firms", "results", "value_added", "platform_budget")
+_SERIES = ("talent_fte", "results", "value_added", "platform_budget")
+
+
+def _enterprises(model: JJJModel) -> np.ndarray:
+    """Living firm agents that are not subsidiaries, by JJJ region: the set-up's high-tech enterprises (a
+    Beijing firm's branch is a legal entity of its region but not, as a rule, a recognised high-tech enterprise)."""
+    fm = model.firm
+    return np.bincount(fm.region[fm.alive & (fm.parent < 0)], minlength=4)[:3].astype(float)
 
 
 def _zgc_branches(model: JJJModel) -> float:
