@@ -140,14 +140,18 @@ def on_offer(m: JJJModel) -> np.ndarray:
     return np.flatnonzero(live & (m.steps - res.born < m.p.result_life))
 
 
-def contract_values(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """Value of one contract, 100m CNY per deal at this scale: unit x M(t)^s x quality x (1 + 0.25 per TRL above
-    market-ready) x a mean-one log-normal draw (``noise``: standard normals) of log sd ``contract_size_sd``;
-    s = ``contract_size_market_share``, the part of the market's deepening that comes as larger contracts."""
+def contract_values(
+    m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, noise: np.ndarray, seller: np.ndarray
+) -> np.ndarray:
+    """Value of one contract, 100m CNY per deal at this scale: unit x M(t)^s x the seller region's size factor
+    (:meth:`JJJModel.seller_size`) x quality x (1 + 0.25 per TRL above market-ready) x a mean-one log-normal draw
+    (``noise``: standard normals) of log sd ``contract_size_sd``; s = ``contract_size_market_share``, the part of
+    the market's deepening that comes as larger contracts."""
     p = m.p
     sd, grown = p.contract_size_sd, m.market_index() ** p.contract_size_market_share
     noise = np.exp(sd * noise - sd * sd / 2)
-    return p.contract_value_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above) * noise
+    size = m.seller_size()[seller]
+    return p.contract_value_unit / p.scale * grown * size * quality * (1.0 + 0.25 * trl_above) * noise
 
 
 def _search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray) -> dict[str, np.ndarray]:
@@ -180,7 +184,7 @@ def _search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.n
     fit = p.chain_integration * (m.firm.field[f] == field)
     return dict(
         firm=f, result=j, origin=origin, draw=draw, quality=quality, trl_above=trl_above, field=field,
-        anchor=anchor, fit=fit, value=contract_values(m, quality, trl_above, z_v),
+        anchor=anchor, fit=fit, value=contract_values(m, quality, trl_above, z_v, origin),
     )
 
 
@@ -289,10 +293,13 @@ def license_outside(m: JJJModel, pool: np.ndarray) -> None:
     rows = np.repeat(pool, n)
     if rows.size == 0:
         return
-    value = contract_values(m, res.quality[rows], res.trl[rows] - m.p.market_ready_trl, rng.standard_normal(rows.size))
+    seller = res.region[rows].astype(np.int64)
+    value = contract_values(
+        m, res.quality[rows], res.trl[rows] - m.p.market_ready_trl, rng.standard_normal(rows.size), seller
+    )
     first = pool[(n > 0) & (res.status[pool] == MARKET_READY)]
     res.status[first], res.buyer[first], res.licensed[first] = LICENSED, OUTSIDE, m.steps
-    m.book(res.region[rows].astype(np.int64), np.full(rows.size, OUTSIDE), value, seller=rows)
+    m.book(seller, np.full(rows.size, OUTSIDE), value, seller=rows)
 
 
 def produce(m: JJJModel) -> None:

@@ -126,3 +126,27 @@ def test_ties_add_get_decay_and_pick_agree_with_a_dictionary() -> None:
     assert ties.pick_partner(np.array([99]), np.array([0.5]))[0] == -1
     ties.drop_firms(np.array([0]))
     assert not np.any(ties.firm == 0)
+
+
+def test_seller_contract_size_starts_at_the_data_and_closes_its_gap() -> None:
+    """A seller region's mean contract size starts at its start-year ratio to Beijing's in the statistics
+    (value over count) and moves towards Beijing's at ``contract_size_convergence``; Outside's is 1."""
+    from jjjsim.model.data import value_in
+
+    p = defaults().replace({"scale": 0.1, "steps": 1, "start_year": 2014}, where="tests")
+    m = JJJModel(p, rng=np.random.SeedSequence(0))
+    mean = [
+        value_in("tech_contract_turnover_output", r, 2014) / value_in("tech_contract_count_output", r, 2014)
+        for r in ("Beijing", "Tianjin", "Hebei")
+    ]
+    start = m.seller_size()
+    np.testing.assert_allclose(start, [1.0, mean[1] / mean[0], mean[2] / mean[0], 1.0], rtol=1e-12)
+    assert 0.15 < start[HEBEI] < 0.25  # Hebei's contracts were a fifth of Beijing's in 2014
+    m.steps = 24  # six years on
+    later = m.seller_size()
+    kappa = m.p.contract_size_convergence
+    np.testing.assert_allclose(np.log(later), np.log(start) * np.exp(-kappa * 6), rtol=1e-12)
+    assert start[HEBEI] < later[HEBEI] < 1.0
+    quality, trl, z = np.ones(2), np.zeros(2), np.zeros(2)
+    v = firm.contract_values(m, quality, trl, z, np.array([BEIJING, HEBEI]))
+    assert v[1] / v[0] == pytest.approx(later[HEBEI], rel=1e-12)
