@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-KEY_BASE = 1 << 32
+KEY_SHIFT = 32
+KEY_BASE = 1 << KEY_SHIFT
 """Keys are firm row x KEY_BASE + platform row (rows stay below 2^32)."""
 TIE_FLOOR = 0.05
 """Ties weaker than this are dropped (assumption: below a twentieth of one contract's trace)."""
@@ -33,11 +34,13 @@ class Ties:
 
     @property
     def firm(self) -> np.ndarray:
-        return self.key // KEY_BASE
+        """Firm row of each tie (non-decreasing: the table is sorted by key)."""
+        return self.key >> KEY_SHIFT
 
     @property
     def platform(self) -> np.ndarray:
-        return self.key % KEY_BASE
+        """Platform row of each tie."""
+        return self.key & (KEY_BASE - 1)
 
     @property
     def nbytes(self) -> int:
@@ -46,8 +49,9 @@ class Ties:
     def decay(self, rate: float) -> None:
         """Strength x (1 - rate); ties below the floor are dropped."""
         self.strength *= 1.0 - rate
-        keep = self.strength >= TIE_FLOOR
-        self.key, self.strength = self.key[keep], self.strength[keep]
+        keep = np.flatnonzero(self.strength >= TIE_FLOOR)
+        if keep.size < self.key.size:
+            self.key, self.strength = self.key[keep], self.strength[keep]
 
     def add(self, firm: np.ndarray, platform: np.ndarray, amount: np.ndarray | float) -> None:
         """Add ``amount`` to the ties (firm, platform), creating those that do not exist."""
@@ -61,9 +65,17 @@ class Ties:
         found = pos < self.key.size
         found[found] = self.key[pos[found]] == new[found]
         self.strength[pos[found]] += add[found]
-        ins = ~found
-        self.key = np.insert(self.key, pos[ins], new[ins])
-        self.strength = np.insert(self.strength, pos[ins], add[ins])
+        ins = np.flatnonzero(~found)
+        if ins.size == 0:
+            return
+        # merge the sorted new keys into the sorted table: the i-th new key lands at its insertion point + i
+        at = pos[ins] + np.arange(ins.size)
+        old = np.ones(self.key.size + ins.size, dtype=bool)
+        old[at] = False
+        key, strength = np.empty(old.size, dtype=np.int64), np.empty(old.size)
+        key[old], strength[old] = self.key, self.strength
+        key[at], strength[at] = new[ins], add[ins]
+        self.key, self.strength = key, strength
 
     def get(self, firm: np.ndarray, platform: np.ndarray) -> np.ndarray:
         """Strength of each (firm, platform) pair (0 where there is no tie)."""
@@ -75,9 +87,17 @@ class Ties:
 
     def drop_firms(self, firms: np.ndarray) -> None:
         """Remove the ties of firms that left the model."""
-        if firms.size and self.key.size:
-            keep = ~np.isin(self.firm, firms)
-            self.key, self.strength = self.key[keep], self.strength[keep]
+        if firms.size == 0 or self.key.size == 0:
+            return
+        gone = np.unique(firms).astype(np.int64) * KEY_BASE
+        start, end = np.searchsorted(self.key, gone), np.searchsorted(self.key, gone + KEY_BASE)
+        n = end - start  # each firm's ties are the run key[start:end]
+        if n.sum() == 0:
+            return
+        drop = np.repeat(start - (np.cumsum(n) - n), n) + np.arange(n.sum())
+        keep = np.ones(self.key.size, dtype=bool)
+        keep[drop] = False
+        self.key, self.strength = self.key[keep], self.strength[keep]
 
     def pick_partner(self, firm: np.ndarray, u: np.ndarray) -> np.ndarray:
         """For each firm, a partner platform drawn in proportion to tie strength with the uniform ``u``
@@ -85,15 +105,13 @@ class Ties:
         out = np.full(firm.size, -1, dtype=np.int64)
         if self.key.size == 0 or firm.size == 0:
             return out
-        owner = self.firm
-        start = np.searchsorted(owner, firm, side="left")
-        end = np.searchsorted(owner, firm, side="right")
-        has = end > start
+        lo = firm.astype(np.int64) * KEY_BASE
+        start, end = np.searchsorted(self.key, lo), np.searchsorted(self.key, lo + KEY_BASE)
+        has = np.flatnonzero(end > start)  # the firm's ties are key[start:end]
+        start, end = start[has], end[has]
         cum = np.cumsum(self.strength)
         base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
-        total = cum[np.maximum(end - 1, 0)] - base
-        target = base + u * total
-        i = np.searchsorted(cum, target, side="right")
-        i = np.clip(i, start, np.maximum(end - 1, start))
-        out[has] = self.platform[i[has]]
+        total = cum[end - 1] - base
+        i = np.searchsorted(cum, base + u[has] * total, side="right")
+        out[has] = self.key[np.clip(i, start, end - 1)] & (KEY_BASE - 1)
         return out
