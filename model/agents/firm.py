@@ -79,18 +79,17 @@ def adopt(m: JJJModel) -> None:
     pool = on_offer(m)
     if firms.size:
         offers = _search(m, rng, firms, pool)
-        f, j, origin, draw = offers["firm"], offers["result"], offers["origin"], offers["draw"]
-        loc = fm.region[f].astype(np.int64)
-        cross = (origin != loc) & (origin < OUTSIDE)
-        logit = _adoption_logit(m, offers, loc, cross)
+        f, j, origin, loc, cross, draw = (offers[k] for k in ("firm", "result", "origin", "loc", "cross", "draw"))
+        logit = _adoption_logit(m, offers)
         value = offers["value"]
         cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
-        own = _affordable(f, cost, draw < rules.logistic(logit), fm.tech_budget)
-        jjj = origin < OUTSIDE
-        backed, backer = _fund_deals(m, rng, f, j, loc, cross, draw, logit, cost, own, jjj)
+        k = p.search_candidates
+        own = _affordable(cost, draw < rules.logistic(logit), np.repeat(fm.tech_budget[firms], k), k)
+        backed, backer = _fund_deals(m, rng, offers, logit, cost, own)
         ok = np.r_[own, backed]
         f, j, origin, loc, cross, backer = f[ok], j[ok], origin[ok], loc[ok], cross[ok], backer[ok]
-        value, cost, quality, fit = value[ok], cost[ok], offers["quality"][ok], offers["fit"][ok]
+        value, cost, quality = value[ok], cost[ok], offers["quality"][ok]
+        fit = _chain_fit(m).ravel()[offers["fields"][ok]]
         fund_rules.invest(m, backer, f, j, loc, cross)
         new = np.flatnonzero((j >= 0) & (res.status[np.maximum(j, 0)] == MARKET_READY))
         new = new[np.unique(j[new], return_index=True)[1]]  # a result's first licence (one per result)
@@ -117,7 +116,9 @@ def network_ties(m: JJJModel, rng: np.random.Generator) -> None:
     if emp.size == 0 or p.partner_network_rate <= 0:
         return
     ties = np.zeros((len(fm), 3))
-    np.add.at(ties, t.employer[emp], t.ties[emp, :3])
+    employer, collaborators = t.employer[emp], t.ties[emp, :3]
+    for r in range(3):  # the staff's ties summed by employer (bincount: the sums of np.add.at, in the same order)
+        ties[:, r] = np.bincount(employer, collaborators[:, r], minlength=len(fm))
     ties[np.arange(len(fm)), np.minimum(fm.region, 2)] = 0.0  # collaborators at home bring no new region
     n = rules.poisson(u.ravel(), p.partner_network_rate * ties.ravel() * np.repeat(fm.alive, 3))
     if n.sum() == 0:
@@ -144,10 +145,33 @@ def contract_values(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, noi
     """Value of one contract, 100m CNY per deal at this scale: unit x M(t)^s x quality x (1 + 0.25 per TRL above
     market-ready) x a mean-one log-normal draw (``noise``: standard normals) of log sd ``contract_size_sd``;
     s = ``contract_size_market_share``, the part of the market's deepening that comes as larger contracts."""
+    return _contract_mean(m, quality, trl_above) * _contract_noise(m, noise)
+
+
+def _contract_mean(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray) -> np.ndarray:
+    """The part of :func:`contract_values` before the draw: unit x M(t)^s x quality x (1 + 0.25 x trl_above)."""
     p = m.p
-    sd, grown = p.contract_size_sd, m.market_index() ** p.contract_size_market_share
-    noise = np.exp(sd * noise - sd * sd / 2)
-    return p.contract_value_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above) * noise
+    return p.contract_value_unit / p.scale * m.market_index() ** p.contract_size_market_share * quality * (
+        1.0 + 0.25 * trl_above
+    )
+
+
+def _contract_noise(m: JJJModel, z: np.ndarray) -> np.ndarray:
+    """The mean-one log-normal factor of :func:`contract_values` from standard normals ``z``."""
+    sd = m.p.contract_size_sd
+    return np.exp(sd * z - sd * sd / 2)
+
+
+def _with_sentinel(values: np.ndarray, sentinel: float, dtype: type) -> np.ndarray:
+    """``values`` followed by one ``sentinel`` (the entry of an offer from the rest of China)."""
+    out = np.empty(values.size + 1, dtype=dtype)
+    out[:-1], out[-1] = values, sentinel
+    return out
+
+
+def _rows(draws: np.ndarray, firms: np.ndarray) -> np.ndarray:
+    """The rows ``firms`` of draws made per firm row (the draws themselves when every row is alive)."""
+    return draws if firms.size == len(draws) else np.take(draws, firms, axis=0)
 
 
 def _search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray) -> dict[str, np.ndarray]:
@@ -156,98 +180,133 @@ def _search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.n
     An offer comes from the rest of China with chance ``outside_supply_share`` (a result of mean quality one,
     market-ready, of a random field), else from the JJJ results on offer. Draws are made per firm row (not per
     living firm), so that each firm meets the same random numbers in every scenario run with the same seed
-    (common random numbers).
+    (common random numbers); each offer reads only the draws it uses.
+
+    Each offer carries ``slot``, its result's position in ``pool`` (``pool.size`` for the rest of China), so
+    that what depends on the result alone is computed once per result on offer and gathered (``head``: the
+    first three terms of the adoption logit; ``value``: the contract value).
     """
-    p, res = m.p, m.results
-    k, n = p.search_candidates, len(m.firm)
-    u = rng.random((n, 6, k))[firms].transpose(1, 0, 2).reshape(6, -1)  # one gather for the six uniforms
-    pick, draw, src, up, via, which = u
-    z_q, z_v = rng.standard_normal((n, 2, k))[firms].transpose(1, 0, 2).reshape(2, -1)
-    fld = rng.integers(0, m.n_fields, (n, k))[firms].ravel()
+    p, res, fm = m.p, m.results, m.firm
+    k, n, size = p.search_candidates, len(fm), pool.size
+    uniforms = _rows(rng.random((n, 6, k)), firms)  # per firm row: pick, draw, src, up, via, which
+    normals = _rows(rng.standard_normal((n, 2, k)), firms)  # per firm row: quality, value
+    fields = _rows(rng.integers(0, m.n_fields, (n, k)), firms).ravel()
     f = np.repeat(firms, k)
-    outside = (src < p.outside_supply_share) | (pool.size == 0)
-    j = np.full(f.size, -1, dtype=np.int64)
-    if pool.size:
-        j = np.where(outside, -1, pool[np.minimum((pick * pool.size).astype(np.int64), pool.size - 1)])
-        _partner_offers(m, f, j, pool, ~outside & (via < p.partner_search_share), which, pick)
-    jj = np.maximum(j, 0)
+    slot = np.full(f.size, size, dtype=np.int64)
+    inside = np.flatnonzero(uniforms[:, 2] >= p.outside_supply_share) if size else np.zeros(0, np.int64)
+    if size:
+        pick = uniforms[:, 0].ravel()
+        slot[inside] = np.minimum((pick[inside] * size).astype(np.int64), size - 1)
+        partner = inside[uniforms[:, 4].ravel()[inside] < p.partner_search_share]
+        _partner_offers(m, f, slot, pool, partner, uniforms[:, 5].ravel()[partner], pick[partner])
+    out = np.flatnonzero(slot == size)  # offers from the rest of China
     sd = p.quality_sd
-    quality = np.where(outside, np.exp(sd * z_q - sd * sd / 2), res.quality[jj] if len(res) else 1.0)
-    trl_above = np.where(outside, (up < 0.5).astype(float), res.trl[jj] - p.market_ready_trl if len(res) else 0.0)
-    field = np.where(outside, fld, res.field[jj] if len(res) else fld).astype(np.int64)
-    origin = np.where(outside, OUTSIDE, res.region[jj] if len(res) else OUTSIDE).astype(np.int64)
-    anchor = np.where(outside, -1, res.anchor[jj] if len(res) else -1).astype(np.int64)
-    fit = p.chain_integration * (m.firm.field[f] == field)
+    q_out = np.exp(sd * normals[:, 0].ravel()[out] - sd * sd / 2)
+    trl_out = (uniforms[:, 3].ravel()[out] < 0.5).astype(float)
+    q_pool = res.quality[pool]
+    trl_pool = (res.trl[pool] - p.market_ready_trl).astype(float)
+    w = m.adoption_weights
+    quality = _with_sentinel(q_pool, 1.0, np.float64)[slot]
+    quality[out] = q_out
+    head = _with_sentinel(w["intercept"] + w["quality"] * np.log(q_pool) + w["trl"] * trl_pool, 0.0, np.float64)[slot]
+    head[out] = w["intercept"] + w["quality"] * np.log(q_out) + w["trl"] * trl_out
+    mean = _with_sentinel(_contract_mean(m, q_pool, trl_pool), 0.0, np.float64)[slot]
+    mean[out] = _contract_mean(m, q_out, trl_out)
+    field = _with_sentinel(res.field[pool], 0, np.int64)[slot]
+    field[out] = fields[out]
+    origin = _with_sentinel(res.region[pool], OUTSIDE, np.int64)[slot]
+    loc = np.repeat(fm.region[firms].astype(np.int64), k)
     return dict(
-        firm=f, result=j, origin=origin, draw=draw, quality=quality, trl_above=trl_above, field=field,
-        anchor=anchor, fit=fit, value=contract_values(m, quality, trl_above, z_v),
+        firm=f,
+        firms=firms,
+        slot=slot,
+        inside=inside,
+        result=_with_sentinel(pool, -1, np.int64)[slot],
+        platform=_with_sentinel(res.origin[pool], -1, np.int64)[slot],
+        origin=origin,
+        loc=loc,
+        cross=(origin != loc) & (origin < OUTSIDE),
+        draw=uniforms[:, 1].ravel(),
+        quality=quality,
+        head=head,
+        fields=np.repeat(fm.field[firms].astype(np.int64) * m.n_fields, k) + field,
+        field=field,
+        anchor=_with_sentinel(res.anchor[pool], -1, np.int64)[slot],
+        value=mean * _contract_noise(m, normals[:, 1].ravel()),
     )
 
 
 def _partner_offers(
-    m: JJJModel, f: np.ndarray, j: np.ndarray, pool: np.ndarray, use: np.ndarray, which: np.ndarray, pick: np.ndarray
+    m: JJJModel, f: np.ndarray, slot: np.ndarray, pool: np.ndarray, idx: np.ndarray, which: np.ndarray, pick: np.ndarray
 ) -> None:
-    """Replace the offers ``use`` of ``j`` (in place) by a result of a partner platform (drawn in proportion to
-    tie strength with ``which``, the result with ``pick``) where the firm has a partner with results on offer."""
-    idx = np.flatnonzero(use)
+    """Replace the offers ``idx`` of ``slot`` (positions in ``pool``, in place) by a result of a partner platform
+    (drawn in proportion to tie strength with the uniforms ``which``, the result with ``pick``, both given for
+    ``idx``) where the firm has a partner with results on offer."""
     if idx.size == 0 or len(m.ties) == 0:
         return
-    partner = m.ties.pick_partner(f[idx], which[idx])
-    by_origin = pool[np.argsort(m.results.origin[pool], kind="stable")]
-    origins = m.results.origin[by_origin]
-    start, end = np.searchsorted(origins, partner, "left"), np.searchsorted(origins, partner, "right")
-    ok = (partner >= 0) & (end > start)
-    pos = start + np.minimum((pick[idx] * (end - start)).astype(np.int64), np.maximum(end - start - 1, 0))
-    j[idx[ok]] = by_origin[pos[ok]]
+    partner = m.ties.pick_partner(f[idx], which)
+    by_origin = np.argsort(m.results.origin[pool], kind="stable")  # positions in pool, by platform
+    count = np.bincount(m.results.origin[pool], minlength=len(m.platform))
+    first = np.cumsum(count) - count
+    has = np.flatnonzero(partner >= 0)
+    has = has[count[partner[has]] > 0]
+    start, n = first[partner[has]], count[partner[has]]
+    slot[idx[has]] = by_origin[start + np.minimum((pick[has] * n).astype(np.int64), n - 1)]
 
 
-def _adoption_logit(m: JJJModel, offers: dict[str, np.ndarray], loc: np.ndarray, cross: np.ndarray) -> np.ndarray:
-    """The adoption logit of each offer without fund backing (rules.adoption_logit). A subsidiary buying from
-    its parent's region, or a relocated firm from its former home, faces ``1 - subsidiary_barrier_cut`` of the
-    barrier (the group's own channel)."""
-    fm, p = m.firm, m.p
-    f, origin = offers["firm"], offers["origin"]
-    group = fm.group_region[f] == origin
-    j = offers["result"]
-    tie = np.where(j >= 0, m.ties.get(f, m.results.origin[np.maximum(j, 0)]), 0.0) if len(m.results) else 0.0
-    return p.partner_trust * np.log1p(tie) + rules.adoption_logit(
-        quality=offers["quality"],
-        trl_above=offers["trl_above"],
-        absorptive=fm.absorptive[f],
-        cognitive_distance=1.0 - m.similarity[fm.field[f], offers["field"]],
-        fit=offers["fit"],
-        distance_km=DISTANCE_KM[origin, loc],
-        barrier=m.barrier[origin, loc] * (1.0 - p.subsidiary_barrier_cut * group),
-        service_boost=rules.service_boost(m.service_platforms_by_field()[offers["field"]], p.service_platform_half)
-        * cross,
-        anchored=(offers["anchor"] == loc),
-        backed=np.zeros(f.size),
-        w=m.adoption_weights,
-    )
+def _adoption_logit(m: JJJModel, offers: dict[str, np.ndarray]) -> np.ndarray:
+    """The adoption logit of each offer without fund backing: :func:`rules.adoption_logit` plus
+    ``partner_trust`` x ln(1 + tie strength with the seller's platform). A subsidiary buying from its parent's
+    region, or a relocated firm from its former home, faces ``1 - subsidiary_barrier_cut`` of the barrier (the
+    group's own channel).
+
+    The terms are those of :func:`rules.adoption_logit`, added in its order, each computed once per result on
+    offer (``offers["head"]``) or per field, region or group pair and gathered; the sum is the same to the bit
+    (tests/model/test_fast_paths.py).
+    """
+    fm, p, w = m.firm, m.p, m.adoption_weights
+    k, f, origin, loc, cross = p.search_candidates, offers["firm"], offers["origin"], offers["loc"], offers["cross"]
+    firms, fields, field = offers["firms"], offers["fields"], offers["field"]
+    pair = origin * 4 + loc
+    group = np.repeat(fm.group_region[firms], k) == origin
+    cut = 1.0 - p.subsidiary_barrier_cut * np.array([[False], [True]])
+    service = rules.service_boost(m.service_platforms_by_field(), p.service_platform_half)
+    logit = offers["head"] + np.repeat(w["absorptive"] * fm.absorptive[firms], k)
+    logit += (w["novelty"] * rules.learning_value(1.0 - m.similarity)).ravel()[fields]
+    logit += (w["fit"] * _chain_fit(m)).ravel()[fields]
+    logit -= (w["distance"] * np.log1p(DISTANCE_KM)).ravel()[pair]
+    logit -= (w["barrier"] * (m.barrier.ravel() * cut)).ravel()[group * 16 + pair]
+    logit += (w["service"] * (service * np.array([[False], [True]]))).ravel()[cross * m.n_fields + field]
+    logit += np.where(offers["anchor"] == loc, w["anchor"] * True, w["anchor"] * False)
+    logit += w["funding"] * 0.0  # not backed
+    tie = np.full(f.size, p.partner_trust * np.log1p(0.0))
+    jjj = offers["inside"]
+    tie[jjj] = p.partner_trust * np.log1p(m.ties.get(f[jjj], offers["platform"][jjj]))
+    return tie + logit
 
 
-def _affordable(f: np.ndarray, cost: np.ndarray, accept: np.ndarray, budget: np.ndarray) -> np.ndarray:
+def _chain_fit(m: JJJModel) -> np.ndarray:
+    """Chain fit of a buyer's sector (row) with a result's field (column): ``chain_integration`` where equal."""
+    return m.p.chain_integration * np.eye(m.n_fields, dtype=bool)
+
+
+def _affordable(cost: np.ndarray, accept: np.ndarray, budget: np.ndarray, k: int) -> np.ndarray:
     """Indices of the accepted offers each firm can pay for, in the order it examined them (offers are laid
-    out firm-major): an offer goes ahead while the firm's spending so far plus its cost stays within budget."""
+    out firm-major, ``k`` per firm; ``budget``: the firm's, per offer): an offer goes ahead while the firm's
+    spending so far plus its cost stays within budget."""
     spend = np.where(accept, cost, 0.0)
-    start = np.r_[0, np.flatnonzero(np.diff(f)) + 1]
     cum = np.cumsum(spend)
-    before = cum - spend - np.repeat(cum[start] - spend[start], np.diff(np.r_[start, f.size]))
-    return np.flatnonzero(accept & (before + cost <= budget[f]))
+    before = cum - spend - np.repeat(cum[::k] - spend[::k], k)
+    return np.flatnonzero(accept & (before + cost <= budget))
 
 
 def _fund_deals(
     m: JJJModel,
     rng: np.random.Generator,
-    f: np.ndarray,
-    j: np.ndarray,
-    loc: np.ndarray,
-    cross: np.ndarray,
-    draw: np.ndarray,
+    offers: dict[str, np.ndarray],
     logit: np.ndarray,
     cost: np.ndarray,
     own: np.ndarray,
-    jjj: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Deals on JJJ results that go ahead only with a fund: likely enough with its backing (logit +
     funding_boost), affordable with its ticket and the private money it draws in, the firm not buying this
@@ -256,14 +315,23 @@ def _fund_deals(
 
     Returns the indices of the backed deals and the backing fund row of every offer (-1 if none).
     """
-    p = m.p
-    barrier = m.barrier[np.where(jjj, m.results.region[np.maximum(j, 0)], OUTSIDE).astype(np.int64), loc]
-    tipped = draw < rules.logistic(logit + p.funding_boost)
-    mandate_only = ~tipped & cross & (draw < rules.logistic(logit + p.funding_boost + p.adopt_barrier * barrier))
-    ok = jjj & (tipped | mandate_only) & (m.firm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost)
-    ok[own] = False
-    ok &= ~np.isin(f, f[own])
-    cand = _one_per_result_and_firm(rng, f, j, np.flatnonzero(ok))
+    p, fm = m.p, m.firm
+    f, j, loc, cross, draw = (offers[x] for x in ("firm", "result", "loc", "cross", "draw"))
+    k, firms = p.search_candidates, offers["firms"]
+    buys = np.zeros(len(fm), dtype=bool)
+    buys[f[own]] = True
+    budget = np.repeat(np.where(buys[firms], -np.inf, fm.tech_budget[firms]), k)  # a firm buying alone: no deal
+    ticket = m.ticket * (1.0 + m.crowd_in)
+    cand = offers["inside"]
+    cand = cand[budget[cand] + ticket[loc[cand]] >= cost[cand]]
+    x = logit[cand] + p.funding_boost
+    tipped = draw[cand] < rules.logistic(x)
+    barrier = m.barrier.ravel()[offers["origin"][cand] * 4 + loc[cand]]
+    mandate = ~tipped & cross[cand] & (draw[cand] < rules.logistic(x + p.adopt_barrier * barrier))
+    go = tipped | mandate
+    mandate_only = np.zeros(f.size, dtype=bool)
+    mandate_only[cand] = mandate
+    cand = _one_per_result_and_firm(rng, f, j, cand[go])
     backer = np.full(f.size, -1, dtype=np.int64)
     backer[cand] = fund_rules.back_deals(m, f[cand], j[cand], loc[cand], cross[cand], mandate_only[cand])
     return cand[backer[cand] >= 0], backer
