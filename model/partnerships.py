@@ -13,6 +13,8 @@ deal (Gilbert, Ahrweiler & Pyka 2001 SKIN; Uzzi 1996 on embedded ties).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 KEY_SHIFT = 32
@@ -102,16 +104,25 @@ class Ties:
     def pick_partner(self, firm: np.ndarray, u: np.ndarray) -> np.ndarray:
         """For each firm, a partner platform drawn in proportion to tie strength with the uniform ``u``
         (-1 for a firm with no ties)."""
-        out = np.full(firm.size, -1, dtype=np.int64)
-        if self.key.size == 0 or firm.size == 0:
+        return self.picker()(firm, u)
+
+    def picker(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """:meth:`pick_partner` for any number of batches of firms while the table stays as it is (the cumulative
+        strengths, over the whole table, are summed once)."""
+        key, cum = self.key, np.cumsum(self.strength)
+
+        def pick(firm: np.ndarray, u: np.ndarray) -> np.ndarray:
+            out = np.full(firm.size, -1, dtype=np.int64)
+            if key.size == 0 or firm.size == 0:
+                return out
+            lo = firm.astype(np.int64) * KEY_BASE
+            start, end = np.searchsorted(key, lo), np.searchsorted(key, lo + KEY_BASE)
+            has = np.flatnonzero(end > start)  # the firm's ties are key[start:end]
+            start, end = start[has], end[has]
+            base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
+            total = cum[end - 1] - base
+            i = np.searchsorted(cum, base + u[has] * total, side="right")
+            out[has] = key[np.clip(i, start, end - 1)] & (KEY_BASE - 1)
             return out
-        lo = firm.astype(np.int64) * KEY_BASE
-        start, end = np.searchsorted(self.key, lo), np.searchsorted(self.key, lo + KEY_BASE)
-        has = np.flatnonzero(end > start)  # the firm's ties are key[start:end]
-        start, end = start[has], end[has]
-        cum = np.cumsum(self.strength)
-        base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
-        total = cum[end - 1] - base
-        i = np.searchsorted(cum, base + u[has] * total, side="right")
-        out[has] = self.key[np.clip(i, start, end - 1)] & (KEY_BASE - 1)
-        return out
+
+        return pick

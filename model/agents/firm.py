@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +62,11 @@ class Firm(RowAgent):
         return self.table._cols["branches"][self.row].copy()
 
 
+OFFER_BLOCK = 16384
+"""Offers decided together (:func:`_market`): about 128 kB per array of the block, so that the block's arrays stay
+in the CPU cache instead of streaming the whole market's arrays through memory for every operation."""
+
+
 def adopt(m: JJJModel) -> None:
     """Transfer: the technology market of one quarter (§7.3).
 
@@ -78,18 +84,17 @@ def adopt(m: JJJModel) -> None:
     firms = np.flatnonzero(fm.alive)
     pool = on_offer(m)
     if firms.size:
-        offers = _search(m, rng, firms, pool)
-        f, j, origin, loc, cross, draw = (offers[k] for k in ("firm", "result", "origin", "loc", "cross", "draw"))
-        logit = _adoption_logit(m, offers)
-        value = offers["value"]
-        cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
         k = p.search_candidates
-        own = _affordable(cost, draw < rules.logistic(logit), np.repeat(fm.tech_budget[firms], k), k)
-        backed, backer = _fund_deals(m, rng, offers, logit, cost, own)
-        ok = np.r_[own, backed]
-        f, j, origin, loc, cross, backer = f[ok], j[ok], origin[ok], loc[ok], cross[ok], backer[ok]
-        value, cost, quality = value[ok], cost[ok], offers["quality"][ok]
-        fit = _chain_fit(m).ravel()[offers["fields"][ok]]
+        own, cand, per_slot = _market(m, rng, firms, pool)
+        backed, funds = _fund_deals(m, rng, firms, cand, per_slot)
+        deals = _Deals.concat([own, cand.take(backed)])
+        backer = np.r_[np.full(own.idx.size, -1, dtype=np.int64), funds]
+        f = firms[deals.idx // k]
+        j, origin = per_slot["result"][deals.slot], per_slot["origin"][deals.slot]
+        loc = fm.region[f].astype(np.int64)
+        cross = (origin != loc) & (origin < OUTSIDE)
+        value, cost, quality = deals.value, deals.cost, deals.quality
+        fit = _chain_fit(m).ravel()[deals.sector_field]
         fund_rules.invest(m, backer, f, j, loc, cross)
         new = np.flatnonzero((j >= 0) & (res.status[np.maximum(j, 0)] == MARKET_READY))
         new = new[np.unique(j[new], return_index=True)[1]]  # a result's first licence (one per result)
@@ -120,7 +125,10 @@ def network_ties(m: JJJModel, rng: np.random.Generator) -> None:
     for r in range(3):  # the staff's ties summed by employer (bincount: the sums of np.add.at, in the same order)
         ties[:, r] = np.bincount(employer, collaborators[:, r], minlength=len(fm))
     ties[np.arange(len(fm)), np.minimum(fm.region, 2)] = 0.0  # collaborators at home bring no new region
-    n = rules.poisson(u.ravel(), p.partner_network_rate * ties.ravel() * np.repeat(fm.alive, 3))
+    lam = p.partner_network_rate * ties.ravel() * np.repeat(fm.alive, 3)
+    n = np.zeros(lam.size, dtype=np.int64)
+    some = np.flatnonzero(lam > 0)  # a mean of 0 draws 0: only firm rows and regions with collaborators draw
+    n[some] = rules.poisson(u.ravel()[some], lam[some])
     if n.sum() == 0:
         return
     firm_rows = np.repeat(np.repeat(np.arange(len(fm)), 3), n)
@@ -151,9 +159,8 @@ def contract_values(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, noi
 def _contract_mean(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray) -> np.ndarray:
     """The part of :func:`contract_values` before the draw: unit x M(t)^s x quality x (1 + 0.25 x trl_above)."""
     p = m.p
-    return p.contract_value_unit / p.scale * m.market_index() ** p.contract_size_market_share * quality * (
-        1.0 + 0.25 * trl_above
-    )
+    grown = m.market_index() ** p.contract_size_market_share
+    return p.contract_value_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above)
 
 
 def _contract_noise(m: JJJModel, z: np.ndarray) -> np.ndarray:
@@ -169,172 +176,236 @@ def _with_sentinel(values: np.ndarray, sentinel: float, dtype: type) -> np.ndarr
     return out
 
 
-def _rows(draws: np.ndarray, firms: np.ndarray) -> np.ndarray:
-    """The rows ``firms`` of draws made per firm row (the draws themselves when every row is alive)."""
-    return draws if firms.size == len(draws) else np.take(draws, firms, axis=0)
-
-
-def _search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray) -> dict[str, np.ndarray]:
-    """The offers each living firm examines this quarter, ``search_candidates`` per firm, firm-major.
-
-    An offer comes from the rest of China with chance ``outside_supply_share`` (a result of mean quality one,
-    market-ready, of a random field), else from the JJJ results on offer. Draws are made per firm row (not per
-    living firm), so that each firm meets the same random numbers in every scenario run with the same seed
-    (common random numbers); each offer reads only the draws it uses.
-
-    Each offer carries ``slot``, its result's position in ``pool`` (``pool.size`` for the rest of China), so
-    that what depends on the result alone is computed once per result on offer and gathered (``head``: the
-    first three terms of the adoption logit; ``value``: the contract value).
-    """
-    p, res, fm = m.p, m.results, m.firm
-    k, n, size = p.search_candidates, len(fm), pool.size
-    uniforms = _rows(rng.random((n, 6, k)), firms)  # per firm row: pick, draw, src, up, via, which
-    normals = _rows(rng.standard_normal((n, 2, k)), firms)  # per firm row: quality, value
-    fields = _rows(rng.integers(0, m.n_fields, (n, k)), firms).ravel()
-    f = np.repeat(firms, k)
-    slot = np.full(f.size, size, dtype=np.int64)
-    inside = np.flatnonzero(uniforms[:, 2] >= p.outside_supply_share) if size else np.zeros(0, np.int64)
-    if size:
-        pick = uniforms[:, 0].ravel()
-        slot[inside] = np.minimum((pick[inside] * size).astype(np.int64), size - 1)
-        partner = inside[uniforms[:, 4].ravel()[inside] < p.partner_search_share]
-        _partner_offers(m, f, slot, pool, partner, uniforms[:, 5].ravel()[partner], pick[partner])
-    out = np.flatnonzero(slot == size)  # offers from the rest of China
-    sd = p.quality_sd
-    q_out = np.exp(sd * normals[:, 0].ravel()[out] - sd * sd / 2)
-    trl_out = (uniforms[:, 3].ravel()[out] < 0.5).astype(float)
-    q_pool = res.quality[pool]
-    trl_pool = (res.trl[pool] - p.market_ready_trl).astype(float)
-    w = m.adoption_weights
-    quality = _with_sentinel(q_pool, 1.0, np.float64)[slot]
-    quality[out] = q_out
-    head = _with_sentinel(w["intercept"] + w["quality"] * np.log(q_pool) + w["trl"] * trl_pool, 0.0, np.float64)[slot]
-    head[out] = w["intercept"] + w["quality"] * np.log(q_out) + w["trl"] * trl_out
-    mean = _with_sentinel(_contract_mean(m, q_pool, trl_pool), 0.0, np.float64)[slot]
-    mean[out] = _contract_mean(m, q_out, trl_out)
-    field = _with_sentinel(res.field[pool], 0, np.int64)[slot]
-    field[out] = fields[out]
-    origin = _with_sentinel(res.region[pool], OUTSIDE, np.int64)[slot]
-    loc = np.repeat(fm.region[firms].astype(np.int64), k)
-    return dict(
-        firm=f,
-        firms=firms,
-        slot=slot,
-        inside=inside,
-        result=_with_sentinel(pool, -1, np.int64)[slot],
-        platform=_with_sentinel(res.origin[pool], -1, np.int64)[slot],
-        origin=origin,
-        loc=loc,
-        cross=(origin != loc) & (origin < OUTSIDE),
-        draw=uniforms[:, 1].ravel(),
-        quality=quality,
-        head=head,
-        fields=np.repeat(fm.field[firms].astype(np.int64) * m.n_fields, k) + field,
-        field=field,
-        anchor=_with_sentinel(res.anchor[pool], -1, np.int64)[slot],
-        value=mean * _contract_noise(m, normals[:, 1].ravel()),
-    )
-
-
-def _partner_offers(
-    m: JJJModel, f: np.ndarray, slot: np.ndarray, pool: np.ndarray, idx: np.ndarray, which: np.ndarray, pick: np.ndarray
-) -> None:
-    """Replace the offers ``idx`` of ``slot`` (positions in ``pool``, in place) by a result of a partner platform
-    (drawn in proportion to tie strength with the uniforms ``which``, the result with ``pick``, both given for
-    ``idx``) where the firm has a partner with results on offer."""
-    if idx.size == 0 or len(m.ties) == 0:
-        return
-    partner = m.ties.pick_partner(f[idx], which)
-    by_origin = np.argsort(m.results.origin[pool], kind="stable")  # positions in pool, by platform
-    count = np.bincount(m.results.origin[pool], minlength=len(m.platform))
-    first = np.cumsum(count) - count
-    has = np.flatnonzero(partner >= 0)
-    has = has[count[partner[has]] > 0]
-    start, n = first[partner[has]], count[partner[has]]
-    slot[idx[has]] = by_origin[start + np.minimum((pick[has] * n).astype(np.int64), n - 1)]
-
-
-def _adoption_logit(m: JJJModel, offers: dict[str, np.ndarray]) -> np.ndarray:
-    """The adoption logit of each offer without fund backing: :func:`rules.adoption_logit` plus
-    ``partner_trust`` x ln(1 + tie strength with the seller's platform). A subsidiary buying from its parent's
-    region, or a relocated firm from its former home, faces ``1 - subsidiary_barrier_cut`` of the barrier (the
-    group's own channel).
-
-    The terms are those of :func:`rules.adoption_logit`, added in its order, each computed once per result on
-    offer (``offers["head"]``) or per field, region or group pair and gathered; the sum is the same to the bit
-    (tests/model/test_fast_paths.py).
-    """
-    fm, p, w = m.firm, m.p, m.adoption_weights
-    k, f, origin, loc, cross = p.search_candidates, offers["firm"], offers["origin"], offers["loc"], offers["cross"]
-    firms, fields, field = offers["firms"], offers["fields"], offers["field"]
-    pair = origin * 4 + loc
-    group = np.repeat(fm.group_region[firms], k) == origin
-    cut = 1.0 - p.subsidiary_barrier_cut * np.array([[False], [True]])
-    service = rules.service_boost(m.service_platforms_by_field(), p.service_platform_half)
-    logit = offers["head"] + np.repeat(w["absorptive"] * fm.absorptive[firms], k)
-    logit += (w["novelty"] * rules.learning_value(1.0 - m.similarity)).ravel()[fields]
-    logit += (w["fit"] * _chain_fit(m)).ravel()[fields]
-    logit -= (w["distance"] * np.log1p(DISTANCE_KM)).ravel()[pair]
-    logit -= (w["barrier"] * (m.barrier.ravel() * cut)).ravel()[group * 16 + pair]
-    logit += (w["service"] * (service * np.array([[False], [True]]))).ravel()[cross * m.n_fields + field]
-    logit += np.where(offers["anchor"] == loc, w["anchor"] * True, w["anchor"] * False)
-    logit += w["funding"] * 0.0  # not backed
-    tie = np.full(f.size, p.partner_trust * np.log1p(0.0))
-    jjj = offers["inside"]
-    tie[jjj] = p.partner_trust * np.log1p(m.ties.get(f[jjj], offers["platform"][jjj]))
-    return tie + logit
-
-
 def _chain_fit(m: JJJModel) -> np.ndarray:
     """Chain fit of a buyer's sector (row) with a result's field (column): ``chain_integration`` where equal."""
     return m.p.chain_integration * np.eye(m.n_fields, dtype=bool)
 
 
-def _affordable(cost: np.ndarray, accept: np.ndarray, budget: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the accepted offers each firm can pay for, in the order it examined them (offers are laid
-    out firm-major, ``k`` per firm; ``budget``: the firm's, per offer): an offer goes ahead while the firm's
-    spending so far plus its cost stays within budget."""
+@dataclass
+class _Deals:
+    """Offers that may become contracts, by offer index (firm-major, ``k`` per living firm): the ``slot`` of the
+    result (its position in the results on offer; their count for an offer from the rest of China), the contract
+    ``value``, its ``cost`` to the buyer, the result's ``quality``, ``sector_field`` (buyer sector x the number of
+    fields + the result's field) and, for a fund candidate, whether only the collaborative fund's ``mandate``
+    allows it."""
+
+    idx: np.ndarray
+    slot: np.ndarray
+    value: np.ndarray
+    cost: np.ndarray
+    quality: np.ndarray
+    sector_field: np.ndarray
+    mandate: np.ndarray
+
+    def take(self, i: np.ndarray) -> _Deals:
+        """The deals at positions ``i``."""
+        return _Deals(*(getattr(self, f.name)[i] for f in fields(self)))
+
+    @staticmethod
+    def concat(parts: list[_Deals]) -> _Deals:
+        """The deals of ``parts``, in order."""
+        return _Deals(*(np.concatenate([getattr(d, f.name) for d in parts]) for f in fields(_Deals)))
+
+
+def _market(
+    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray
+) -> tuple[_Deals, _Deals, dict[str, np.ndarray]]:
+    """The offers each living firm examines this quarter, ``search_candidates`` per firm, and what becomes of them.
+
+    An offer comes from the rest of China with chance ``outside_supply_share`` (a result of mean quality one,
+    market-ready, of a random field), else from the JJJ results on offer, from a partner platform's with chance
+    ``partner_search_share`` (:func:`_block_slots`). Draws are made per firm row (not per living firm), so that
+    each firm meets the same random numbers in every scenario run with the same seed (common random numbers).
+
+    What depends on the result alone (the first terms of the adoption logit, the contract's mean value) is computed
+    once per result on offer and gathered; the offers are then decided in blocks of about ``OFFER_BLOCK`` (whole
+    firms): adoption logit, signing, affordability, fund candidates (:func:`_block_decide`).
+
+    Returns the deals firms sign on their own, the fund candidates and the per-slot arrays (``result``: row,
+    ``origin``: region).
+    """
+    p, res = m.p, m.results
+    k, n, size = p.search_candidates, len(m.firm), pool.size
+    uniforms = rng.random((n, 6, k))  # per firm row: pick, draw, src, up, via, which
+    normals = rng.standard_normal((n, 2, k))  # per firm row: quality, value
+    sectors = rng.integers(0, m.n_fields, (n, k))  # the field of an offer from the rest of China
+    q_pool = res.quality[pool]
+    trl_pool = (res.trl[pool] - p.market_ready_trl).astype(float)
+    w = m.adoption_weights
+    per_slot = dict(
+        result=_with_sentinel(pool, -1, np.int64),
+        quality=_with_sentinel(q_pool, 1.0, np.float64),
+        head=_with_sentinel(w["intercept"] + w["quality"] * np.log(q_pool) + w["trl"] * trl_pool, 0.0, np.float64),
+        mean=_with_sentinel(_contract_mean(m, q_pool, trl_pool), 0.0, np.float64),
+        field=_with_sentinel(res.field[pool], 0, np.int64),
+        origin=_with_sentinel(res.region[pool], OUTSIDE, np.int64),
+        anchor=_with_sentinel(res.anchor[pool], -1, np.int64),
+        platform=_with_sentinel(res.origin[pool], -1, np.int64),
+    )
+    count = np.bincount(res.origin[pool], minlength=len(m.platform))
+    partners = dict(
+        by_origin=np.argsort(res.origin[pool], kind="stable"),  # positions in pool, by platform
+        count=count,
+        first=np.cumsum(count) - count,
+        pick=m.ties.picker() if len(m.ties) else None,
+    )
+    tables = _logit_tables(m)
+    own, cand = [], []
+    spent = 0.0  # the running sum of spending over the offers (the affordability rule's cumulative sum)
+    step = max(OFFER_BLOCK // k, 1)
+    for a in range(0, firms.size, step):
+        block = firms[a : a + step]
+        u = np.take(uniforms, block, axis=0)
+        slot, inside = _block_slots(m, block, u, size, partners)
+        z, sector = np.take(normals, block, axis=0), np.take(sectors, block, axis=0).ravel()
+        spent, own_b, cand_b = _block_decide(m, block, slot, inside, u, z, sector, per_slot, tables, spent)
+        own_b.idx += a * k
+        cand_b.idx += a * k
+        own.append(own_b)
+        cand.append(cand_b)
+    return _Deals.concat(own), _Deals.concat(cand), per_slot
+
+
+def _block_slots(
+    m: JJJModel, block: np.ndarray, u: np.ndarray, size: int, partners: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slots of one block's offers (``u``: the block's uniforms, firm x kind x offer) and the offers of JJJ
+    results. A share ``partner_search_share`` of these is replaced by a result of a partner platform (drawn in
+    proportion to tie strength), where the firm has a partner with results on offer."""
+    p, k = m.p, u.shape[2]
+    slot = np.full(block.size * k, size, dtype=np.int64)
+    if size == 0:
+        return slot, np.zeros(0, dtype=np.int64)
+    inside = np.flatnonzero(u[:, 2] >= p.outside_supply_share)
+    pick = u[:, 0].ravel()
+    slot[inside] = np.minimum((pick[inside] * size).astype(np.int64), size - 1)
+    idx = inside[u[:, 4].ravel()[inside] < p.partner_search_share]
+    if idx.size and partners["pick"] is not None:
+        partner = partners["pick"](np.repeat(block, k)[idx], u[:, 5].ravel()[idx])
+        count = partners["count"]
+        has = np.flatnonzero(partner >= 0)
+        has = has[count[partner[has]] > 0]
+        start, n = partners["first"][partner[has]], count[partner[has]]
+        slot[idx[has]] = partners["by_origin"][start + np.minimum((pick[idx[has]] * n).astype(np.int64), n - 1)]
+    return slot, inside
+
+
+def _logit_tables(m: JJJModel) -> dict[str, np.ndarray | float]:
+    """The terms of :func:`rules.adoption_logit` that depend on a pair of fields, regions or flags, as tables (the
+    same products of the same numbers, so that gathering them gives the logit to the bit)."""
+    p, w = m.p, m.adoption_weights
+    flag = np.array([[False], [True]])
+    service = rules.service_boost(m.service_platforms_by_field(), p.service_platform_half)
+    return dict(
+        novelty=(w["novelty"] * rules.learning_value(1.0 - m.similarity)).ravel(),  # [buyer sector, field]
+        fit=(w["fit"] * _chain_fit(m)).ravel(),  # [buyer sector, field]
+        distance=(w["distance"] * np.log1p(DISTANCE_KM)).ravel(),  # [origin, buyer region]
+        # [in the group's region, origin, buyer region]: a subsidiary or relocated firm faces part of the barrier
+        barrier=(w["barrier"] * (m.barrier.ravel() * (1.0 - p.subsidiary_barrier_cut * flag))).ravel(),
+        service=(w["service"] * (service * flag)).ravel(),  # [cross-region, field]
+        anchored=np.array([w["anchor"] * False, w["anchor"] * True]),
+        backed=w["funding"] * 0.0,
+        tie0=p.partner_trust * np.log1p(0.0),
+        ticket=m.ticket * (1.0 + m.crowd_in),  # [buyer region]: a fund's ticket with the private money it draws in
+    )
+
+
+def _block_decide(
+    m: JJJModel,
+    block: np.ndarray,
+    slot: np.ndarray,
+    inside: np.ndarray,
+    u: np.ndarray,
+    z: np.ndarray,
+    sector: np.ndarray,
+    per_slot: dict[str, np.ndarray],
+    tables: dict,
+    spent: float,
+) -> tuple[float, _Deals, _Deals]:
+    """Decide the offers of one block of firms (``block``; ``u``, ``z``, ``sector``: their draws, offers
+    firm-major, indices within the block).
+
+    The adoption logit is :func:`rules.adoption_logit` plus ``partner_trust`` x ln(1 + tie strength with the
+    seller's platform), its terms added in the same order; a subsidiary buying from its parent's region, or a
+    relocated firm from its former home, faces ``1 - subsidiary_barrier_cut`` of the barrier (the group's own
+    channel). A firm signs an offer by that logit while its spending so far (in the order it examined its offers)
+    plus the cost stays within its technology budget. An offer of a JJJ result goes ahead only with a fund if the
+    firm signs nothing on its own this quarter, the deal is likely enough with the fund's backing (logit +
+    ``funding_boost``), or under the collaborative fund's mandate also with the barrier's friction offset, and
+    affordable with the ticket and the private money it draws in.
+
+    Returns the running sum of spending after the block (``spent`` before it), the block's own deals and its fund
+    candidates.
+    """
+    fm, p, w, k = m.firm, m.p, m.adoption_weights, u.shape[2]
+    out = np.flatnonzero(slot == per_slot["quality"].size - 1)  # offers from the rest of China
+    sd = p.quality_sd
+    q_out = np.exp(sd * z[:, 0].ravel()[out] - sd * sd / 2)
+    trl_out = (u[:, 3].ravel()[out] < 0.5).astype(float)
+    quality = per_slot["quality"][slot]
+    quality[out] = q_out
+    head = per_slot["head"][slot]
+    head[out] = w["intercept"] + w["quality"] * np.log(q_out) + w["trl"] * trl_out
+    mean = per_slot["mean"][slot]
+    mean[out] = _contract_mean(m, q_out, trl_out)
+    field = per_slot["field"][slot]
+    field[out] = sector[out]
+    origin = per_slot["origin"][slot]
+    loc = np.repeat(fm.region[block].astype(np.int64), k)
+    cross = (origin != loc) & (origin < OUTSIDE)
+    pair = origin * 4 + loc
+    sector_field = np.repeat(fm.field[block].astype(np.int64) * m.n_fields, k) + field
+    logit = head + np.repeat(w["absorptive"] * fm.absorptive[block], k)
+    logit += tables["novelty"][sector_field]
+    logit += tables["fit"][sector_field]
+    logit -= tables["distance"][pair]
+    logit -= tables["barrier"][(np.repeat(fm.group_region[block], k) == origin) * 16 + pair]
+    logit += tables["service"][cross * m.n_fields + field]
+    logit += np.where(per_slot["anchor"][slot] == loc, tables["anchored"][1], tables["anchored"][0])
+    logit += tables["backed"]
+    tie = np.full(slot.size, tables["tie0"])
+    strength = m.ties.get(np.repeat(block, k)[inside], per_slot["platform"][slot[inside]])
+    tie[inside] = p.partner_trust * np.log1p(strength)
+    logit = tie + logit
+    value = mean * _contract_noise(m, z[:, 1].ravel())
+    cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
+    draw = u[:, 1].ravel()
+    # signing within budget: an offer goes ahead while the firm's spending so far plus its cost stays within budget
+    accept = draw < rules.logistic(logit)
     spend = np.where(accept, cost, 0.0)
-    cum = np.cumsum(spend)
+    cum = np.cumsum(np.concatenate(([spent], spend)))[1:]  # the cumulative sum over the market's offers, in order
     before = cum - spend - np.repeat(cum[::k] - spend[::k], k)
-    return np.flatnonzero(accept & (before + cost <= budget))
+    budget = fm.tech_budget[block]
+    own = np.flatnonzero(accept & (before + cost <= np.repeat(budget, k)))
+    # fund candidates: JJJ results, the firm signing nothing alone, affordable with the ticket, likely enough
+    buys = np.zeros(block.size, dtype=bool)
+    buys[own // k] = True
+    budget = np.repeat(np.where(buys, -np.inf, budget), k)
+    cand = inside[budget[inside] + tables["ticket"][loc[inside]] >= cost[inside]]
+    x = logit[cand] + p.funding_boost
+    tipped = draw[cand] < rules.logistic(x)
+    mandate = ~tipped & cross[cand] & (draw[cand] < rules.logistic(x + p.adopt_barrier * m.barrier.ravel()[pair[cand]]))
+    go = tipped | mandate
+    cand, mandate = cand[go], mandate[go]
+    deals = [
+        _Deals(i, slot[i], value[i], cost[i], quality[i], sector_field[i], flag)
+        for i, flag in ((own, np.zeros(own.size, dtype=bool)), (cand, mandate))
+    ]
+    return float(cum[-1]) if cum.size else spent, deals[0], deals[1]
 
 
 def _fund_deals(
-    m: JJJModel,
-    rng: np.random.Generator,
-    offers: dict[str, np.ndarray],
-    logit: np.ndarray,
-    cost: np.ndarray,
-    own: np.ndarray,
+    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, cand: _Deals, per_slot: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Deals on JJJ results that go ahead only with a fund: likely enough with its backing (logit +
-    funding_boost), affordable with its ticket and the private money it draws in, the firm not buying this
-    quarter on its own. Under the collaborative fund's mandate a cross-region deal also has its barrier
-    friction offset. One backed deal per firm and result.
-
-    Returns the indices of the backed deals and the backing fund row of every offer (-1 if none).
-    """
-    p, fm = m.p, m.firm
-    f, j, loc, cross, draw = (offers[x] for x in ("firm", "result", "loc", "cross", "draw"))
-    k, firms = p.search_candidates, offers["firms"]
-    buys = np.zeros(len(fm), dtype=bool)
-    buys[f[own]] = True
-    budget = np.repeat(np.where(buys[firms], -np.inf, fm.tech_budget[firms]), k)  # a firm buying alone: no deal
-    ticket = m.ticket * (1.0 + m.crowd_in)
-    cand = offers["inside"]
-    cand = cand[budget[cand] + ticket[loc[cand]] >= cost[cand]]
-    x = logit[cand] + p.funding_boost
-    tipped = draw[cand] < rules.logistic(x)
-    barrier = m.barrier.ravel()[offers["origin"][cand] * 4 + loc[cand]]
-    mandate = ~tipped & cross[cand] & (draw[cand] < rules.logistic(x + p.adopt_barrier * barrier))
-    go = tipped | mandate
-    mandate_only = np.zeros(f.size, dtype=bool)
-    mandate_only[cand] = mandate
-    cand = _one_per_result_and_firm(rng, f, j, cand[go])
-    backer = np.full(f.size, -1, dtype=np.int64)
-    backer[cand] = fund_rules.back_deals(m, f[cand], j[cand], loc[cand], cross[cand], mandate_only[cand])
-    return cand[backer[cand] >= 0], backer
+    """The fund candidates that funds back (§4.4): one deal per firm and result, then each fund's choice
+    (:func:`fund.back_deals`). Returns the positions in ``cand`` of the backed deals and their backing fund rows."""
+    f = firms[cand.idx // m.p.search_candidates]
+    j, origin = per_slot["result"][cand.slot], per_slot["origin"][cand.slot]
+    pick = _one_per_result_and_firm(rng, f, j, np.arange(cand.idx.size))
+    loc = m.firm.region[f[pick]].astype(np.int64)
+    cross = (origin[pick] != loc) & (origin[pick] < OUTSIDE)
+    funds = fund_rules.back_deals(m, f[pick], j[pick], loc, cross, cand.mandate[pick])
+    return pick[funds >= 0], funds[funds >= 0]
 
 
 def _one_per_result_and_firm(rng: np.random.Generator, f: np.ndarray, j: np.ndarray, idx: np.ndarray) -> np.ndarray:
