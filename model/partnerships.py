@@ -82,9 +82,10 @@ class Ties:
     def get(self, firm: np.ndarray, platform: np.ndarray) -> np.ndarray:
         """Strength of each (firm, platform) pair (0 where there is no tie)."""
         keys = firm.astype(np.int64) * KEY_BASE + platform.astype(np.int64)
-        if self.key.size == 0:
+        if self.key.size == 0 or keys.size == 0:
             return np.zeros(keys.shape)
-        i = np.minimum(np.searchsorted(self.key, keys), self.key.size - 1)
+        i = _search(self.key, keys)
+        i = np.minimum(i, self.key.size - 1)
         return np.where(self.key[i] == keys, self.strength[i], 0.0)
 
     def drop_firms(self, firms: np.ndarray) -> None:
@@ -110,19 +111,37 @@ class Ties:
         """:meth:`pick_partner` for any number of batches of firms while the table stays as it is (the cumulative
         strengths, over the whole table, are summed once)."""
         key, cum = self.key, np.cumsum(self.strength)
+        first = np.concatenate(([0], np.cumsum(np.bincount(key >> KEY_SHIFT))))  # firm f's ties: first[f]:first[f + 1]
 
         def pick(firm: np.ndarray, u: np.ndarray) -> np.ndarray:
             out = np.full(firm.size, -1, dtype=np.int64)
             if key.size == 0 or firm.size == 0:
                 return out
-            lo = firm.astype(np.int64) * KEY_BASE
-            start, end = np.searchsorted(key, lo), np.searchsorted(key, lo + KEY_BASE)
+            last = first.size - 1  # firms past the last one with ties have none
+            start, end = first[np.minimum(firm, last)], first[np.minimum(firm + 1, last)]
             has = np.flatnonzero(end > start)  # the firm's ties are key[start:end]
             start, end = start[has], end[has]
             base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
             total = cum[end - 1] - base
-            i = np.searchsorted(cum, base + u[has] * total, side="right")
+            i = _search(cum, base + u[has] * total, "right", start, end)
             out[has] = key[np.clip(i, start, end - 1)] & (KEY_BASE - 1)
             return out
 
         return pick
+
+
+def _search(
+    table: np.ndarray,
+    values: np.ndarray,
+    side: str = "left",
+    lo: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
+) -> np.ndarray:
+    """``np.searchsorted(table, values, side)`` where each answer is known to lie in the span of the values (or
+    within ``lo``-``hi``): the search runs on that slice of the table only, which a batch of nearby values (one
+    block of firms) keeps in the CPU cache."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = int(lo.min()) if lo is not None else int(np.searchsorted(table, values.min(), side))
+    end = int(hi.max()) if hi is not None else int(np.searchsorted(table, values.max(), side))
+    return np.searchsorted(table[start:end], values, side) + start

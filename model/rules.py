@@ -58,7 +58,11 @@ def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
 def logistic(x: np.ndarray | float) -> np.ndarray:
     """1 / (1 + exp(-x))."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+    e = np.exp(-np.asarray(x, dtype=float))
+    if not isinstance(e, np.ndarray):  # a number
+        return 1.0 / (1.0 + e)
+    e += 1.0  # in place: the same numbers without temporaries
+    return np.divide(1.0, e, out=e)
 
 
 def research_rate(

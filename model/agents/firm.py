@@ -166,7 +166,9 @@ def _contract_mean(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray) -> n
 def _contract_noise(m: JJJModel, z: np.ndarray) -> np.ndarray:
     """The mean-one log-normal factor of :func:`contract_values` from standard normals ``z``."""
     sd = m.p.contract_size_sd
-    return np.exp(sd * z - sd * sd / 2)
+    noise = sd * z
+    noise -= sd * sd / 2
+    return np.exp(noise, out=noise)
 
 
 def _with_sentinel(values: np.ndarray, sentinel: float, dtype: type) -> np.ndarray:
@@ -340,12 +342,18 @@ def _block_decide(
     fm, p, w, k = m.firm, m.p, m.adoption_weights, u.shape[2]
     out = np.flatnonzero(slot == per_slot["quality"].size - 1)  # offers from the rest of China
     sd = p.quality_sd
-    q_out = np.exp(sd * z[:, 0].ravel()[out] - sd * sd / 2)
+    q_out = sd * z[:, 0].ravel()[out]
+    q_out -= sd * sd / 2
+    np.exp(q_out, out=q_out)
     trl_out = (u[:, 3].ravel()[out] < 0.5).astype(float)
     quality = per_slot["quality"][slot]
     quality[out] = q_out
     head = per_slot["head"][slot]
-    head[out] = w["intercept"] + w["quality"] * np.log(q_out) + w["trl"] * trl_out
+    head_out = np.log(q_out)  # the first terms of rules.adoption_logit, in its order
+    head_out *= w["quality"]
+    head_out += w["intercept"]
+    head_out += w["trl"] * trl_out
+    head[out] = head_out
     mean = per_slot["mean"][slot]
     mean[out] = _contract_mean(m, q_out, trl_out)
     field = per_slot["field"][slot]
@@ -363,25 +371,26 @@ def _block_decide(
     logit += tables["service"][cross * m.n_fields + field]
     logit += np.where(per_slot["anchor"][slot] == loc, tables["anchored"][1], tables["anchored"][0])
     logit += tables["backed"]
-    tie = np.full(slot.size, tables["tie0"])
     strength = m.ties.get(np.repeat(block, k)[inside], per_slot["platform"][slot[inside]])
-    tie[inside] = p.partner_trust * np.log1p(strength)
-    logit = tie + logit
+    tied = np.flatnonzero(strength > 0)  # ln(1 + 0) = 0: only offers from a partner platform differ from tie0
+    tied, strength = inside[tied], p.partner_trust * np.log1p(strength[tied])
+    strength += logit[tied]
+    logit += tables["tie0"]
+    logit[tied] = strength
     value = mean * _contract_noise(m, z[:, 1].ravel())
-    cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
+    cost = value.copy()  # x (1 + re-certification) across regions (x 1.0 within: the same number)
+    across = np.flatnonzero(cross)
+    cost[across] *= 1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * True
     draw = u[:, 1].ravel()
     # signing within budget: an offer goes ahead while the firm's spending so far plus its cost stays within budget
     accept = draw < rules.logistic(logit)
-    spend = np.where(accept, cost, 0.0)
-    cum = np.cumsum(np.concatenate(([spent], spend)))[1:]  # the cumulative sum over the market's offers, in order
-    before = cum - spend - np.repeat(cum[::k] - spend[::k], k)
     budget = fm.tech_budget[block]
-    own = np.flatnonzero(accept & (before + cost <= np.repeat(budget, k)))
+    spent, own = _within_budget(accept, cost, budget, k, spent)
     # fund candidates: JJJ results, the firm signing nothing alone, affordable with the ticket, likely enough
     buys = np.zeros(block.size, dtype=bool)
     buys[own // k] = True
-    budget = np.repeat(np.where(buys, -np.inf, budget), k)
-    cand = inside[budget[inside] + tables["ticket"][loc[inside]] >= cost[inside]]
+    budget = np.repeat(np.where(buys, -np.inf, budget + tables["ticket"][fm.region[block]]), k)
+    cand = inside[budget[inside] >= cost[inside]]
     x = logit[cand] + p.funding_boost
     tipped = draw[cand] < rules.logistic(x)
     mandate = ~tipped & cross[cand] & (draw[cand] < rules.logistic(x + p.adopt_barrier * m.barrier.ravel()[pair[cand]]))
@@ -391,7 +400,29 @@ def _block_decide(
         _Deals(i, slot[i], value[i], cost[i], quality[i], sector_field[i], flag)
         for i, flag in ((own, np.zeros(own.size, dtype=bool)), (cand, mandate))
     ]
-    return float(cum[-1]) if cum.size else spent, deals[0], deals[1]
+    return spent, deals[0], deals[1]
+
+
+def _within_budget(
+    accept: np.ndarray, cost: np.ndarray, budget: np.ndarray, k: int, spent: float
+) -> tuple[float, np.ndarray]:
+    """The accepted offers (``k`` per firm, firm-major, ``budget`` per firm) that the firm can pay for: an offer goes
+    ahead while the firm's accepted spending before it (in the order it examined its offers) plus its cost stays
+    within its budget.
+
+    The spending before an offer is taken, as in the rule's plain form, from the cumulative sum of accepted costs
+    over the market's offers in order (``spent`` before this block): C(i) - cost(i) - (C(s) - spend(s)), s the firm's
+    first offer. The sum is run over the accepted offers only (adding nothing for the others changes no partial
+    sum), so the numbers are those of the plain form. Returns the running sum after the block and the offers.
+    """
+    acc = np.flatnonzero(accept)
+    cum = np.cumsum(np.concatenate(([spent], cost[acc])))  # cum[t]: after the first t accepted offers
+    count = accept.reshape(-1, k).sum(axis=1)
+    first = accept[::k]  # whether each firm's first offer is accepted
+    base = cum[np.cumsum(count) - count + first] - np.where(first, cost[::k], 0.0)  # C(s) - spend(s)
+    firm = acc // k
+    before = cum[1:] - cost[acc] - base[firm]
+    return float(cum[-1]), acc[before + cost[acc] <= budget[firm]]
 
 
 def _fund_deals(
