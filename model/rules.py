@@ -36,10 +36,14 @@ def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
         n += 1
         p_i *= lam_i / n
         c_i += p_i
-        climb = (u_i > c_i) & (n < limit_i)
-        flat_k[idx[~climb]] = n
-        idx, p_i, c_i = idx[climb], p_i[climb], c_i[climb]
-        u_i, lam_i, limit_i = u_i[climb], lam_i[climb], limit_i[climb]
+        climb = u_i > c_i
+        if n >= 30:  # the limit is at least 30
+            climb &= n < limit_i
+        stay = np.flatnonzero(climb)
+        if stay.size < idx.size:
+            flat_k[idx[~climb]] = n
+            idx, p_i, c_i = idx[stay], p_i[stay], c_i[stay]
+            u_i, lam_i, limit_i = u_i[stay], lam_i[stay], limit_i[stay]
     for i, p_n, c_n, u_n, lam_n, limit_n in zip(
         idx.tolist(), p_i.tolist(), c_i.tolist(), u_i.tolist(), lam_i.tolist(), limit_i.tolist(), strict=True
     ):

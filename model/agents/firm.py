@@ -417,7 +417,7 @@ def _within_budget(
     """
     acc = np.flatnonzero(accept)
     cum = np.cumsum(np.concatenate(([spent], cost[acc])))  # cum[t]: after the first t accepted offers
-    count = accept.reshape(-1, k).sum(axis=1)
+    count = np.bincount(acc // k, minlength=budget.size)
     first = accept[::k]  # whether each firm's first offer is accepted
     base = cum[np.cumsum(count) - count + first] - np.where(first, cost[::k], 0.0)  # C(s) - spend(s)
     firm = acc // k
@@ -442,8 +442,18 @@ def _fund_deals(
 def _one_per_result_and_firm(rng: np.random.Generator, f: np.ndarray, j: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """A random subset of candidate deals ``idx`` with one deal per result and one per firm."""
     idx = idx[rng.permutation(idx.size)]
-    idx = idx[np.unique(j[idx], return_index=True)[1]]
-    return idx[np.unique(f[idx], return_index=True)[1]]
+    idx = idx[_first_of_each(j[idx])]
+    return idx[_first_of_each(f[idx])]
+
+
+def _first_of_each(values: np.ndarray) -> np.ndarray:
+    """Position of the first occurrence of each distinct value, in increasing order of the value: what
+    ``np.unique(values, return_index=True)[1]`` returns, for non-negative integers without a sort."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.full(int(values.max()) + 1, values.size, dtype=np.int64)
+    np.minimum.at(first, values, np.arange(values.size))
+    return first[first < values.size]
 
 
 def license_outside(m: JJJModel, pool: np.ndarray) -> None:
