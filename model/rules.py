@@ -10,6 +10,10 @@ import math
 import numpy as np
 from scipy.special import ndtri
 
+POISSON_VECTOR_MIN = 32
+"""Below this many draws still climbing the CDF, :func:`poisson` climbs them one by one (Python floats: the same
+IEEE operations, without numpy's per-call overhead on tiny arrays)."""
+
 
 def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """Poisson draws by inverting the CDF at uniforms ``u``.
@@ -22,17 +26,35 @@ def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     k = np.zeros(u.shape, dtype=np.int64)
     big = lam > 500.0
     prob = np.exp(-np.where(big, 0.0, lam))
-    cdf = prob.copy()
     limit = lam + 12.0 * np.sqrt(lam) + 30.0
-    flat_u, flat_lam, flat_k, flat_limit = u.ravel(), lam.ravel(), k.reshape(-1), limit.ravel()
-    idx = np.flatnonzero(~big.ravel() & (flat_u > cdf.ravel()))
-    p_i, c_i = prob.ravel()[idx], cdf.ravel()[idx]
-    while idx.size:  # only the draws still climbing the CDF: the same counts, without full-array passes
-        flat_k[idx] += 1
-        p_i *= flat_lam[idx] / flat_k[idx]
+    flat_u, flat_k = u.ravel(), k.reshape(-1)
+    idx = np.flatnonzero(~big.ravel() & (flat_u > prob.ravel()))
+    # only the draws still climbing the CDF, all at the same count n: P(n) = P(n - 1) lam / n, CDF(n) += P(n)
+    p_i, u_i, lam_i, limit_i = prob.ravel()[idx], flat_u[idx], lam.ravel()[idx], limit.ravel()[idx]
+    c_i, n = p_i.copy(), 0
+    while idx.size >= POISSON_VECTOR_MIN:
+        n += 1
+        p_i *= lam_i / n
         c_i += p_i
-        keep = (flat_u[idx] > c_i) & (flat_k[idx] < flat_limit[idx])
-        idx, p_i, c_i = idx[keep], p_i[keep], c_i[keep]
+        climb = u_i > c_i
+        if n >= 30:  # the limit is at least 30
+            climb &= n < limit_i
+        stay = np.flatnonzero(climb)
+        if stay.size < idx.size:
+            flat_k[idx[~climb]] = n
+            idx, p_i, c_i = idx[stay], p_i[stay], c_i[stay]
+            u_i, lam_i, limit_i = u_i[stay], lam_i[stay], limit_i[stay]
+    for i, p_n, c_n, u_n, lam_n, limit_n in zip(
+        idx.tolist(), p_i.tolist(), c_i.tolist(), u_i.tolist(), lam_i.tolist(), limit_i.tolist(), strict=True
+    ):
+        k_n = n
+        while True:
+            k_n += 1
+            p_n *= lam_n / k_n
+            c_n += p_n
+            if not (u_n > c_n and k_n < limit_n):
+                break
+        flat_k[i] = k_n
     if big.any():
         k[big] = np.maximum(0, np.round(lam[big] + np.sqrt(lam[big]) * ndtri(u[big]))).astype(np.int64)
     return k
@@ -40,7 +62,11 @@ def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
 def logistic(x: np.ndarray | float) -> np.ndarray:
     """1 / (1 + exp(-x))."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+    e = np.exp(-np.asarray(x, dtype=float))
+    if not isinstance(e, np.ndarray):  # a number
+        return 1.0 / (1.0 + e)
+    e += 1.0  # in place: the same numbers without temporaries
+    return np.divide(1.0, e, out=e)
 
 
 def research_rate(

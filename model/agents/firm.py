@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +62,11 @@ class Firm(RowAgent):
         return self.table._cols["branches"][self.row].copy()
 
 
+OFFER_BLOCK = 16384
+"""Offers decided together (:func:`_market`): about 128 kB per array of the block, so that the block's arrays stay
+in the CPU cache instead of streaming the whole market's arrays through memory for every operation."""
+
+
 def adopt(m: JJJModel) -> None:
     """Transfer: the technology market of one quarter (§7.3).
 
@@ -78,19 +84,17 @@ def adopt(m: JJJModel) -> None:
     firms = np.flatnonzero(fm.alive)
     pool = on_offer(m)
     if firms.size:
-        offers = _search(m, rng, firms, pool)
-        f, j, origin, draw = offers["firm"], offers["result"], offers["origin"], offers["draw"]
+        k = p.search_candidates
+        own, cand, per_slot = _market(m, rng, firms, pool)
+        backed, funds = _fund_deals(m, rng, firms, cand, per_slot)
+        deals = _Deals.concat([own, cand.take(backed)])
+        backer = np.r_[np.full(own.idx.size, -1, dtype=np.int64), funds]
+        f = firms[deals.idx // k]
+        j, origin = per_slot["result"][deals.slot], per_slot["origin"][deals.slot]
         loc = fm.region[f].astype(np.int64)
         cross = (origin != loc) & (origin < OUTSIDE)
-        logit = _adoption_logit(m, offers, loc, cross)
-        value = offers["value"]
-        cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
-        own = _affordable(f, cost, draw < rules.logistic(logit), fm.tech_budget)
-        jjj = origin < OUTSIDE
-        backed, backer = _fund_deals(m, rng, f, j, loc, cross, draw, logit, cost, own, jjj)
-        ok = np.r_[own, backed]
-        f, j, origin, loc, cross, backer = f[ok], j[ok], origin[ok], loc[ok], cross[ok], backer[ok]
-        value, cost, quality, fit = value[ok], cost[ok], offers["quality"][ok], offers["fit"][ok]
+        value, cost, quality = deals.value, deals.cost, deals.quality
+        fit = _chain_fit(m).ravel()[deals.sector_field]
         fund_rules.invest(m, backer, f, j, loc, cross)
         new = np.flatnonzero((j >= 0) & (res.status[np.maximum(j, 0)] == MARKET_READY))
         new = new[np.unique(j[new], return_index=True)[1]]  # a result's first licence (one per result)
@@ -117,9 +121,14 @@ def network_ties(m: JJJModel, rng: np.random.Generator) -> None:
     if emp.size == 0 or p.partner_network_rate <= 0:
         return
     ties = np.zeros((len(fm), 3))
-    np.add.at(ties, t.employer[emp], t.ties[emp, :3])
+    employer, collaborators = t.employer[emp], t.ties[emp, :3]
+    for r in range(3):  # the staff's ties summed by employer (bincount: the sums of np.add.at, in the same order)
+        ties[:, r] = np.bincount(employer, collaborators[:, r], minlength=len(fm))
     ties[np.arange(len(fm)), np.minimum(fm.region, 2)] = 0.0  # collaborators at home bring no new region
-    n = rules.poisson(u.ravel(), p.partner_network_rate * ties.ravel() * np.repeat(fm.alive, 3))
+    lam = p.partner_network_rate * ties.ravel() * np.repeat(fm.alive, 3)
+    n = np.zeros(lam.size, dtype=np.int64)
+    some = np.flatnonzero(lam > 0)  # a mean of 0 draws 0: only firm rows and regions with collaborators draw
+    n[some] = rules.poisson(u.ravel()[some], lam[some])
     if n.sum() == 0:
         return
     firm_rows = np.repeat(np.repeat(np.arange(len(fm)), 3), n)
@@ -141,143 +150,314 @@ def on_offer(m: JJJModel) -> np.ndarray:
 
 
 def contract_values(
-    m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, noise: np.ndarray, seller: np.ndarray
+    m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, noise: np.ndarray, seller: np.ndarray | int
 ) -> np.ndarray:
     """Value of one contract, 100m CNY per deal at this scale: unit x M(t)^s x the seller region's size factor
     (:meth:`JJJModel.seller_size`) x quality x (1 + 0.25 per TRL above market-ready) x a mean-one log-normal draw
     (``noise``: standard normals) of log sd ``contract_size_sd``; s = ``contract_size_market_share``, the part of
     the market's deepening that comes as larger contracts."""
+    return _contract_mean(m, quality, trl_above, seller) * _contract_noise(m, noise)
+
+
+def _contract_mean(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, seller: np.ndarray | int) -> np.ndarray:
+    """The part of :func:`contract_values` before the draw: unit x M(t)^s x size factor of the seller region x
+    quality x (1 + 0.25 x trl_above)."""
     p = m.p
-    sd, grown = p.contract_size_sd, m.market_index() ** p.contract_size_market_share
-    noise = np.exp(sd * noise - sd * sd / 2)
-    size = m.seller_size()[seller]
-    return p.contract_value_unit / p.scale * grown * size * quality * (1.0 + 0.25 * trl_above) * noise
+    grown = m.market_index() ** p.contract_size_market_share * m.seller_size()[seller]
+    return p.contract_value_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above)
 
 
-def _search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray) -> dict[str, np.ndarray]:
-    """The offers each living firm examines this quarter, ``search_candidates`` per firm, firm-major.
+def _contract_noise(m: JJJModel, z: np.ndarray) -> np.ndarray:
+    """The mean-one log-normal factor of :func:`contract_values` from standard normals ``z``."""
+    sd = m.p.contract_size_sd
+    noise = sd * z
+    noise -= sd * sd / 2
+    return np.exp(noise, out=noise)
+
+
+def _with_sentinel(values: np.ndarray, sentinel: float, dtype: type) -> np.ndarray:
+    """``values`` followed by one ``sentinel`` (the entry of an offer from the rest of China)."""
+    out = np.empty(values.size + 1, dtype=dtype)
+    out[:-1], out[-1] = values, sentinel
+    return out
+
+
+def _chain_fit(m: JJJModel) -> np.ndarray:
+    """Chain fit of a buyer's sector (row) with a result's field (column): ``chain_integration`` where equal."""
+    return m.p.chain_integration * np.eye(m.n_fields, dtype=bool)
+
+
+@dataclass
+class _Deals:
+    """Offers that may become contracts, by offer index (firm-major, ``k`` per living firm): the ``slot`` of the
+    result (its position in the results on offer; their count for an offer from the rest of China), the contract
+    ``value``, its ``cost`` to the buyer, the result's ``quality``, ``sector_field`` (buyer sector x the number of
+    fields + the result's field) and, for a fund candidate, whether only the collaborative fund's ``mandate``
+    allows it."""
+
+    idx: np.ndarray
+    slot: np.ndarray
+    value: np.ndarray
+    cost: np.ndarray
+    quality: np.ndarray
+    sector_field: np.ndarray
+    mandate: np.ndarray
+
+    def take(self, i: np.ndarray) -> _Deals:
+        """The deals at positions ``i``."""
+        return _Deals(*(getattr(self, f.name)[i] for f in fields(self)))
+
+    @staticmethod
+    def concat(parts: list[_Deals]) -> _Deals:
+        """The deals of ``parts``, in order."""
+        return _Deals(*(np.concatenate([getattr(d, f.name) for d in parts]) for f in fields(_Deals)))
+
+
+def _market(
+    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray
+) -> tuple[_Deals, _Deals, dict[str, np.ndarray]]:
+    """The offers each living firm examines this quarter, ``search_candidates`` per firm, and what becomes of them.
 
     An offer comes from the rest of China with chance ``outside_supply_share`` (a result of mean quality one,
-    market-ready, of a random field), else from the JJJ results on offer. Draws are made per firm row (not per
-    living firm), so that each firm meets the same random numbers in every scenario run with the same seed
-    (common random numbers).
+    market-ready, of a random field), else from the JJJ results on offer, from a partner platform's with chance
+    ``partner_search_share`` (:func:`_block_slots`). Draws are made per firm row (not per living firm), so that
+    each firm meets the same random numbers in every scenario run with the same seed (common random numbers).
+
+    What depends on the result alone (the first terms of the adoption logit, the contract's mean value) is computed
+    once per result on offer and gathered; the offers are then decided in blocks of about ``OFFER_BLOCK`` (whole
+    firms): adoption logit, signing, affordability, fund candidates (:func:`_block_decide`).
+
+    Returns the deals firms sign on their own, the fund candidates and the per-slot arrays (``result``: row,
+    ``origin``: region).
     """
     p, res = m.p, m.results
-    k, n = p.search_candidates, len(m.firm)
-    u = rng.random((n, 6, k))[firms].transpose(1, 0, 2).reshape(6, -1)  # one gather for the six uniforms
-    pick, draw, src, up, via, which = u
-    z_q, z_v = rng.standard_normal((n, 2, k))[firms].transpose(1, 0, 2).reshape(2, -1)
-    fld = rng.integers(0, m.n_fields, (n, k))[firms].ravel()
-    f = np.repeat(firms, k)
-    outside = (src < p.outside_supply_share) | (pool.size == 0)
-    j = np.full(f.size, -1, dtype=np.int64)
-    if pool.size:
-        j = np.where(outside, -1, pool[np.minimum((pick * pool.size).astype(np.int64), pool.size - 1)])
-        _partner_offers(m, f, j, pool, ~outside & (via < p.partner_search_share), which, pick)
-    jj = np.maximum(j, 0)
-    sd = p.quality_sd
-    quality = np.where(outside, np.exp(sd * z_q - sd * sd / 2), res.quality[jj] if len(res) else 1.0)
-    trl_above = np.where(outside, (up < 0.5).astype(float), res.trl[jj] - p.market_ready_trl if len(res) else 0.0)
-    field = np.where(outside, fld, res.field[jj] if len(res) else fld).astype(np.int64)
-    origin = np.where(outside, OUTSIDE, res.region[jj] if len(res) else OUTSIDE).astype(np.int64)
-    anchor = np.where(outside, -1, res.anchor[jj] if len(res) else -1).astype(np.int64)
-    fit = p.chain_integration * (m.firm.field[f] == field)
+    k, n, size = p.search_candidates, len(m.firm), pool.size
+    uniforms = rng.random((n, 6, k))  # per firm row: pick, draw, src, up, via, which
+    normals = rng.standard_normal((n, 2, k))  # per firm row: quality, value
+    sectors = rng.integers(0, m.n_fields, (n, k))  # the field of an offer from the rest of China
+    q_pool = res.quality[pool]
+    trl_pool = (res.trl[pool] - p.market_ready_trl).astype(float)
+    w = m.adoption_weights
+    per_slot = dict(
+        result=_with_sentinel(pool, -1, np.int64),
+        quality=_with_sentinel(q_pool, 1.0, np.float64),
+        head=_with_sentinel(w["intercept"] + w["quality"] * np.log(q_pool) + w["trl"] * trl_pool, 0.0, np.float64),
+        mean=_with_sentinel(_contract_mean(m, q_pool, trl_pool, res.region[pool]), 0.0, np.float64),
+        field=_with_sentinel(res.field[pool], 0, np.int64),
+        origin=_with_sentinel(res.region[pool], OUTSIDE, np.int64),
+        anchor=_with_sentinel(res.anchor[pool], -1, np.int64),
+        platform=_with_sentinel(res.origin[pool], -1, np.int64),
+    )
+    count = np.bincount(res.origin[pool], minlength=len(m.platform))
+    partners = dict(
+        by_origin=np.argsort(res.origin[pool], kind="stable"),  # positions in pool, by platform
+        count=count,
+        first=np.cumsum(count) - count,
+        pick=m.ties.picker() if len(m.ties) else None,
+    )
+    tables = _logit_tables(m)
+    own, cand = [], []
+    spent = 0.0  # the running sum of spending over the offers (the affordability rule's cumulative sum)
+    step = max(OFFER_BLOCK // k, 1)
+    for a in range(0, firms.size, step):
+        block = firms[a : a + step]
+        u = np.take(uniforms, block, axis=0)
+        slot, inside = _block_slots(m, block, u, size, partners)
+        z, sector = np.take(normals, block, axis=0), np.take(sectors, block, axis=0).ravel()
+        spent, own_b, cand_b = _block_decide(m, block, slot, inside, u, z, sector, per_slot, tables, spent)
+        own_b.idx += a * k
+        cand_b.idx += a * k
+        own.append(own_b)
+        cand.append(cand_b)
+    return _Deals.concat(own), _Deals.concat(cand), per_slot
+
+
+def _block_slots(
+    m: JJJModel, block: np.ndarray, u: np.ndarray, size: int, partners: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slots of one block's offers (``u``: the block's uniforms, firm x kind x offer) and the offers of JJJ
+    results. A share ``partner_search_share`` of these is replaced by a result of a partner platform (drawn in
+    proportion to tie strength), where the firm has a partner with results on offer."""
+    p, k = m.p, u.shape[2]
+    slot = np.full(block.size * k, size, dtype=np.int64)
+    if size == 0:
+        return slot, np.zeros(0, dtype=np.int64)
+    inside = np.flatnonzero(u[:, 2] >= p.outside_supply_share)
+    pick = u[:, 0].ravel()
+    slot[inside] = np.minimum((pick[inside] * size).astype(np.int64), size - 1)
+    idx = inside[u[:, 4].ravel()[inside] < p.partner_search_share]
+    if idx.size and partners["pick"] is not None:
+        partner = partners["pick"](np.repeat(block, k)[idx], u[:, 5].ravel()[idx])
+        count = partners["count"]
+        has = np.flatnonzero(partner >= 0)
+        has = has[count[partner[has]] > 0]
+        start, n = partners["first"][partner[has]], count[partner[has]]
+        slot[idx[has]] = partners["by_origin"][start + np.minimum((pick[idx[has]] * n).astype(np.int64), n - 1)]
+    return slot, inside
+
+
+def _logit_tables(m: JJJModel) -> dict[str, np.ndarray | float]:
+    """The terms of :func:`rules.adoption_logit` that depend on a pair of fields, regions or flags, as tables (the
+    same products of the same numbers, so that gathering them gives the logit to the bit)."""
+    p, w = m.p, m.adoption_weights
+    flag = np.array([[False], [True]])
+    service = rules.service_boost(m.service_platforms_by_field(), p.service_platform_half)
     return dict(
-        firm=f, result=j, origin=origin, draw=draw, quality=quality, trl_above=trl_above, field=field,
-        anchor=anchor, fit=fit, value=contract_values(m, quality, trl_above, z_v, origin),
+        novelty=(w["novelty"] * rules.learning_value(1.0 - m.similarity)).ravel(),  # [buyer sector, field]
+        fit=(w["fit"] * _chain_fit(m)).ravel(),  # [buyer sector, field]
+        distance=(w["distance"] * np.log1p(DISTANCE_KM)).ravel(),  # [origin, buyer region]
+        # [in the group's region, origin, buyer region]: a subsidiary or relocated firm faces part of the barrier
+        barrier=(w["barrier"] * (m.barrier.ravel() * (1.0 - p.subsidiary_barrier_cut * flag))).ravel(),
+        service=(w["service"] * (service * flag)).ravel(),  # [cross-region, field]
+        anchored=np.array([w["anchor"] * False, w["anchor"] * True]),
+        backed=w["funding"] * 0.0,
+        tie0=p.partner_trust * np.log1p(0.0),
+        ticket=m.ticket * (1.0 + m.crowd_in),  # [buyer region]: a fund's ticket with the private money it draws in
     )
 
 
-def _partner_offers(
-    m: JJJModel, f: np.ndarray, j: np.ndarray, pool: np.ndarray, use: np.ndarray, which: np.ndarray, pick: np.ndarray
-) -> None:
-    """Replace the offers ``use`` of ``j`` (in place) by a result of a partner platform (drawn in proportion to
-    tie strength with ``which``, the result with ``pick``) where the firm has a partner with results on offer."""
-    idx = np.flatnonzero(use)
-    if idx.size == 0 or len(m.ties) == 0:
-        return
-    partner = m.ties.pick_partner(f[idx], which[idx])
-    by_origin = pool[np.argsort(m.results.origin[pool], kind="stable")]
-    origins = m.results.origin[by_origin]
-    start, end = np.searchsorted(origins, partner, "left"), np.searchsorted(origins, partner, "right")
-    ok = (partner >= 0) & (end > start)
-    pos = start + np.minimum((pick[idx] * (end - start)).astype(np.int64), np.maximum(end - start - 1, 0))
-    j[idx[ok]] = by_origin[pos[ok]]
+def _block_decide(
+    m: JJJModel,
+    block: np.ndarray,
+    slot: np.ndarray,
+    inside: np.ndarray,
+    u: np.ndarray,
+    z: np.ndarray,
+    sector: np.ndarray,
+    per_slot: dict[str, np.ndarray],
+    tables: dict,
+    spent: float,
+) -> tuple[float, _Deals, _Deals]:
+    """Decide the offers of one block of firms (``block``; ``u``, ``z``, ``sector``: their draws, offers
+    firm-major, indices within the block).
+
+    The adoption logit is :func:`rules.adoption_logit` plus ``partner_trust`` x ln(1 + tie strength with the
+    seller's platform), its terms added in the same order; a subsidiary buying from its parent's region, or a
+    relocated firm from its former home, faces ``1 - subsidiary_barrier_cut`` of the barrier (the group's own
+    channel). A firm signs an offer by that logit while its spending so far (in the order it examined its offers)
+    plus the cost stays within its technology budget. An offer of a JJJ result goes ahead only with a fund if the
+    firm signs nothing on its own this quarter, the deal is likely enough with the fund's backing (logit +
+    ``funding_boost``), or under the collaborative fund's mandate also with the barrier's friction offset, and
+    affordable with the ticket and the private money it draws in.
+
+    Returns the running sum of spending after the block (``spent`` before it), the block's own deals and its fund
+    candidates.
+    """
+    fm, p, w, k = m.firm, m.p, m.adoption_weights, u.shape[2]
+    out = np.flatnonzero(slot == per_slot["quality"].size - 1)  # offers from the rest of China
+    sd = p.quality_sd
+    q_out = sd * z[:, 0].ravel()[out]
+    q_out -= sd * sd / 2
+    np.exp(q_out, out=q_out)
+    trl_out = (u[:, 3].ravel()[out] < 0.5).astype(float)
+    quality = per_slot["quality"][slot]
+    quality[out] = q_out
+    head = per_slot["head"][slot]
+    head_out = np.log(q_out)  # the first terms of rules.adoption_logit, in its order
+    head_out *= w["quality"]
+    head_out += w["intercept"]
+    head_out += w["trl"] * trl_out
+    head[out] = head_out
+    mean = per_slot["mean"][slot]
+    mean[out] = _contract_mean(m, q_out, trl_out, OUTSIDE)
+    field = per_slot["field"][slot]
+    field[out] = sector[out]
+    origin = per_slot["origin"][slot]
+    loc = np.repeat(fm.region[block].astype(np.int64), k)
+    cross = (origin != loc) & (origin < OUTSIDE)
+    pair = origin * 4 + loc
+    sector_field = np.repeat(fm.field[block].astype(np.int64) * m.n_fields, k) + field
+    logit = head + np.repeat(w["absorptive"] * fm.absorptive[block], k)
+    logit += tables["novelty"][sector_field]
+    logit += tables["fit"][sector_field]
+    logit -= tables["distance"][pair]
+    logit -= tables["barrier"][(np.repeat(fm.group_region[block], k) == origin) * 16 + pair]
+    logit += tables["service"][cross * m.n_fields + field]
+    logit += np.where(per_slot["anchor"][slot] == loc, tables["anchored"][1], tables["anchored"][0])
+    logit += tables["backed"]
+    strength = m.ties.get(np.repeat(block, k)[inside], per_slot["platform"][slot[inside]])
+    tied = np.flatnonzero(strength > 0)  # ln(1 + 0) = 0: only offers from a partner platform differ from tie0
+    tied, strength = inside[tied], p.partner_trust * np.log1p(strength[tied])
+    strength += logit[tied]
+    logit += tables["tie0"]
+    logit[tied] = strength
+    value = mean * _contract_noise(m, z[:, 1].ravel())
+    cost = value.copy()  # x (1 + re-certification) across regions (x 1.0 within: the same number)
+    across = np.flatnonzero(cross)
+    cost[across] *= 1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * True
+    draw = u[:, 1].ravel()
+    # signing within budget: an offer goes ahead while the firm's spending so far plus its cost stays within budget
+    accept = draw < rules.logistic(logit)
+    budget = fm.tech_budget[block]
+    spent, own = _within_budget(accept, cost, budget, k, spent)
+    # fund candidates: JJJ results, the firm signing nothing alone, affordable with the ticket, likely enough
+    buys = np.zeros(block.size, dtype=bool)
+    buys[own // k] = True
+    budget = np.repeat(np.where(buys, -np.inf, budget + tables["ticket"][fm.region[block]]), k)
+    cand = inside[budget[inside] >= cost[inside]]
+    x = logit[cand] + p.funding_boost
+    tipped = draw[cand] < rules.logistic(x)
+    mandate = ~tipped & cross[cand] & (draw[cand] < rules.logistic(x + p.adopt_barrier * m.barrier.ravel()[pair[cand]]))
+    go = tipped | mandate
+    cand, mandate = cand[go], mandate[go]
+    deals = [
+        _Deals(i, slot[i], value[i], cost[i], quality[i], sector_field[i], flag)
+        for i, flag in ((own, np.zeros(own.size, dtype=bool)), (cand, mandate))
+    ]
+    return spent, deals[0], deals[1]
 
 
-def _adoption_logit(m: JJJModel, offers: dict[str, np.ndarray], loc: np.ndarray, cross: np.ndarray) -> np.ndarray:
-    """The adoption logit of each offer without fund backing (rules.adoption_logit). A subsidiary buying from
-    its parent's region, or a relocated firm from its former home, faces ``1 - subsidiary_barrier_cut`` of the
-    barrier (the group's own channel)."""
-    fm, p = m.firm, m.p
-    f, origin = offers["firm"], offers["origin"]
-    group = fm.group_region[f] == origin
-    j = offers["result"]
-    tie = np.where(j >= 0, m.ties.get(f, m.results.origin[np.maximum(j, 0)]), 0.0) if len(m.results) else 0.0
-    return p.partner_trust * np.log1p(tie) + rules.adoption_logit(
-        quality=offers["quality"],
-        trl_above=offers["trl_above"],
-        absorptive=fm.absorptive[f],
-        cognitive_distance=1.0 - m.similarity[fm.field[f], offers["field"]],
-        fit=offers["fit"],
-        distance_km=DISTANCE_KM[origin, loc],
-        barrier=m.barrier[origin, loc] * (1.0 - p.subsidiary_barrier_cut * group),
-        service_boost=rules.service_boost(m.service_platforms_by_field()[offers["field"]], p.service_platform_half)
-        * cross,
-        anchored=(offers["anchor"] == loc),
-        backed=np.zeros(f.size),
-        w=m.adoption_weights,
-    )
+def _within_budget(
+    accept: np.ndarray, cost: np.ndarray, budget: np.ndarray, k: int, spent: float
+) -> tuple[float, np.ndarray]:
+    """The accepted offers (``k`` per firm, firm-major, ``budget`` per firm) that the firm can pay for: an offer goes
+    ahead while the firm's accepted spending before it (in the order it examined its offers) plus its cost stays
+    within its budget.
 
-
-def _affordable(f: np.ndarray, cost: np.ndarray, accept: np.ndarray, budget: np.ndarray) -> np.ndarray:
-    """Indices of the accepted offers each firm can pay for, in the order it examined them (offers are laid
-    out firm-major): an offer goes ahead while the firm's spending so far plus its cost stays within budget."""
-    spend = np.where(accept, cost, 0.0)
-    start = np.r_[0, np.flatnonzero(np.diff(f)) + 1]
-    cum = np.cumsum(spend)
-    before = cum - spend - np.repeat(cum[start] - spend[start], np.diff(np.r_[start, f.size]))
-    return np.flatnonzero(accept & (before + cost <= budget[f]))
+    The spending before an offer is taken, as in the rule's plain form, from the cumulative sum of accepted costs
+    over the market's offers in order (``spent`` before this block): C(i) - cost(i) - (C(s) - spend(s)), s the firm's
+    first offer. The sum is run over the accepted offers only (adding nothing for the others changes no partial
+    sum), so the numbers are those of the plain form. Returns the running sum after the block and the offers.
+    """
+    acc = np.flatnonzero(accept)
+    cum = np.cumsum(np.concatenate(([spent], cost[acc])))  # cum[t]: after the first t accepted offers
+    count = np.bincount(acc // k, minlength=budget.size)
+    first = accept[::k]  # whether each firm's first offer is accepted
+    base = cum[np.cumsum(count) - count + first] - np.where(first, cost[::k], 0.0)  # C(s) - spend(s)
+    firm = acc // k
+    before = cum[1:] - cost[acc] - base[firm]
+    return float(cum[-1]), acc[before + cost[acc] <= budget[firm]]
 
 
 def _fund_deals(
-    m: JJJModel,
-    rng: np.random.Generator,
-    f: np.ndarray,
-    j: np.ndarray,
-    loc: np.ndarray,
-    cross: np.ndarray,
-    draw: np.ndarray,
-    logit: np.ndarray,
-    cost: np.ndarray,
-    own: np.ndarray,
-    jjj: np.ndarray,
+    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, cand: _Deals, per_slot: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Deals on JJJ results that go ahead only with a fund: likely enough with its backing (logit +
-    funding_boost), affordable with its ticket and the private money it draws in, the firm not buying this
-    quarter on its own. Under the collaborative fund's mandate a cross-region deal also has its barrier
-    friction offset. One backed deal per firm and result.
-
-    Returns the indices of the backed deals and the backing fund row of every offer (-1 if none).
-    """
-    p = m.p
-    barrier = m.barrier[np.where(jjj, m.results.region[np.maximum(j, 0)], OUTSIDE).astype(np.int64), loc]
-    tipped = draw < rules.logistic(logit + p.funding_boost)
-    mandate_only = ~tipped & cross & (draw < rules.logistic(logit + p.funding_boost + p.adopt_barrier * barrier))
-    ok = jjj & (tipped | mandate_only) & (m.firm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost)
-    ok[own] = False
-    ok &= ~np.isin(f, f[own])
-    cand = _one_per_result_and_firm(rng, f, j, np.flatnonzero(ok))
-    backer = np.full(f.size, -1, dtype=np.int64)
-    backer[cand] = fund_rules.back_deals(m, f[cand], j[cand], loc[cand], cross[cand], mandate_only[cand])
-    return cand[backer[cand] >= 0], backer
+    """The fund candidates that funds back (§4.4): one deal per firm and result, then each fund's choice
+    (:func:`fund.back_deals`). Returns the positions in ``cand`` of the backed deals and their backing fund rows."""
+    f = firms[cand.idx // m.p.search_candidates]
+    j, origin = per_slot["result"][cand.slot], per_slot["origin"][cand.slot]
+    pick = _one_per_result_and_firm(rng, f, j, np.arange(cand.idx.size))
+    loc = m.firm.region[f[pick]].astype(np.int64)
+    cross = (origin[pick] != loc) & (origin[pick] < OUTSIDE)
+    funds = fund_rules.back_deals(m, f[pick], j[pick], loc, cross, cand.mandate[pick])
+    return pick[funds >= 0], funds[funds >= 0]
 
 
 def _one_per_result_and_firm(rng: np.random.Generator, f: np.ndarray, j: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """A random subset of candidate deals ``idx`` with one deal per result and one per firm."""
     idx = idx[rng.permutation(idx.size)]
-    idx = idx[np.unique(j[idx], return_index=True)[1]]
-    return idx[np.unique(f[idx], return_index=True)[1]]
+    idx = idx[_first_of_each(j[idx])]
+    return idx[_first_of_each(f[idx])]
+
+
+def _first_of_each(values: np.ndarray) -> np.ndarray:
+    """Position of the first occurrence of each distinct value, in increasing order of the value: what
+    ``np.unique(values, return_index=True)[1]`` returns, for non-negative integers without a sort."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.full(int(values.max()) + 1, values.size, dtype=np.int64)
+    np.minimum.at(first, values, np.arange(values.size))
+    return first[first < values.size]
 
 
 def license_outside(m: JJJModel, pool: np.ndarray) -> None:

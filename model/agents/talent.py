@@ -137,7 +137,7 @@ def network(m: JJJModel) -> None:
     new = rules.poisson(u_tie[alive], p.tie_formation * p.talent_network)
     m.ties_formed = float(new.sum())
     other = (t.region[alive] + 1 + (u_other[alive] < 0.5)) % 3
-    np.add.at(t.ties, (alive, other), new)
+    t.ties[alive, other] += new  # one cell per talent (np.add.at's sums without its cost)
     ending = np.flatnonzero(t.dual >= 0)
     t.dual[ending[u_end[ending] < p.dual_end_rate]] = -1
     # dual appointments for platform staff at a platform of another JJJ region (share phi of effort)
