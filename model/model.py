@@ -284,7 +284,7 @@ class JJJModel(mesa.Model):
         f.contract_count += np.bincount(cell, minlength=16).reshape(4, 4) / self.p.scale
         if seller is not None:
             jjj = seller >= 0
-            rows, v = seller[jjj], value[jjj]
+            rows, v = (seller, value) if jjj.all() else (seller[jjj], value[jjj])
             self.platform.income += np.bincount(res.origin[rows], v, minlength=len(self.platform))
             res.value += np.bincount(rows, v, minlength=len(res))
             res.licences += np.bincount(rows, minlength=len(res)).astype(res.licences.dtype)

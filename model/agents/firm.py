@@ -473,13 +473,13 @@ def license_outside(m: JJJModel, pool: np.ndarray) -> None:
     rows = np.repeat(pool, n)
     if rows.size == 0:
         return
-    seller = res.region[rows].astype(np.int64)
-    value = contract_values(
-        m, res.quality[rows], res.trl[rows] - m.p.market_ready_trl, rng.standard_normal(rows.size), seller
-    )
+    # contract_values, its mean computed once per result and repeated for the result's contracts
+    seller = res.region[pool].astype(np.int64)
+    mean = np.repeat(_contract_mean(m, res.quality[pool], res.trl[pool] - m.p.market_ready_trl, seller), n)
+    value = mean * _contract_noise(m, rng.standard_normal(rows.size))
     first = pool[(n > 0) & (res.status[pool] == MARKET_READY)]
     res.status[first], res.buyer[first], res.licensed[first] = LICENSED, OUTSIDE, m.steps
-    m.book(seller, np.full(rows.size, OUTSIDE), value, seller=rows)
+    m.book(np.repeat(seller, n), np.full(rows.size, OUTSIDE), value, seller=rows)
 
 
 def produce(m: JJJModel) -> None:
@@ -643,7 +643,9 @@ def relocate(m: JJJModel) -> None:
     )
     to_tianjin = np.exp(pull[0]) / np.exp(pull).sum()
     dest = np.where(pick[movers] < to_tianjin, 1, 2).astype(np.int8)
-    staff = t.alive & (t.employer_kind == 2) & np.isin(t.employer, movers)
+    moving = np.zeros(len(fm) + 1, dtype=bool)  # by employer row (the extra last entry: no employer, -1)
+    moving[movers] = True
+    staff = t.alive & (t.employer_kind == 2) & moving[t.employer]
     rows = np.flatnonzero(staff)
     where = np.zeros(len(fm), dtype=np.int8)
     where[movers] = dest
