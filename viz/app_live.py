@@ -13,11 +13,11 @@ of the offered values or in range. Anything else is a one-line message and nothi
 
 What one tab, and the server, may cost (the constants below):
 
-- a request runs at most :data:`RUN_QUARTERS` (40) quarters and :data:`REQUEST_AGENT_STEPS` (10 M) agent-steps
+- a request runs at most :data:`RUN_QUARTERS` (40) quarters and :data:`REQUEST_AGENT_STEPS` (4 M) agent-steps
   (a few seconds); a live run stops at :data:`MAX_QUARTERS` (the registry's bound on ``steps``);
 - each of a tab's two models (its run and the baseline) has a :class:`~jjjsim.model.budget.Budget` of
-  :data:`MODEL_AGENT_STEPS` (30 M, ~10 s of one core) agent-steps and :data:`MODEL_MEMORY_MB` (64 MiB) of tables,
-  so one run of a tab costs at most :data:`TAB_AGENT_STEPS` (60 M agent-steps, ~20 s of CPU) and holds at most
+  :data:`MODEL_AGENT_STEPS` (30 M, ~25 s of one core) agent-steps and :data:`MODEL_MEMORY_MB` (64 MiB) of tables,
+  so one run of a tab costs at most :data:`TAB_AGENT_STEPS` (60 M agent-steps, ~50 s of CPU) and holds at most
   :data:`TAB_MEMORY_MB` (130 MiB, tables and recorders); a Run whose quarters x what the models hold would pass
   the budget is refused before it steps, and a run that reaches the budget stops with its one-line message
   (Reset starts a new run with a new budget);
@@ -62,8 +62,8 @@ if TYPE_CHECKING:
     from jjjsim.viz.data import Results
 
 DEFAULT_SCALE = 0.25
-"""Agent scale of the live models: about 4,800 agents each; a quarter of the run and its baseline takes ~16 ms and
-redrawing the three charts ~60 ms (measured on 2 shared cores)."""
+"""Agent scale of the live models: about 4,800 agents each; a quarter of the run and its baseline takes ~65 ms over
+the first 40 quarters (model v2) and redrawing the three charts ~60 ms (measured on 2 shared cores)."""
 SETUP_LEVERS: tuple[str, ...] = (
     "shared_key_labs",
     "service_platforms",
@@ -78,18 +78,20 @@ MAX_QUARTERS = int(REGISTRY["steps"].bounds[1])
 RUN_QUARTERS = 40
 """Most quarters one Run request steps (ten years; press Run again to go on)."""
 MODEL_AGENT_STEPS = 30_000_000
-"""Agent-step budget of each live model (the run and its baseline): ~10 s of one core at ~0.3 µs an agent-step.
-A baseline at the default scale uses ~0.5 M in 40 quarters and ~5 M in 100 (the world grows fast after that)."""
+"""Agent-step budget of each live model (the run and its baseline): ~25 s of one core at ~0.8 µs an agent-step
+(model v2, measured on 2 shared cores). A baseline at the default scale uses ~1.7 M in 40 quarters and ~9 M in 100
+(the world grows fast after that)."""
 MODEL_MEMORY_MB = 64
-"""Table memory budget of each live model, MiB (a baseline at the default scale holds ~1.5 MiB at 40 quarters)."""
+"""Table memory budget of each live model, MiB (a baseline at the default scale holds ~2.8 MiB at 40 quarters)."""
 RECORDER_MB = 1
 """Bound on one model's recorded series, MiB (~0.6 MiB at MAX_QUARTERS); they are not in the model's budget."""
 TAB_AGENT_STEPS = 2 * MODEL_AGENT_STEPS
-"""What one run of a tab (two models) may cost in agent-steps (~20 s of CPU)."""
+"""What one run of a tab (two models) may cost in agent-steps (~50 s of CPU)."""
 TAB_MEMORY_MB = 2 * (MODEL_MEMORY_MB + RECORDER_MB)
 """What one tab's models may hold, MiB (tables and recorders)."""
-REQUEST_AGENT_STEPS = 10_000_000
-"""Most agent-steps (both models) one request does before it stops and says so (~3 s); at least one quarter."""
+REQUEST_AGENT_STEPS = 4_000_000
+"""Most agent-steps (both models) one request does before it stops and says so (~3 s at ~0.8 µs an agent-step;
+model v2 holds some 3 times model v1's records, so 10 M took 7-9 s); at least one quarter."""
 PLAY_MS = 600
 """Interval between quarters while playing."""
 MAX_SESSIONS = 16
