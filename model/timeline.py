@@ -62,12 +62,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .param import ConfigError, Param, did_you_mean
 from .registry import BEHAVIOUR_LIST, LEVER_LIST, STRUCTURE_LIST
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .model import JJJModel
     from .params import Params
 
@@ -392,6 +393,8 @@ def _merge(values: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def _frame(rows: list[list[Any]], cols: list[str], start_year: int) -> pd.DataFrame:
+    import pandas as pd  # here, not at module level: reading parameters and scenarios must not load pandas
+
     steps = np.arange(len(rows))
     df = pd.DataFrame(rows, columns=cols) if cols else pd.DataFrame(index=range(len(rows)))
     df.insert(0, "year", start_year + steps / 4.0)
