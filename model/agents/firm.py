@@ -248,6 +248,9 @@ def _market(
         anchor=_with_sentinel(res.anchor[pool], -1, np.int64),
         platform=_with_sentinel(res.origin[pool], -1, np.int64),
     )
+    # gathered together, a row per slot (one take of 32-byte rows instead of a gather per array)
+    per_slot["floats"] = np.column_stack([per_slot[x] for x in ("quality", "head", "mean", "quality")])
+    per_slot["ints"] = np.column_stack([per_slot[x] for x in ("field", "origin", "anchor", "platform")])
     count = np.bincount(res.origin[pool], minlength=len(m.platform))
     partners = dict(
         by_origin=np.argsort(res.origin[pool], kind="stable"),  # positions in pool, by platform
@@ -287,7 +290,7 @@ def _block_slots(
     slot[inside] = np.minimum((pick[inside] * size).astype(np.int64), size - 1)
     idx = inside[u[:, 4].ravel()[inside] < p.partner_search_share]
     if idx.size and partners["pick"] is not None:
-        partner = partners["pick"](np.repeat(block, k)[idx], u[:, 5].ravel()[idx])
+        partner = partners["pick"](block[idx // k], u[:, 5].ravel()[idx])
         count = partners["count"]
         has = np.flatnonzero(partner >= 0)
         has = has[count[partner[has]] > 0]
@@ -303,8 +306,10 @@ def _logit_tables(m: JJJModel) -> dict[str, np.ndarray | float]:
     flag = np.array([[False], [True]])
     service = rules.service_boost(m.service_platforms_by_field(), p.service_platform_half)
     return dict(
-        novelty=(w["novelty"] * rules.learning_value(1.0 - m.similarity)).ravel(),  # [buyer sector, field]
-        fit=(w["fit"] * _chain_fit(m)).ravel(),  # [buyer sector, field]
+        # [buyer sector x field]: the novelty and the chain-fit terms
+        novelty_fit=np.column_stack(
+            [(w["novelty"] * rules.learning_value(1.0 - m.similarity)).ravel(), (w["fit"] * _chain_fit(m)).ravel()]
+        ),
         distance=(w["distance"] * np.log1p(DISTANCE_KM)).ravel(),  # [origin, buyer region]
         # [in the group's region, origin, buyer region]: a subsidiary or relocated firm faces part of the barrier
         barrier=(w["barrier"] * (m.barrier.ravel() * (1.0 - p.subsidiary_barrier_cut * flag))).ravel(),
@@ -350,32 +355,31 @@ def _block_decide(
     q_out -= sd * sd / 2
     np.exp(q_out, out=q_out)
     trl_out = (u[:, 3].ravel()[out] < 0.5).astype(float)
-    quality = per_slot["quality"][slot]
+    by_slot, ints = np.take(per_slot["floats"], slot, axis=0), np.take(per_slot["ints"], slot, axis=0)
+    quality, head, mean = by_slot[:, 0], by_slot[:, 1], by_slot[:, 2]
+    field, origin, anchor, platform = ints.T
     quality[out] = q_out
-    head = per_slot["head"][slot]
     head_out = np.log(q_out)  # the first terms of rules.adoption_logit, in its order
     head_out *= w["quality"]
     head_out += w["intercept"]
     head_out += w["trl"] * trl_out
     head[out] = head_out
-    mean = per_slot["mean"][slot]
     mean[out] = _contract_mean(m, q_out, trl_out, OUTSIDE)
-    field = per_slot["field"][slot]
     field[out] = sector[out]
-    origin = per_slot["origin"][slot]
     loc = np.repeat(fm.region[block].astype(np.int64), k)
     cross = (origin != loc) & (origin < OUTSIDE)
     pair = origin * 4 + loc
     sector_field = np.repeat(fm.field[block].astype(np.int64) * m.n_fields, k) + field
     logit = head + np.repeat(w["absorptive"] * fm.absorptive[block], k)
-    logit += tables["novelty"][sector_field]
-    logit += tables["fit"][sector_field]
+    novelty_fit = np.take(tables["novelty_fit"], sector_field, axis=0)
+    logit += novelty_fit[:, 0]
+    logit += novelty_fit[:, 1]
     logit -= tables["distance"][pair]
     logit -= tables["barrier"][(np.repeat(fm.group_region[block], k) == origin) * 16 + pair]
     logit += tables["service"][cross * m.n_fields + field]
-    logit += np.where(per_slot["anchor"][slot] == loc, tables["anchored"][1], tables["anchored"][0])
+    logit += np.where(anchor == loc, tables["anchored"][1], tables["anchored"][0])
     logit += tables["backed"]
-    strength = m.ties.get(np.repeat(block, k)[inside], per_slot["platform"][slot[inside]])
+    strength = m.ties.get(block[inside // k], platform[inside])
     tied = np.flatnonzero(strength > 0)  # ln(1 + 0) = 0: only offers from a partner platform differ from tie0
     tied, strength = inside[tied], p.partner_trust * np.log1p(strength[tied])
     strength += logit[tied]
