@@ -295,7 +295,12 @@ def evaluate(m: JJJModel) -> None:
     # budgets first revert part-way to their exogenous path, then the budget-neutral tournament moves budget
     # from the bottom to the top of each type: no permanent winners, and each type's total is unchanged
     before = pl.budget[rows].copy()
-    reverted, dev = rules.revert_budget(before, pl.budget_dev[rows], p.evaluation_reversion)
+    # regions grow at their own trends (§7.8), so a type's deviations from the path no longer sum to zero; that
+    # common part joins the path (in proportion to budget), and reversion, like the tournament, keeps each type's
+    # total
+    kind, dev = pl.kind[rows], pl.budget_dev[rows]
+    common = np.bincount(kind, dev) / np.maximum(np.bincount(kind, before), 1e-300)
+    reverted, dev = rules.revert_budget(before, dev - before * common[kind], p.evaluation_reversion)
     after = rules.reallocate_budget(
         reverted,
         pl.score[rows],

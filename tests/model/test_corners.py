@@ -269,18 +269,27 @@ def test_an_evaluation_keeps_each_type_budget_and_records_what_it_moved():
     pl = m.platform
     for _ in range(8):
         before = {k: pl.budget[pl.research & (pl.kind == k)].sum() for k in (0, 1)}
-        grown = {k: v * (1 + m.p.budget_growth) for k, v in before.items()}
+        rate = 1 + m.p.budget_growth + m.budget_growth_dev[pl.region]  # the JJJ trend + the region's deviation
+        grown = {k: (pl.budget * rate)[pl.research & (pl.kind == k)].sum() for k in (0, 1)}
         m.step()
+        # the tournament moves budget between regions that then grow at their own trend: a type's total can
+        # differ from its growth path by at most the budget moved times the spread of the regional growth rates
+        slack = m.tally.evaluation_transfer.sum() * float(np.ptp(rate))
         for k in (0, 1):
-            assert pl.budget[pl.research & (pl.kind == k)].sum() == pytest.approx(grown[k], rel=1e-9)
+            total = pl.budget[pl.research & (pl.kind == k)].sum()
+            assert abs(total - grown[k]) <= slack + 1e-9 * grown[k]
         if m.steps % 4 == 0:
             assert m.tally.evaluation_transfer.sum() > 0
             assert abs(m.tally.evaluation_net.sum()) <= 1e-9 * sum(before.values())
         else:
             assert m.tally.evaluation_transfer.sum() == 0
-    for k in (0, 1):  # deviations from the exogenous path sum to zero within a type
+    # deviations from the exogenous path sum to zero within a type at each evaluation; the regions' own growth
+    # since then (one quarter here) can move that sum by at most sum |d| x the spread of the growth rates
+    spread = float(np.ptp(m.budget_growth_dev[:3]))
+    for k in (0, 1):
         dev = pl.budget_dev[pl.research & (pl.kind == k)]
-        assert abs(dev.sum()) <= 1e-9 * pl.budget[pl.research].sum() and np.abs(dev).max() > 0
+        assert abs(dev.sum()) <= np.abs(dev).sum() * spread + 1e-9 * pl.budget[pl.research].sum()
+        assert np.abs(dev).max() > 0
 
 
 def test_no_corner_runs_away():
