@@ -160,9 +160,11 @@ def plain_network_ties(m: JJJModel, rng: np.random.Generator) -> None:
     m.ties.add(firm_rows[ok], by_region[pos[ok]], 0.5)
 
 
-def _plain_contract_values(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def _plain_contract_values(
+    m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, noise: np.ndarray, seller: np.ndarray
+) -> np.ndarray:
     p = m.p
-    sd, grown = p.contract_size_sd, m.market_index() ** p.contract_size_market_share
+    sd, grown = p.contract_size_sd, m.market_index() ** p.contract_size_market_share * m.seller_size()[seller]
     noise = np.exp(sd * noise - sd * sd / 2)
     return p.contract_value_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above) * noise
 
@@ -198,7 +200,7 @@ def _plain_search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool
     fit = p.chain_integration * (m.firm.field[f] == field)
     return dict(
         firm=f, result=j, origin=origin, draw=draw, quality=quality, trl_above=trl_above, field=field,
-        anchor=anchor, fit=fit, value=_plain_contract_values(m, quality, trl_above, z_v),
+        anchor=anchor, fit=fit, value=_plain_contract_values(m, quality, trl_above, z_v, origin),
     )  # fmt: skip
 
 
@@ -262,10 +264,11 @@ def _plain_license_outside(m: JJJModel, pool: np.ndarray) -> None:
     if rows.size == 0:
         return
     trl = res.trl[rows] - m.p.market_ready_trl
-    value = _plain_contract_values(m, res.quality[rows], trl, rng.standard_normal(rows.size))
+    seller = res.region[rows].astype(np.int64)
+    value = _plain_contract_values(m, res.quality[rows], trl, rng.standard_normal(rows.size), seller)
     first = pool[(n > 0) & (res.status[pool] == MARKET_READY)]
     res.status[first], res.buyer[first], res.licensed[first] = LICENSED, OUTSIDE, m.steps
-    m.book(res.region[rows].astype(np.int64), np.full(rows.size, OUTSIDE), value, seller=rows)
+    m.book(seller, np.full(rows.size, OUTSIDE), value, seller=rows)
 
 
 # ---- the tests -----------------------------------------------------------------------------------------------
