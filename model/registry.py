@@ -318,10 +318,23 @@ BEHAVIOUR_LIST: list[Param] = [
     # ---- 5. Firms --------------------------------------------------------------------------------------------
     _P("firm_rd_share", "Share of value added spent on R&D", "-", 0.05, (0, 0.3), "uncertainty", A, group="firms"),
     _P("firm_margin", "Cash margin on value added", "-", 0.12, (0, 0.5), "uncertainty", A, group="firms"),
-    _P("firm_entry_rate", "Market entry per firm per quarter", "per quarter", 0.02, (0, 0.1), "uncertainty", A,
-       group="firms"),
+    _P("firm_entry_rate", "Market entry per firm per quarter at low density (founding rate rho)", "per quarter",
+       0.08, (0, 0.1), "uncertainty",
+       A + " (tuned by hand on the historical run to the JJJ high-tech enterprise stock of 2020, 47,383 in"
+       " jjj_statistics.csv: about 44,400 firms, as before; 0.02 before density dependence, issue 10)", group="firms"),
     _P("firm_shock_sd", "Quarterly productivity shock", "log sd", 0.1, (0, 0.5), "uncertainty", A, group="firms"),
     _P("spinoff_rate", "Spin-offs per adopted result, times (1 + climate)", "-", 0.05, (0, 0.5), "uncertainty", A,
+       group="firms"),
+    _P("firm_capacity", "Carrying capacity of a region for its own firms at the start, relative to them",
+       "x", 2.2, (1.5, 2.5), "uncertainty",
+       A + " (room for about as many firms again as the start year's; the upper bound keeps every corner of the box"
+       " within the 20x of tests/model/test_corners.py in 40 quarters)", group="firms"),
+    _P("firm_capacity_elasticity", "Elasticity of the carrying capacity in the technology-market index M(t)", "-",
+       0.21, (0.0, 0.3), "uncertainty",
+       "derived: China 2014-2020, technology contracts per unit of GDP grew as M(t)^0.21 (MOST technology-market"
+       " statistics: 297,037 and 549,353 contracts; NBS GDP 643,563 and 1,015,986 100m CNY; M: turnover per GDP"
+       " 1.33% to 2.78%), the part of the market's deepening that comes as more deals rather than larger ones"
+       " (1 - contract_size_market_share); that a region's room for firms grows with its deals is an assumption",
        group="firms"),
     _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -3.977, (-12, 0), "uncertainty",
        _cal(0.166, "-4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB, 6,149 in 2017 to 8,816 in"

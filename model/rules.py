@@ -293,3 +293,21 @@ def theil(x: np.ndarray) -> float:
         return 0.0
     s = x / mu
     return float(np.mean(np.where(s > 0, s * np.log(np.where(s > 0, s, 1.0)), 0.0)))
+
+
+def crowding(firms: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Density dependence of founding: max(1 - N/K, 0) for N firms in a region of carrying capacity K.
+
+    The logistic model of organisational ecology (Hannan & Freeman 1977; Nielsen & Hannan 1977): founding per
+    incumbent falls linearly as the population crowds its niche and stops at and above the capacity, where
+    expected profit no longer covers the cost of entering (Jovanovic 1982; Klepper 1996). A capacity of 0 gives 0.
+    """
+    firms, capacity = np.asarray(firms, dtype=float), np.asarray(capacity, dtype=float)
+    return np.clip(1.0 - firms / np.where(capacity > 0, capacity, 1.0), 0.0, 1.0) * (capacity > 0)
+
+
+def founding(founders: np.ndarray, firms: np.ndarray, capacity: np.ndarray, per_firm: float) -> np.ndarray:
+    """Expected market entrants of a quarter: rate x F x max(1 - N/K, 0), F the firms that seed founders and N the
+    firms that crowd the niche. With F = N it is logistic population growth (Hannan & Freeman 1977), at most
+    rate x K / 4, at N = K / 2."""
+    return per_firm * np.asarray(founders, dtype=float) * crowding(firms, capacity)

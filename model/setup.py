@@ -148,6 +148,7 @@ def _firms(m: JJJModel, s: StartState) -> None:
         chance = np.where(region == 0, share[dest], OTHER_BRANCH_SHARE)
         has = (m.rng.random(rows.size) < chance) & (region != dest)
         firm.add_subsidiaries(m, m.rng, rows[has], np.full(has.sum(), dest))
+    m.start_firms = np.bincount(region, minlength=3).astype(float)  # own firms: the base of the capacity (§7.5)
 
 
 def _staff(m: JJJModel) -> None:

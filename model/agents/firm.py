@@ -533,8 +533,19 @@ def update_absorptive(m: JJJModel) -> None:
     fm.absorptive[:] = 1.0 - np.exp2(-fm.staffing)
 
 
+def capacity(m: JJJModel) -> np.ndarray:
+    """Carrying capacity of each JJJ region for its own firm agents (not subsidiaries of groups based elsewhere):
+    K_r(t) = kappa x N_r(0) x M(t)^epsilon, kappa = ``firm_capacity``, N_r(0) the region's own firms at the start,
+    M(t) the technology-market index and epsilon ``firm_capacity_elasticity``: the niche grows as the market for
+    technology deepens."""
+    p = m.p
+    return p.firm_capacity * m.start_firms * m.market_index() ** p.firm_capacity_elasticity
+
+
 def enter_exit(m: JJJModel) -> None:
-    """Firms with negative cash exit; market entrants and spin-offs (raised by climate) enter (§4.5)."""
+    """Firms with negative cash exit; market entrants (seeded by every firm in the region) and spin-offs (raised
+    by climate) enter, both crowded out as the region's own firms approach its carrying capacity (§7.5:
+    rules.founding, rules.crowding). Subsidiaries are founded by the branch decision (:func:`open_branches`)."""
     rng = m.stream("entry")
     fm, p = m.firm, m.p
     gone = np.flatnonzero(fm.alive & (fm.cash < 0))
@@ -544,10 +555,13 @@ def enter_exit(m: JJJModel) -> None:
     lost = np.isin(m.talent.employer, gone) & (m.talent.employer_kind == 2)
     m.talent.employer_kind[lost], m.talent.employer[lost] = 0, -1
     m.remove_agents("firm", gone)
-    n = np.bincount(fm.region[fm.alive], minlength=4)[:3]
+    n = np.bincount(fm.region[fm.alive], minlength=4)[:3]  # every firm located in the region seeds founders
+    own = np.bincount(fm.region[fm.alive & (fm.parent < 0)], minlength=4)[:3]  # its own firms crowd its niche
+    k = capacity(m)
     u_entry, u_spin = rng.random((2, 3))
-    entrants = rules.poisson(u_entry, p.firm_entry_rate * n)
-    spinoffs = rules.poisson(u_spin, p.spinoff_rate * (1.0 + m.climate[:3]) * m.tally.adoptions[:3])
+    entrants = rules.poisson(u_entry, rules.founding(n, own, k, p.firm_entry_rate))
+    spin = p.spinoff_rate * (1.0 + m.climate[:3]) * m.tally.adoptions[:3] * rules.crowding(own, k)
+    spinoffs = rules.poisson(u_spin, spin)
     m.tally.spinoffs += np.r_[spinoffs, 0]
     m.tally.firm_entries += np.r_[entrants + spinoffs, 0]
     region = np.repeat(np.arange(3), entrants + spinoffs)

@@ -379,3 +379,31 @@ def test_inverse_cdf_poisson_of_a_mean_at_or_below_zero_is_zero_without_warnings
         warnings.simplefilter("error")  # no sqrt of a negative mean, no overflow
         k = rules.poisson(u, np.where(np.arange(50) % 2 == 0, -0.5, 0.0))
     assert np.array_equal(k, np.zeros(50, dtype=np.int64))
+
+
+# ---- firm entry (model-spec §4.5; ODD §7.5) ---------------------------------------------------------------
+def test_crowding_falls_linearly_with_density_and_is_zero_at_and_above_capacity():
+    k = np.full(7, 200.0)
+    n = np.array([0.0, 50.0, 100.0, 150.0, 200.0, 250.0, 1e6])
+    assert rules.crowding(n, k) == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0, 0.0, 0.0])
+    assert np.all(np.diff(rules.crowding(np.linspace(0.0, 300.0, 61), 200.0)) <= 0)
+    assert rules.crowding(np.array([0.0, 5.0]), np.array([0.0, 0.0])) == pytest.approx([0.0, 0.0])  # no niche
+
+
+def test_founding_is_logistic_in_density():
+    """rate x N x (1 - N/K): per incumbent it falls as density rises; in total it peaks at N = K/2 (rate K/4)."""
+    n = np.array([10.0, 50.0, 100.0, 150.0, 200.0, 300.0])
+    lam = rules.founding(n, n, np.full(n.size, 200.0), 0.04)
+    assert lam == pytest.approx([0.04 * 10 * 0.95, 0.04 * 50 * 0.75, 2.0, 0.04 * 150 * 0.25, 0.0, 0.0])
+    grid = np.linspace(1.0, 400.0, 400)
+    total = rules.founding(grid, grid, np.full(grid.size, 200.0), 0.04)
+    assert np.all(np.diff(total / grid) <= 1e-15)  # entry per incumbent falls with density
+    assert total.max() == pytest.approx(0.04 * 200 / 4) and grid[total.argmax()] == 100.0
+    assert np.all(total[grid >= 200.0] == 0.0)
+    assert rules.founding(np.array([80.0]), np.array([80.0]), np.array([200.0]), 0.0) == pytest.approx([0.0])
+
+
+def test_founders_and_crowding_firms_can_differ():
+    """Founders come from every firm (F), the niche is crowded by the region's own firms (N): rate x F x (1 - N/K)."""
+    lam = rules.founding(np.array([300.0, 300.0]), np.array([100.0, 250.0]), np.array([200.0, 200.0]), 0.1)
+    assert lam == pytest.approx([0.1 * 300 * 0.5, 0.0])
