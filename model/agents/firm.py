@@ -91,7 +91,7 @@ def adopt(m: JJJModel) -> None:
         ok = np.r_[own, backed]
         f, j, origin, loc, cross, backer = f[ok], j[ok], origin[ok], loc[ok], cross[ok], backer[ok]
         value, cost, quality, fit = value[ok], cost[ok], offers["quality"][ok], offers["fit"][ok]
-        fund_rules.invest(m, backer, f, j, loc, cross)
+        fund_rules.invest(m, backer, f, j, loc, cross, cost)
         new = np.flatnonzero((j >= 0) & (res.status[np.maximum(j, 0)] == MARKET_READY))
         new = new[np.unique(j[new], return_index=True)[1]]  # a result's first licence (one per result)
         res.status[j[new]], res.buyer[j[new]], res.licensed[j[new]] = LICENSED, loc[new], m.steps
@@ -249,24 +249,29 @@ def _fund_deals(
     own: np.ndarray,
     jjj: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Deals on JJJ results that go ahead only with a fund: likely enough with its backing (logit +
-    funding_boost), affordable with its ticket and the private money it draws in, the firm not buying this
-    quarter on its own. Under the collaborative fund's mandate a cross-region deal also has its barrier
-    friction offset. One backed deal per firm and result.
+    """Deals on JJJ results that go ahead only with a fund's money (logit + funding_boost; under the collaborative
+    fund's mandate a cross-region deal also has its barrier friction offset). First the firm's active
+    technology-transfer projects pay for such offers from their seller region (``fund.project_deals``); then
+    funds back new projects among the rest, affordable with a ticket and the private money it draws in, for firms
+    not buying this quarter otherwise, one per firm and result (``fund.back_deals``).
 
-    Returns the indices of the backed deals and the backing fund row of every offer (-1 if none).
+    Returns the indices of the project-paid and newly backed deals and the backing fund row of every offer (-1 if
+    none: no new project).
     """
     p = m.p
-    barrier = m.barrier[np.where(jjj, m.results.region[np.maximum(j, 0)], OUTSIDE).astype(np.int64), loc]
+    origin = np.where(jjj, m.results.region[np.maximum(j, 0)], OUTSIDE).astype(np.int64)
+    barrier = m.barrier[origin, loc]
     tipped = draw < rules.logistic(logit + p.funding_boost)
     mandate_only = ~tipped & cross & (draw < rules.logistic(logit + p.funding_boost + p.adopt_barrier * barrier))
-    ok = jjj & (tipped | mandate_only) & (m.firm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost)
+    ok = jjj & (tipped | mandate_only)
     ok[own] = False
-    ok &= ~np.isin(f, f[own])
+    follow = fund_rules.project_deals(m, f, origin, cost, ok & tipped, ok & mandate_only)
+    ok[follow] = False
+    ok &= (m.firm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost) & ~np.isin(f, np.r_[f[own], f[follow]])
     cand = _one_per_result_and_firm(rng, f, j, np.flatnonzero(ok))
     backer = np.full(f.size, -1, dtype=np.int64)
     backer[cand] = fund_rules.back_deals(m, f[cand], j[cand], loc[cand], cross[cand], mandate_only[cand])
-    return cand[backer[cand] >= 0], backer
+    return np.r_[follow, cand[backer[cand] >= 0]], backer
 
 
 def _one_per_result_and_firm(rng: np.random.Generator, f: np.ndarray, j: np.ndarray, idx: np.ndarray) -> np.ndarray:
