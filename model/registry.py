@@ -83,7 +83,8 @@ LEVER_LIST: list[Param] = [
     _P("demo_base_capacity", "Demonstration-base pilot capacity", "concurrent pilots at scale 1",
        _reg(Beijing=20, Tianjin=30, Hebei=30), (0, 1000), "lever", A, per="region", kind="int",
        measure="Demonstration bases that test and iterate Beijing/Tianjin results (group 2)",
-       causal_path="pilots results of any region, raises their TRL and anchors adoption locally",
+       causal_path="pilots fresh results of any region, bringing them to market sooner at a higher TRL, and anchors"
+       " adoption locally",
        outcome="transformation_rate", effect=1, group="piloting"),
     _P("talent_network", "Cross-region talent development network", "0-1", 0.1, (0, 1), "lever", A,
        measure="A talent development network across the three regions (group 3)",
@@ -106,11 +107,13 @@ LEVER_LIST: list[Param] = [
     _P("fund_size", "Collaborative innovation investment fund", "100m CNY", 100.0, (0, 2000), "lever",
        "100 = the JJJ collaborative innovation investment fund set up 2015-09 (jjj_statistics.csv)",
        measure="A collaborative innovation investment fund (group 3)",
-       causal_path="capital for cross-region projects; crowds in private money", outcome="collab_fund_invested",
+       causal_path="capital for technology-transfer projects, cross-region ones among them; crowds in private"
+       " money", outcome="collab_fund_invested",
        effect=1, group="funds"),
     _P("fund_cross_region_share", "Cross-region mandate of the collaborative fund", "0-1", 0.3, (0, 1), "lever", A,
        measure="A collaborative innovation investment fund (group 3)",
-       causal_path="share of fund deals reserved for results adopted outside their home region",
+       causal_path="share of the collaborative fund's technology-transfer projects reserved for firms buying from"
+       " another JJJ region: their money buys cross-region contracts, at a lower chance of exit",
        outcome="cross_region_contract_value", effect=1, group="funds"),
     _P("autonomy", "Platform autonomy (personnel and finance)", "0-1", 0.3, (0, 1), "lever", A,
        measure="Market-oriented governance and autonomy of platforms (group 4)",
@@ -181,6 +184,11 @@ BEHAVIOUR_LIST: list[Param] = [
     # ---- 2. Piloting -----------------------------------------------------------------------------------------
     _P("expertise_gain", "Field expertise gained per piloted TRL step (origin platform and demo base)", "-", 0.02,
        (0, 0.2), "uncertainty", A, group="piloting"),
+    _P("pilot_intake_half_life", "Age of a result at which a demo base's preference for it has halved", "quarters",
+       1.0, (0.25, 80), "uncertainty",
+       A + " (bases take the results labs have just completed: the weight of a candidate halves with each quarter"
+       " since its birth, so a result left on the shelf for a year is rarely piloted; 80 = hardly any preference)",
+       group="piloting"),
     _P("pilot_hazard", "Piloting hazard scale (zeta_d)", "-", 0.6, (0, 3), "uncertainty",
        "Dosi, Fagiolo & Roventini 2010 functional form 1 - exp(-zeta x); value assumption", group="piloting"),
     _P("self_development_hazard", "TRL advance per quarter without a demo base", "per quarter", 0.15, (0, 0.5),
@@ -294,8 +302,15 @@ BEHAVIOUR_LIST: list[Param] = [
     # ---- 4. Investment ---------------------------------------------------------------------------------------
     _P("fund_deploy_rate", "Share of uninvested capital a fund may deploy per quarter", "per quarter", 0.05, (0, 0.3),
        "uncertainty", A, group="funds"),
-    _P("fund_ticket", "Investment per backed deal", "100m CNY at scale 1", 0.5, (0.01, 10), "uncertainty", A,
-       group="funds"),
+    _P("collab_fund_deploy_rate", "Share of the collaborative fund's uninvested capital it deploys per quarter",
+       "per quarter", 0.2, (0, 1), "uncertainty",
+       "derived: the Guotou JJJ technology-transfer VC fund (MOST + Beijing, Tianjin, Hebei), paid in by 2018, had"
+       " invested 9.43 of its 10 (100m CNY) by end-2020 (jjj_statistics.csv): 94% in 12 quarters, 1 - 0.057^(1/12)"
+       " = 0.21 a quarter", group="funds"),
+    _P("fund_ticket", "Fund investment per backed technology-transfer project", "100m CNY at scale 1", 0.41,
+       (0.01, 10), "uncertainty",
+       "derived: the Guotou JJJ technology-transfer VC fund invested 9.43 (100m CNY) in 23 projects by end-2020"
+       " (jjj_statistics.csv): 0.41 a project", group="funds"),
     _P("crowd_in", "Private money drawn in per public yuan", "CNY per CNY",
        _reg(Beijing=0.88, Tianjin=0.9, Hebei=0.93), (0, 3), "uncertainty",
        "SSRN 3221997: crowd-in 0.88-0.93, higher in less-developed regions", per="region", group="funds"),

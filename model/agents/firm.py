@@ -95,7 +95,7 @@ def adopt(m: JJJModel) -> None:
         cross = (origin != loc) & (origin < OUTSIDE)
         value, cost, quality = deals.value, deals.cost, deals.quality
         fit = _chain_fit(m).ravel()[deals.sector_field]
-        fund_rules.invest(m, backer, f, j, loc, cross)
+        fund_rules.invest(m, backer, f, j, loc, cross, cost)
         new = np.flatnonzero((j >= 0) & (res.status[np.maximum(j, 0)] == MARKET_READY))
         new = new[np.unique(j[new], return_index=True)[1]]  # a result's first licence (one per result)
         res.status[j[new]], res.buyer[j[new]], res.licensed[j[new]] = LICENSED, loc[new], m.steps
@@ -193,7 +193,8 @@ class _Deals:
     result (its position in the results on offer; their count for an offer from the rest of China), the contract
     ``value``, its ``cost`` to the buyer, the result's ``quality``, ``sector_field`` (buyer sector x the number of
     fields + the result's field) and, for a fund candidate, whether only the collaborative fund's ``mandate``
-    allows it."""
+    allows it and whether it is ``fresh``: the firm signing nothing on its own this quarter and the deal affordable
+    with a fund's ticket (a new project may start with it; a project already running may pay for any candidate)."""
 
     idx: np.ndarray
     slot: np.ndarray
@@ -202,6 +203,7 @@ class _Deals:
     quality: np.ndarray
     sector_field: np.ndarray
     mandate: np.ndarray
+    fresh: np.ndarray
 
     def take(self, i: np.ndarray) -> _Deals:
         """The deals at positions ``i``."""
@@ -341,9 +343,10 @@ def _block_decide(
     relocated firm from its former home, faces ``1 - subsidiary_barrier_cut`` of the barrier (the group's own
     channel). A firm signs an offer by that logit while its spending so far (in the order it examined its offers)
     plus the cost stays within its technology budget. An offer of a JJJ result goes ahead only with a fund if the
-    firm signs nothing on its own this quarter, the deal is likely enough with the fund's backing (logit +
-    ``funding_boost``), or under the collaborative fund's mandate also with the barrier's friction offset, and
-    affordable with the ticket and the private money it draws in.
+    firm did not sign it on its own and it is likely enough with a fund's backing (logit + ``funding_boost``), or
+    under the collaborative fund's mandate also with the barrier's friction offset; it is fresh (a new project may
+    start with it) if the firm signs nothing on its own this quarter and it is affordable with the ticket and the
+    private money it draws in.
 
     Returns the running sum of spending after the block (``spent`` before it), the block's own deals and its fund
     candidates.
@@ -394,19 +397,24 @@ def _block_decide(
     accept = draw < rules.logistic(logit)
     budget = fm.tech_budget[block]
     spent, own = _within_budget(accept, cost, budget, k, spent)
-    # fund candidates: JJJ results, the firm signing nothing alone, affordable with the ticket, likely enough
-    buys = np.zeros(block.size, dtype=bool)
-    buys[own // k] = True
-    budget = np.repeat(np.where(buys, -np.inf, budget + tables["ticket"][fm.region[block]]), k)
-    cand = inside[budget[inside] >= cost[inside]]
+    # fund candidates: offers of JJJ results not signed alone that are likely enough with a fund's backing; fresh
+    # (a new project may start with it) if the firm signs nothing alone and it is affordable with the ticket
+    signed = np.zeros(slot.size, dtype=bool)
+    signed[own] = True
+    cand = inside[~signed[inside]]
     x = logit[cand] + p.funding_boost
     tipped = draw[cand] < rules.logistic(x)
     mandate = ~tipped & cross[cand] & (draw[cand] < rules.logistic(x + p.adopt_barrier * m.barrier.ravel()[pair[cand]]))
     go = tipped | mandate
     cand, mandate = cand[go], mandate[go]
+    buys = np.zeros(block.size, dtype=bool)
+    buys[own // k] = True
+    reach = np.where(buys, -np.inf, budget + tables["ticket"][fm.region[block]])
+    fresh = reach[cand // k] >= cost[cand]
+    none = np.zeros(own.size, dtype=bool)
     deals = [
-        _Deals(i, slot[i], value[i], cost[i], quality[i], sector_field[i], flag)
-        for i, flag in ((own, np.zeros(own.size, dtype=bool)), (cand, mandate))
+        _Deals(i, slot[i], value[i], cost[i], quality[i], sector_field[i], flag, ok)
+        for i, flag, ok in ((own, none, none), (cand, mandate, fresh))
     ]
     return spent, deals[0], deals[1]
 
@@ -436,15 +444,26 @@ def _within_budget(
 def _fund_deals(
     m: JJJModel, rng: np.random.Generator, firms: np.ndarray, cand: _Deals, per_slot: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The fund candidates that funds back (§4.4): one deal per firm and result, then each fund's choice
-    (:func:`fund.back_deals`). Returns the positions in ``cand`` of the backed deals and their backing fund rows."""
+    """Deals on JJJ results that go ahead only with a fund's money (§4.4, §7.4): the candidates ``cand`` of
+    :func:`_block_decide`. First the firm's active technology-transfer projects pay for such offers from their
+    seller region (:func:`fund.project_deals`); then funds back new projects among the rest that are ``fresh``
+    (affordable with a ticket and the private money it draws in, for firms not buying this quarter otherwise), one
+    per firm and result (:func:`fund.back_deals`).
+
+    Returns the positions in ``cand`` of the project-paid and the newly backed deals, and their backing fund rows
+    (-1 for a project-paid deal: no new project)."""
     f = firms[cand.idx // m.p.search_candidates]
     j, origin = per_slot["result"][cand.slot], per_slot["origin"][cand.slot]
-    pick = _one_per_result_and_firm(rng, f, j, np.arange(cand.idx.size))
+    follow = fund_rules.project_deals(m, f, origin, cand.cost, ~cand.mandate, cand.mandate)
+    fresh = cand.fresh.copy()
+    fresh[follow] = False
+    fresh &= ~np.isin(f, f[follow])
+    pick = _one_per_result_and_firm(rng, f, j, np.flatnonzero(fresh))
     loc = m.firm.region[f[pick]].astype(np.int64)
     cross = (origin[pick] != loc) & (origin[pick] < OUTSIDE)
     funds = fund_rules.back_deals(m, f[pick], j[pick], loc, cross, cand.mandate[pick])
-    return pick[funds >= 0], funds[funds >= 0]
+    backed = funds >= 0
+    return np.r_[follow, pick[backed]], np.r_[np.full(follow.size, -1, dtype=np.int64), funds[backed]]
 
 
 def _one_per_result_and_firm(rng: np.random.Generator, f: np.ndarray, j: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -193,10 +193,15 @@ def pilot(m: JJJModel) -> None:
     expire, some licensed Outside."""
     rng = m.stream("piloting")
     res, pl, p = m.results, m.platform, m.p
+    # one uniform per result row for its TRL step this quarter, piloted or not, and one for its pilot intake, from
+    # child streams: a result meets the same draws whatever the number of bases, pilots and candidates (common
+    # random numbers across demo-base settings)
+    step_rng, pick_rng = rng.spawn(2)
+    u = step_rng.random(len(res))
     piloting = np.flatnonzero(res.status == PILOTING)
     base = res.base[piloting]
     fit = 0.5 + 0.5 * m.similarity[pl.field[base], res.field[piloting]]
-    up = rng.random(piloting.size) < rules.pilot_hazard(p.pilot_hazard, 1.0 + pl.expertise[base], fit)
+    up = u[piloting] < rules.pilot_hazard(p.pilot_hazard, 1.0 + pl.expertise[base], fit)
     res.trl[piloting[up]] += 1
     # each piloted step teaches the result's origin (iteration feeds back) and the base (learning by doing);
     # expertise saturates at expertise_max and depreciates
@@ -205,24 +210,26 @@ def pilot(m: JJJModel) -> None:
         pl.expertise, learned, p.expertise_gain, p.expertise_max, p.expertise_decay
     )
     new = np.flatnonzero(res.status == NEW)
-    res.trl[new[rng.random(new.size) < p.self_development_hazard]] += 1
+    res.trl[new[u[new] < p.self_development_hazard]] += 1
     mr = p.market_ready_trl
     ready = np.flatnonzero(((res.status == NEW) & (res.trl >= mr)) | ((res.status == PILOTING) & (res.trl > mr)))
     res.status[ready] = MARKET_READY
-    assign_pilots(m, rng)
+    assign_pilots(m, pick_rng)
     expire(m, rng)
 
 
 def assign_pilots(m: JJJModel, rng: np.random.Generator) -> None:
-    """Fill free demo-base slots with candidate results, preferring low barriers and good fit.
+    """Fill free demo-base slots with candidate results, preferring fresh results, low barriers and good fit.
 
     Each base, visited in random order, draws its ``free`` pilots from the remaining candidates by weighted
-    sampling without replacement, weight ``(1 - barrier) * fit`` (Efraimidis & Spirakis 2006: the largest keys
-    ``log(u) / weight``). The weight depends only on the candidate's (region, field) group, so each group is
-    sorted by ``u`` once and a base looks only at the next ``free`` candidates of each group: the cost is linear
-    in the candidates, not bases x candidates.
+    sampling without replacement, weight ``(1 - barrier) * fit * 2^(-age / pilot_intake_half_life)``
+    (Efraimidis & Spirakis 2006: the largest keys ``log(u) / weight``): bases take the results labs have just
+    completed. The base's part of the weight depends only on the candidate's (region, field) group, so each group
+    is sorted by ``log(u) / freshness`` once and a base looks only at the next ``free`` candidates of each group:
+    the cost is linear in the candidates, not bases x candidates. ``u`` is one uniform per result row.
     """
     res, pl, p = m.results, m.platform, m.p
+    u = rng.random(len(res))  # one per result row, drawn first
     bases = np.flatnonzero((pl.kind == DEMO_BASE) & pl.alive)
     if bases.size == 0:
         return
@@ -233,12 +240,13 @@ def assign_pilots(m: JJJModel, rng: np.random.Generator) -> None:
     cand = np.flatnonzero((res.status == NEW) & (res.trl >= p.market_ready_trl - 2))
     if order.size == 0 or cand.size == 0:
         return
+    fresh = np.exp2(-(m.steps - res.born[cand]) / p.pilot_intake_half_life)
     with np.errstate(divide="ignore"):
-        log_u = np.log(rng.random(cand.size))
+        own_key = np.log(u[cand]) / fresh
     n_groups = 4 * m.n_fields
     group = res.region[cand].astype(np.int64) * m.n_fields + res.field[cand]
-    sort = np.lexsort((-log_u, group))  # by group, then largest u first
-    cand, log_u = cand[sort], log_u[sort]
+    sort = np.lexsort((-own_key, group))  # by group, then largest key first
+    cand, own_key = cand[sort], own_key[sort]
     start = np.searchsorted(group[sort], np.arange(n_groups + 1))
     taken = np.zeros(n_groups, dtype=np.int64)
     g_region, g_field = np.divmod(np.arange(n_groups), m.n_fields)
@@ -251,7 +259,7 @@ def assign_pilots(m: JJJModel, rng: np.random.Generator) -> None:
             break
         idx = pos[ok]
         with np.errstate(divide="ignore", invalid="ignore"):
-            key = log_u[idx] / np.repeat(weight, ok.sum(axis=1))
+            key = own_key[idx] / np.repeat(weight, ok.sum(axis=1))
         pick = idx[np.argsort(-key, kind="stable")[:k]]  # stable: ties go to the earlier in a group, a prefix
         taken += np.bincount(np.searchsorted(start, pick, side="right") - 1, minlength=n_groups)
         chosen_rows.append(cand[pick])

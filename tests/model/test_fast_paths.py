@@ -123,7 +123,7 @@ def plain_adopt(m: JJJModel) -> None:
         ok = np.r_[own, backed]
         f, j, origin, loc, cross, backer = f[ok], j[ok], origin[ok], loc[ok], cross[ok], backer[ok]
         value, cost, quality, fit = value[ok], cost[ok], offers["quality"][ok], offers["fit"][ok]
-        fund_rules.invest(m, backer, f, j, loc, cross)
+        fund_rules.invest(m, backer, f, j, loc, cross, cost)
         new = np.flatnonzero((j >= 0) & (res.status[np.maximum(j, 0)] == MARKET_READY))
         new = new[np.unique(j[new], return_index=True)[1]]
         res.status[j[new]], res.buyer[j[new]], res.licensed[j[new]] = LICENSED, loc[new], m.steps
@@ -238,19 +238,22 @@ def _plain_fund_deals(
     draw: np.ndarray, logit: np.ndarray, cost: np.ndarray, own: np.ndarray, jjj: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     p = m.p
-    barrier = m.barrier[np.where(jjj, m.results.region[np.maximum(j, 0)], OUTSIDE).astype(np.int64), loc]
+    origin = np.where(jjj, m.results.region[np.maximum(j, 0)], OUTSIDE).astype(np.int64)
+    barrier = m.barrier[origin, loc]
     tipped = draw < rules.logistic(logit + p.funding_boost)
     mandate_only = ~tipped & cross & (draw < rules.logistic(logit + p.funding_boost + p.adopt_barrier * barrier))
-    ok = jjj & (tipped | mandate_only) & (m.firm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost)
+    ok = jjj & (tipped | mandate_only)
     ok[own] = False
-    ok &= ~np.isin(f, f[own])
+    follow = fund_rules.project_deals(m, f, origin, cost, ok & tipped, ok & mandate_only)
+    ok[follow] = False
+    ok &= (m.firm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost) & ~np.isin(f, np.r_[f[own], f[follow]])
     idx = np.flatnonzero(ok)
     idx = idx[rng.permutation(idx.size)]
     idx = idx[np.unique(j[idx], return_index=True)[1]]
     cand = idx[np.unique(f[idx], return_index=True)[1]]
     backer = np.full(f.size, -1, dtype=np.int64)
     backer[cand] = fund_rules.back_deals(m, f[cand], j[cand], loc[cand], cross[cand], mandate_only[cand])
-    return cand[backer[cand] >= 0], backer
+    return np.r_[follow, cand[backer[cand] >= 0]], backer
 
 
 def _plain_license_outside(m: JJJModel, pool: np.ndarray) -> None:
