@@ -176,11 +176,14 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("quality_sd", "Dispersion of result quality", "log sd", 0.5, (0.1, 1.5), "uncertainty", A, group="research"),
     _P("platform_budget_share", "Share of regional R&D expenditure run by the modelled platforms", "-", 0.3,
        (0.05, 0.8), "structural", A, group="research"),
-    _P("budget_growth", "Exogenous growth of platform budgets (JJJ trend)", "per quarter", 0.0222, (0, 0.06),
+    _P("budget_growth", "Exogenous growth of platform budgets (JJJ trend)", "per quarter", 0.0222, (0, 0.04),
        "uncertainty",
        "derived: OLS log-linear trend of JJJ R&D expenditure 2014-2020 (2046.6 -> 3446.0 100m CNY,"
        " jjj_statistics.csv), 8.9%/yr; each region adds its own deviation from that trend, derived the same way at"
-       " set-up (Beijing +1.9, Tianjin -9.4, Hebei +3.1 points a year)", group="research"),
+       " set-up (Beijing +1.9, Tianjin -9.4, Hebei +3.1 points a year). Upper bound 0.04 (17.4%/yr; assumption):"
+       " 1.9x the fitted JJJ rate and 1.4x the fastest regional trend (Hebei, 12.0%/yr); at the earlier 0.06"
+       " (27%/yr for ten years) the exogenous budgets alone grew 11x in 40 quarters, and results and knowledge at"
+       " two corners of the bounds over 20x with them", group="research"),
     # ---- 2. Piloting -----------------------------------------------------------------------------------------
     _P("expertise_gain", "Field expertise gained per piloted TRL step (origin platform and demo base)", "-", 0.02,
        (0, 0.2), "uncertainty", A, group="piloting"),

@@ -17,8 +17,6 @@ from .regions import FIELDS, JJJ
 if TYPE_CHECKING:
     from .model import JJJModel
 
-PIPELINE_QUARTERS = 24
-"""Quarters of past results in the pipeline at the start (assumption)."""
 KEY_LAB_BUDGET_WEIGHT = 1.5
 """Budget of a key lab relative to an engineering centre (assumption)."""
 PLATFORM_STAFF_SHARE = 0.4
@@ -196,9 +194,11 @@ def _calibrate_research(m: JJJModel, s: StartState) -> None:
 
 
 def _pipeline(m: JJJModel) -> None:
-    """Results of the last ``PIPELINE_QUARTERS`` quarters still in the pipeline at the start: born at
-    the start-year rate, each advanced by self-development for its age (unlicensed ones only)."""
-    for age in range(PIPELINE_QUARTERS, 0, -1):
+    """Results of the last ``result_life`` quarters (those not yet expired) in the pipeline at the start: born at
+    the start-year rate, each advanced by self-development for its age (unlicensed ones only). The results on
+    offer then start near their steady state whatever the life (with a fixed 24 quarters, a life of 80 left the
+    pool of results on offer to build up over the whole run)."""
+    for age in range(m.p.result_life, 0, -1):
         lam, skill, count = platform.expected_output(m)
         n = rules.poisson(m.rng.random(lam.size), lam * (1.0 - platform.duplication(m)))
         platform.create_results(m, m.rng, n, born=-age, skill=skill, count=count, age=age)

@@ -564,7 +564,8 @@ def capacity(m: JJJModel) -> np.ndarray:
 def enter_exit(m: JJJModel) -> None:
     """Firms with negative cash exit; market entrants (seeded by every firm in the region) and spin-offs (raised
     by climate) enter, both crowded out as the region's own firms approach its carrying capacity (§7.5:
-    rules.founding, rules.crowding). Subsidiaries are founded by the branch decision (:func:`open_branches`)."""
+    rules.founding, rules.crowding), and together at most the room left below it. Subsidiaries are founded by
+    the branch decision (:func:`open_branches`)."""
     rng = m.stream("entry")
     fm, p = m.firm, m.p
     gone = np.flatnonzero(fm.alive & (fm.cash < 0))
@@ -581,6 +582,11 @@ def enter_exit(m: JJJModel) -> None:
     entrants = rules.poisson(u_entry, rules.founding(n, own, k, p.firm_entry_rate))
     spin = p.spinoff_rate * (1.0 + m.climate[:3]) * m.tally.adoptions[:3] * rules.crowding(own, k)
     spinoffs = rules.poisson(u_spin, spin)
+    # entry fills at most the room left in the niche: where every incumbent has just exited (a negative net margin),
+    # crowding is nil and spin-offs per adoption would otherwise refill a region past its capacity each quarter
+    room = np.floor(np.maximum(k - own, 0.0)).astype(np.int64)
+    entrants = np.minimum(entrants, room)
+    spinoffs = np.minimum(spinoffs, room - entrants)
     m.tally.spinoffs += np.r_[spinoffs, 0]
     m.tally.firm_entries += np.r_[entrants + spinoffs, 0]
     region = np.repeat(np.arange(3), entrants + spinoffs)
