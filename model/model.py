@@ -245,11 +245,11 @@ class JJJModel(mesa.Model):
         return self.spill_w @ self.knowledge / self.knowledge_ref
 
     def contract_value(self, rows: np.ndarray) -> np.ndarray:
-        """Mean value of one contract on results ``rows`` (100m CNY per deal at this scale): unit value x quality
-        x (1 + 0.25 per TRL above market-ready)."""
+        """Mean value of one contract on results ``rows`` (100m CNY per deal at this scale): the start year's unit
+        value x quality x (1 + 0.25 per TRL above market-ready)."""
         r = self.results
         return (
-            self.p.contract_value_unit
+            self.contract_unit
             / self.p.scale
             * r.quality[rows]
             * (1.0 + 0.25 * (r.trl[rows] - self.p.market_ready_trl))

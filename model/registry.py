@@ -12,7 +12,7 @@ from .param import Param, Role
 from .regions import FIELDS
 
 A = "assumption"
-CALIBRATION_ID = "E5-msm-20261127-00c66744"
+CALIBRATION_ID = "E5-msm-20261201-3ff0e413"
 """The MSM calibration whose fitted values are the defaults of the parameters that cite it (experiment E5;
 its fit is kept in experiments/E5-calibration/published/, and ``jjjsim reproduce E5`` reruns it)."""
 
@@ -20,9 +20,8 @@ its fit is kept in experiments/E5-calibration/published/, and ``jjjsim reproduce
 def _cal(std_error: float, before: str) -> str:
     """Source of a calibrated default: the calibration run, the standard error and the value before it."""
     return (
-        f"calibrated: MSM {CALIBRATION_ID} on 2014-2020 moments of jjj_statistics.csv (docs/validation.md), on the"
-        f" model before the v2 technology market (issue 10), not yet re-estimated on it; s.e. {std_error:.3g};"
-        f" before calibration {before}"
+        f"calibrated: MSM {CALIBRATION_ID} on 2014-2020 moments of jjj_statistics.csv (docs/validation.md), on"
+        f" model v2 (issue 10); s.e. {std_error:.3g}; before calibration {before}"
     )
 
 
@@ -139,8 +138,9 @@ LEVER_LIST: list[Param] = [
 
 BEHAVIOUR_LIST: list[Param] = [
     # ---- 1. Research -----------------------------------------------------------------------------------------
-    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.491, (0.1, 0.5), "uncertainty",
-       _cal(0.0385, "0.4") + "; searched within [0.3, 0.5] so that beta + alpha stays in Bottazzi & Peri 2003's"
+    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.469, (0.1, 0.5), "uncertainty",
+       _cal(0.0587, "0.491 (MSM on model v1); 0.4")
+       + "; searched within [0.3, 0.5] so that beta + alpha stays in Bottazzi & Peri 2003's"
        " 0.8-1 (own R&D elasticity in total); at most 0.5, so that with staff_elasticity <= 0.5 returns to budget"
        " (staff follow budget) stay <= 1 everywhere in the bounds (issue 10)", group="research"),
     _P("staff_elasticity", "Elasticity of output in effective staff (alpha)", "-", 0.5, (0.1, 0.5), "uncertainty",
@@ -206,9 +206,10 @@ BEHAVIOUR_LIST: list[Param] = [
        " signs ~3 a quarter at the start, as JJJ's ~25,000 contracts a year bought by ~1,500 firm agents in 2014"
        " require)", kind="int", group="transfer"),
     _P("outside_supply_share", "Share of the offers a JJJ firm examines that come from the rest of China",
-       "share", 0.5, (0, 0.95), "uncertainty",
-       A + " (Outside holds ~80% of China's technology-contract market: JJJ ~20%, NBS 2024 row of"
-       " jjj_statistics.csv; distance and quality then decide how many are taken)", group="transfer"),
+       "share", 0.357, (0, 0.95), "uncertainty",
+       _cal(0.106, "0.5 (assumption: Outside holds ~80% of China's technology-contract market, JJJ"
+            " ~20%, NBS 2024 row of jjj_statistics.csv; distance and quality then decide how many are taken)"),
+       group="transfer"),
     _P("tech_market_growth", "Growth of the technology-market index M(t)", "per quarter", 0.029, (0, 0.05),
        "uncertainty",
        "derived: China's technology-contract turnover per GDP, 1.33% in 2014 to 2.78% in 2020 (MOST annual"
@@ -217,9 +218,9 @@ BEHAVIOUR_LIST: list[Param] = [
        " grew 24.5x in 40 quarters, so contract value ran past 20x at 43 corners of the box, issue 10)",
        group="transfer"),
     _P("demand_absorptive_elasticity", "Elasticity of a firm's technology budget in its absorptive capacity",
-       "-", 1.0, (0, 3), "uncertainty",
-       A + " (Cohen & Levinthal 1990: absorptive capacity raises the demand for external knowledge; unit"
-       " elasticity)", group="transfer"),
+       "-", 0.671, (0, 3), "uncertainty",
+       _cal(0.494, "1 (assumption: Cohen & Levinthal 1990, absorptive capacity raises the"
+            " demand for external knowledge; unit elasticity)"), group="transfer"),
     _P("contract_size_market_share", "Share of the technology market's deepening that comes as larger contracts",
        "-", 0.82, (0, 1), "uncertainty",
        "derived: China 2014-2020, mean contract value 0.0289 -> 0.0514 亿元 (+10.1%/yr; MOST technology-market"
@@ -234,8 +235,9 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("contract_size_sd", "Dispersion of technology-contract values", "log sd", 1.2, (0, 2.5), "uncertainty",
        A + " (many small contracts and a few large: the mean is exp(sd^2/2) = 2 x the median)",
        group="transfer"),
-    _P("adopt_intercept", "Adoption logit intercept", "logit", -1.0, (-8, 2), "uncertainty",
-       A + " (start value of the calibration)", group="transfer"),
+    _P("adopt_intercept", "Adoption logit intercept", "logit", 1.377, (-8, 2), "uncertainty",
+       _cal(1.38, "-1 (assumption); weakly identified: technology budgets, not the propensity, bind"),
+       group="transfer"),
     _P("adopt_quality", "Adoption logit weight of ln(quality)", "logit", 1.0, (0, 4), "uncertainty", A,
        group="transfer"),
     _P("adopt_trl", "Adoption logit weight per TRL above market-ready", "logit", 0.4, (0, 2), "uncertainty", A,
@@ -248,8 +250,9 @@ BEHAVIOUR_LIST: list[Param] = [
        "uncertainty", A, group="transfer"),
     _P("adopt_distance", "Adoption logit weight of ln(1 + km)", "logit", 0.25, (0, 2), "uncertainty", A,
        group="transfer"),
-    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 1.322, (0, 10), "uncertainty",
-       _cal(1.32, "4 (assumption); weakly identified: the data allow 0 to about 4"), group="transfer"),
+    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 5.029, (0, 10), "uncertainty",
+       _cal(2.33, "1.322 (MSM E5-msm-20261127-00c66744 on model v1; 4 before that, an assumption);"
+            " weakly identified"), group="transfer"),
     _P("service_platform_effect", "Cross-region match boost of a sector's service platforms", "logit", 1.0, (0, 4),
        "uncertainty", A, group="transfer"),
     _P("service_platform_half", "Service platforms for half the full effect", "platforms", 2.0, (0.1, 10),
@@ -260,10 +263,12 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("funding_boost", "Adoption boost when a fund backs the deal", "logit", 1.0, (0, 4), "uncertainty", A,
        group="funds"),
     # ---- 3. Transfer -----------------------------------------------------------------------------------------
-    _P("contract_value_unit", "Mean value of one technology contract on a result of quality 1 at market-ready TRL",
-       "100m CNY at scale 1", 0.07, (0.005, 1), "uncertainty",
-       "derived: Beijing -> Tianjin+Hebei 1,410 亿元 over > 20,000 contracts 2014-2020 (0.07); Beijing 6,316"
-       " 亿元 over 84,451 contracts in 2020 (0.075), jjj_statistics.csv", group="transfer"),
+    _P("contract_value_unit", "Mean value of one technology contract on a result of quality 1 at market-ready TRL,"
+       " Beijing 2014", "100m CNY at scale 1", 0.0466, (0.005, 1), "uncertainty",
+       "derived: Beijing 2014, 3,137.2 亿元 over 67,284 contracts (jjj_statistics.csv). A run starting later begins"
+       " at this times Beijing's observed mean contract value of its start year over 2014's; M(t)^s then carries"
+       " the growth. (The earlier 0.07, a 2014-2020 mean, counted that growth twice from a 2014 start: Beijing's"
+       " mean contract in the model's 2020 was 0.12 against 0.075 observed.)", group="transfer"),
     _P("recertification_cost", "Re-certification cost of a cross-region contract", "share of value", 0.15, (0, 0.5),
        "uncertainty", A, group="transfer"),
     # ---- Regions ---------------------------------------------------------------------------------------------
@@ -273,9 +278,9 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("outside_adoption", "Chance an expiring market-ready result is licensed Outside", "-", 0.3, (0, 1),
        "uncertainty", A, group="transfer"),
     _P("outside_demand", "Contracts per quarter the rest of China signs on a JJJ result on offer", "contracts",
-       8.0, (0, 50), "uncertainty",
-       A + " (Poisson mean at the start, times min(quality, 1) and M(t); Beijing sold ~3,100 亿元 in 2014, most"
-       " of it beyond JJJ: 4.6% went to Tianjin+Hebei in 2014-2020, jjj_statistics.csv)", group="transfer"),
+       11.12, (0, 50), "uncertainty",
+       _cal(0.707, "8 (assumption: Poisson mean at the start, times min(quality, 1) and M(t); Beijing sold"
+            " ~3,100 亿元 in 2014, most of it beyond JJJ: 4.6% went to Tianjin+Hebei in 2014-2020)"), group="transfer"),
     _P("productivity_gain", "TFP gain per unit of log(1 + technology bought / value added)", "-", 0.1, (0, 1),
        "uncertainty", A + " (times quality, absorptive capacity and chain fit; ~1%/yr TFP from technology"
        " bought at the start-year technology spending of ~6% of value added a quarter)", group="transfer"),
@@ -354,8 +359,9 @@ BEHAVIOUR_LIST: list[Param] = [
        " 1.33% to 2.78%), the part of the market's deepening that comes as more deals rather than larger ones"
        " (1 - contract_size_market_share); that a region's room for firms grows with its deals is an assumption",
        group="firms"),
-    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -3.977, (-12, 0), "uncertainty",
-       _cal(0.166, "-4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB, 6,149 in 2017 to 8,816 in"
+    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -3.883, (-12, 0), "uncertainty",
+       _cal(0.162, "-3.977 (MSM on model v1); -4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB,"
+            " 6,149 in 2017 to 8,816 in"
             " 2020)"), group="firms"),
     _P("branch_cost_gap", "Branch logit weight of the cost-of-living gap", "logit", 2.0, (0, 6), "uncertainty", A,
        group="firms"),

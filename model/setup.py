@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 KEY_LAB_BUDGET_WEIGHT = 1.5
 """Budget of a key lab relative to an engineering centre (assumption)."""
+CONTRACT_UNIT_YEAR = 2014
+"""The year ``contract_value_unit`` refers to (the first year of the statistics)."""
 PLATFORM_STAFF_SHARE = 0.4
 """Share of R&D FTE working at the modelled platforms; the rest work in firms (assumption)."""
 FIRM_VA_SHARE = 0.25
@@ -138,6 +140,10 @@ def _firms(m: JJJModel, s: StartState) -> None:
     # as a log gap that closes at contract_size_convergence (JJJModel.seller_size); Outside's offers: no gap
     mean_size = s.contract_output / s.contract_count
     m.contract_size_gap = np.r_[np.log(mean_size / mean_size[0]), 0.0]
+    # the unit value is Beijing's of the data's first year (2014); a later start begins at that year's observed
+    # Beijing mean, and M(t) carries the growth from there
+    first = start_state(int(CONTRACT_UNIT_YEAR))
+    m.contract_unit = m.p.contract_value_unit * mean_size[0] / (first.contract_output[0] / first.contract_count[0])
     region = np.repeat(np.arange(3), n).astype(np.int8)
     rows = firm.add(m, m.rng, region, m.rng.integers(0, m.n_fields, region.size))
     zgc = value_in("zgc_branches_in_tj_hb_stock", "Beijing->Tianjin+Hebei", s.year)

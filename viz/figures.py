@@ -475,6 +475,47 @@ def _panels(titles: list[str], n_scenarios: int) -> tuple[go.Figure, int, int]:
     return fig, nrows, ncols
 
 
+def _interval_markers(
+    part: pd.DataFrame,
+    cols: tuple[str, ...],
+    colors: dict[str, str],
+    *,
+    symbol: str,
+    name: str,
+    group: str,
+    legend: bool,
+    hover: str,
+) -> go.Scatter:
+    """Point estimates with asymmetric interval bars, one marker per row of ``part``: ``cols`` = (x, y label,
+    interval low, interval high, further hover columns...); colour by the y label."""
+    x, y, lo, hi = cols[:4]
+    return go.Scatter(
+        x=part[x],
+        y=part[y],
+        mode="markers",
+        marker=dict(
+            color=[colors[s] for s in part[y]],
+            size=10,
+            symbol=symbol,
+            line=dict(width=2, color=[colors[s] for s in part[y]]),
+        ),
+        error_x=dict(
+            type="data",
+            symmetric=False,
+            array=(part[hi] - part[x]).fillna(0.0).to_numpy(),
+            arrayminus=(part[x] - part[lo]).fillna(0.0).to_numpy(),
+            color="#777",
+            thickness=1.4,
+            width=4,
+        ),
+        name=name,
+        legendgroup=group,
+        showlegend=legend,
+        customdata=part[[lo, hi, *cols[4:]]].to_numpy(),
+        hovertemplate=hover,
+    )
+
+
 def forest(comparison: pd.DataFrame, metrics: Sequence[str] | None = None, baseline: str | None = None) -> go.Figure:
     """Per metric, each scenario's mean paired difference from the baseline with its confidence interval (a
     forest plot: scenarios down the side, zero line dotted); filled markers are significant after Holm."""
@@ -496,30 +537,15 @@ def forest(comparison: pd.DataFrame, metrics: Sequence[str] | None = None, basel
             if part.empty:
                 continue
             fig.add_trace(
-                go.Scatter(
-                    x=part["diff"],
-                    y=part["scenario"],
-                    mode="markers",
-                    marker=dict(
-                        color=[colors[s] for s in part["scenario"]],
-                        size=10,
-                        symbol="circle" if sig else "circle-open",
-                        line=dict(width=2, color=[colors[s] for s in part["scenario"]]),
-                    ),
-                    error_x=dict(
-                        type="data",
-                        symmetric=False,
-                        array=(part["diff_ci_high"] - part["diff"]).fillna(0.0).to_numpy(),
-                        arrayminus=(part["diff"] - part["diff_ci_low"]).fillna(0.0).to_numpy(),
-                        color="#777",
-                        thickness=1.4,
-                        width=4,
-                    ),
+                _interval_markers(
+                    part,
+                    ("diff", "scenario", "diff_ci_low", "diff_ci_high"),
+                    colors,
+                    symbol="circle" if sig else "circle-open",
                     name="significant after Holm" if sig else "not significant",
-                    legendgroup=str(sig),
-                    showlegend=sig not in shown,
-                    customdata=part[["diff_ci_low", "diff_ci_high"]].to_numpy(),
-                    hovertemplate="%{y}: %{x:+,.4g} [%{customdata[0]:+,.4g}, %{customdata[1]:+,.4g}]"
+                    group=str(sig),
+                    legend=sig not in shown,
+                    hover="%{y}: %{x:+,.4g} [%{customdata[0]:+,.4g}, %{customdata[1]:+,.4g}]"
                     f"<extra>{metric_title(m, unit=False)}</extra>",
                 ),
                 row=row,
@@ -720,32 +746,17 @@ def equal_cost(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> go.
             if part.empty:
                 continue
             fig.add_trace(
-                go.Scatter(
-                    x=part["effect"],
-                    y=part["measure"],
-                    mode="markers",
-                    marker=dict(
-                        color=[colors[s] for s in part["measure"]],
-                        size=10,
-                        symbol="diamond-open" if free else "circle",
-                        line=dict(width=2, color=[colors[s] for s in part["measure"]]),
-                    ),
-                    error_x=dict(
-                        type="data",
-                        symmetric=False,
-                        array=(part["effect_ci_high"] - part["effect"]).fillna(0.0).to_numpy(),
-                        arrayminus=(part["effect"] - part["effect_ci_low"]).fillna(0.0).to_numpy(),
-                        color="#777",
-                        thickness=1.4,
-                        width=4,
-                    ),
+                _interval_markers(
+                    part,
+                    ("effect", "measure", "effect_ci_low", "effect_ci_high", "dose"),
+                    colors,
+                    symbol="diamond-open" if free else "circle",
                     name="at its own setting (no cost of its own, or an on/off switch)"
                     if free
                     else f"at {amount:,.4g} 亿元",
-                    legendgroup=str(free),
-                    showlegend=free not in shown,
-                    customdata=part[["effect_ci_low", "effect_ci_high", "dose"]].to_numpy(),
-                    hovertemplate="%{y}: %{x:+,.4g} [%{customdata[0]:+,.4g}, %{customdata[1]:+,.4g}] at dose "
+                    group=str(free),
+                    legend=free not in shown,
+                    hover="%{y}: %{x:+,.4g} [%{customdata[0]:+,.4g}, %{customdata[1]:+,.4g}] at dose "
                     f"%{{customdata[2]:.3g}}<extra>{metric_title(m, unit=False)}</extra>",
                 ),
                 row=row,

@@ -164,7 +164,7 @@ def _contract_mean(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, sell
     quality x (1 + 0.25 x trl_above)."""
     p = m.p
     grown = m.market_index() ** p.contract_size_market_share * m.seller_size()[seller]
-    return p.contract_value_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above)
+    return m.contract_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above)
 
 
 def _contract_noise(m: JJJModel, z: np.ndarray) -> np.ndarray:

@@ -41,10 +41,7 @@ Contract value per quarter is checked on its own and not bounded (MARKET_LOOP, w
 from __future__ import annotations
 
 import functools
-import multiprocessing
-import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +52,8 @@ from jjjsim.model.agents import platform
 from jjjsim.model.metrics import MODEL_INDICATORS, REGION_INDICATORS
 from jjjsim.model.params import REGISTRY, ConfigError
 from scipy.stats import qmc
+
+import workers
 
 MAX_GROWTH = 20.0
 MAY_BE_NAN = ("efficiency_spread", "collab_fund_expected_multiple")
@@ -190,28 +189,21 @@ def growth_factors(out: dict[str, Any], contract_floor: float) -> dict[str, floa
     return {q: growth(out[q], floors.get(q, 1.0)) for q in QUANTITIES}
 
 
-WORKERS = min(2, os.cpu_count() or 1)
-
-
-@functools.cache
-def _pool() -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _worker_processes() -> Iterator[None]:
+    """Shut the worker processes down when this module's tests are done."""
     yield
-    if _pool.cache_info().currsize:
-        _pool().shutdown()
-        _pool.cache_clear()
+    workers.shutdown()
 
 
 @functools.cache
 def sweep(design: Design) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
     """Corners, their runs and the contract-value floor (1 % of the default run's first-year value)."""
     cs = corners(design)
-    futures = [_pool().submit(simulate, c, design.scale, design.steps) for c in cs]
-    base = _pool().submit(simulate, {}, design.scale, design.steps).result()
+    futures = [workers.pool().submit(simulate, c, design.scale, design.steps) for c in cs]
+    base = workers.pool().submit(simulate, {}, design.scale, design.steps).result()
     outs = [f.result() for f in futures]
     floor = 0.01 * float(np.mean(base["contract_value"][1:5]))
     return cs, outs, floor
@@ -355,4 +347,4 @@ if __name__ == "__main__":  # report the growth factors of every corner
             out["stopped"][:60],
         )
     print("max growth", max(rows), "over", sum(r > MAX_GROWTH for r in rows), "of", len(cs))
-    _pool().shutdown()
+    workers.pool().shutdown()

@@ -166,7 +166,7 @@ def _plain_contract_values(
     p = m.p
     sd, grown = p.contract_size_sd, m.market_index() ** p.contract_size_market_share * m.seller_size()[seller]
     noise = np.exp(sd * noise - sd * sd / 2)
-    return p.contract_value_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above) * noise
+    return m.contract_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above) * noise
 
 
 def _plain_search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray) -> dict[str, Any]:

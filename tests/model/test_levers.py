@@ -19,10 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-import multiprocessing
-import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +29,8 @@ from jjjsim.model.params import LEVERS, Param
 from jjjsim.model.runner import run
 from jjjsim.model.scenario import builtin_names, load_scenario
 from scipy import stats
+
+import workers
 
 ALPHA = 0.01
 
@@ -81,7 +80,6 @@ def design_for(lever: str, design: Design) -> Design:
 # ---- runs ---------------------------------------------------------------------------------------------
 
 
-WORKERS = min(2, os.cpu_count() or 1)
 _RUNS: dict[tuple[int, float, int, str], dict[str, float] | BaseException] = {}
 
 
@@ -89,25 +87,18 @@ def _key(design: Design, seed: int, overrides: dict[str, Any]) -> tuple[int, flo
     return seed, design.scale, design.steps, json.dumps(overrides, sort_keys=True)
 
 
-@functools.cache
-def _pool() -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _worker_processes() -> Iterator[None]:
     """Shut the worker processes down when this module's tests are done."""
     yield
-    if _pool.cache_info().currsize:
-        _pool().shutdown()
-        _pool.cache_clear()
+    workers.shutdown()
 
 
 def _run_seeds(design: Design, overrides: dict[str, Any]) -> None:
     """Run every seed of the design for one parameter set (in parallel) and cache summaries or errors."""
     todo = [s for s in range(design.seeds) if _key(design, s, overrides) not in _RUNS]
     ov = {"scale": design.scale, **overrides}
-    futures = {s: _pool().submit(run, "baseline", seed=s, steps=design.steps, overrides=ov) for s in todo}
+    futures = {s: workers.pool().submit(run, "baseline", seed=s, steps=design.steps, overrides=ov) for s in todo}
     for s, fut in futures.items():
         err = fut.exception()
         _RUNS[_key(design, s, overrides)] = err if err is not None else fut.result().summary
