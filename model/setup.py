@@ -16,11 +16,12 @@ from .regions import FIELDS, JJJ
 
 if TYPE_CHECKING:
     from .model import JJJModel
+    from .params import Params
 
 KEY_LAB_BUDGET_WEIGHT = 1.5
 """Budget of a key lab relative to an engineering centre (assumption)."""
-CONTRACT_UNIT_YEAR = 2014
-"""The year ``contract_value_unit`` refers to (the first year of the statistics)."""
+BASE_YEAR = 2014
+"""The first year of the statistics: the year ``contract_value_unit`` and the propensity to patent refer to."""
 PLATFORM_STAFF_SHARE = 0.4
 """Share of R&D FTE working at the modelled platforms; the rest work in firms (assumption)."""
 FIRM_VA_SHARE = 0.25
@@ -142,7 +143,7 @@ def _firms(m: JJJModel, s: StartState) -> None:
     m.contract_size_gap = np.r_[np.log(mean_size / mean_size[0]), 0.0]
     # the unit value is Beijing's of the data's first year (2014); a later start begins at that year's observed
     # Beijing mean, and M(t) carries the growth from there
-    first = start_state(int(CONTRACT_UNIT_YEAR))
+    first = start_state(BASE_YEAR)
     m.contract_unit = m.p.contract_value_unit * mean_size[0] / (first.contract_output[0] / first.contract_count[0])
     region = np.repeat(np.arange(3), n).astype(np.int8)
     rows = firm.add(m, m.rng, region, m.rng.integers(0, m.n_fields, region.size))
@@ -178,6 +179,12 @@ def _staff(m: JJJModel) -> None:
     m.ref_productivity = np.r_[m.mean_productivity()[:3], 1.0]
 
 
+def propensity_to_patent(p: Params, year: float) -> float:
+    """Granted invention patents per result record (x ``result_unit``) in ``year``, relative to BASE_YEAR:
+    exp(``patent_propensity_growth`` x (year - BASE_YEAR)) (ODD §8)."""
+    return math.exp(p.patent_propensity_growth * (year - BASE_YEAR))
+
+
 def _calibrate_research(m: JJJModel, s: StartState) -> None:
     """Set regional research productivity A_r so that, with every lever at its baseline default, expected
     results match start-year invention patents; the scenario's own levers then act on top of that."""
@@ -188,7 +195,9 @@ def _calibrate_research(m: JJJModel, s: StartState) -> None:
     lam, skill, count = platform.expected_output(m)
     lam *= 1.0 - platform.duplication(m)
     m.use_params(p)
-    target = s.invention_patents / 4.0 / p.result_unit * p.scale
+    # results in base-year units: a later start's patents include the growth of the propensity to patent since
+    # BASE_YEAR (the measurement equation of the patents counterpart), which is no growth of research output
+    target = s.invention_patents / propensity_to_patent(p, s.year) / 4.0 / p.result_unit * p.scale
     for r in range(3):
         here = pl.region == r
         pl.productivity[here] = target[r] / lam[here].sum()

@@ -28,7 +28,7 @@ from jjjsim.model.model import JJJModel
 from jjjsim.model.param import ConfigError
 from jjjsim.model.params import Params
 from jjjsim.model.regions import JJJ
-from jjjsim.model.setup import FIRM_VA_SHARE
+from jjjsim.model.setup import FIRM_VA_SHARE, propensity_to_patent
 
 BJ_TJHB = "Beijing->Tianjin+Hebei"
 """The region label of the CSV's Beijing -> Tianjin + Hebei rows."""
@@ -66,8 +66,8 @@ COUNTERPARTS: dict[str, Counterpart] = {
         "flow", "contract value sold by Beijing platforms to buyers outside Beijing (model only), 亿元", ("Beijing",)
     ),
     "patents_granted_invention": Counterpart(
-        "flow", "new (non-duplicated) result records x result_unit / scale x the propensity to patent (1 in the start"
-        " year, growing at patent_propensity_growth)"
+        "flow", "new (non-duplicated) result records x result_unit / scale x the propensity to patent (1 in 2014,"
+        " growing at patent_propensity_growth)"
     ),
     "gdp_implied_by_rd_bulletin": Counterpart(
         "flow", f"firm value added / {FIRM_VA_SHARE} (the set-up's HTE share of GDP), 亿元"
@@ -229,8 +229,9 @@ def simulate(params: Params, seed: int) -> pd.Series:
         rows[("zgc_branches_in_tj_hb_stock", BJ_TJHB, y)] = zgc[k]
     for k in range(n_years):  # flows over steps 4k+1 ... 4k+4
         y, q = start + k, slice(4 * k + 1, 4 * k + 5)
-        # patents per result record: result_unit at this scale x the propensity to patent (1 in the start year)
-        per_record = p.result_unit / p.scale * math.exp(p.patent_propensity_growth * k)
+        # patents per result record: result_unit at this scale x the propensity to patent (1 in 2014, the base
+        # year the set-up counts results in)
+        per_record = p.result_unit / p.scale * propensity_to_patent(p, y)
         year_od, year_n = od[k + 1] - od[k], counts[k + 1] - counts[k]
         for i, r in enumerate(JJJ):
             rows[("tech_contract_count_output", r, y)] = year_n[i].sum()

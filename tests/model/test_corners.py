@@ -41,6 +41,7 @@ Contract value per quarter is checked on its own and not bounded (MARKET_LOOP, w
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -273,11 +274,13 @@ def test_returns_to_budget_stay_at_most_one_in_the_bounds():
 
 def test_the_research_rate_at_t0_is_the_calibrated_one():
     """A_p is calibrated at t0 through platform.expected_output: the expected records of each region in the
-    first quarter are the start year's invention patents, whatever the spillover form."""
+    first quarter are the start year's invention patents in 2014 units (deflated by the propensity to patent),
+    whatever the spillover form."""
     m = JJJModel(defaults().replace({"scale": 0.2, "steps": 4}), rng=np.random.SeedSequence(3))
     lam, _, _ = platform.expected_output(m)
     lam *= 1.0 - platform.duplication(m)
     target = m.start.invention_patents / 4.0 / m.p.result_unit * m.p.scale
+    target /= math.exp(m.p.patent_propensity_growth * (m.p.start_year - 2014))
     assert np.bincount(m.platform.region, lam, minlength=4)[:3] == pytest.approx(target, rel=1e-9)
 
 
