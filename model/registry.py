@@ -236,8 +236,8 @@ BEHAVIOUR_LIST: list[Param] = [
        A + " (many small contracts and a few large: the mean is exp(sd^2/2) = 2 x the median)",
        group="transfer"),
     _P("adopt_intercept", "Adoption logit intercept", "logit", 1.377, (-8, 2), "uncertainty",
-       _cal(1.38, "-1 (assumption); weakly identified: near saturation, firms sign most offers they examine, so the offers"
-            " examined, not the propensity, bind (docs/validation.md §7)"),
+       _cal(1.38, "-1 (assumption); weakly identified: near saturation, firms sign most offers they examine, so"
+            " the offers examined, not the propensity, bind (docs/validation.md §7)"),
        group="transfer"),
     _P("adopt_quality", "Adoption logit weight of ln(quality)", "logit", 1.0, (0, 4), "uncertainty", A,
        group="transfer"),
