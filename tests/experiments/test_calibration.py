@@ -162,25 +162,24 @@ def test_bad_config_is_a_config_error_naming_file_and_key(tmp_path: Path, change
 
 
 def test_registry_defaults_are_the_published_calibration_where_they_cite_it() -> None:
-    """The defaults that cite the published calibration are its values (rounded to 3 decimals). The published fit
-    is of the model before the v2 technology market (issue 10): the parameters whose meaning that market changed
-    (outside_demand, contract_value_unit, adopt_intercept) no longer cite it, and the config, which now estimates
-    the v2 parameters, starts every parameter at the registry's current default, so the next fit starts there."""
+    """Every parameter the published calibration estimated cites it and has its value (rounded to 3 decimals) and
+    standard error; the config's pinned start points are the values before that calibration, so that a rerun
+    starts, weights and ends where the published one did (``jjjsim reproduce E5``)."""
     from jjjsim.model.registry import CALIBRATION_ID
 
     published = Path(__file__).parents[2] / "experiments" / "E5-calibration" / "published"
     update = json.loads((published / "registry_update.json").read_text(encoding="utf-8"))
     assert update["calibration_id"] == CALIBRATION_ID and update["quick"] is False
     cited = {n for n, p in REGISTRY.items() if CALIBRATION_ID in p.source}
-    assert cited and cited <= set(update["parameters"])
+    assert cited == set(update["parameters"])
     for name in cited:
         row, p = update["parameters"][name], REGISTRY[name]
         assert p.default == pytest.approx(round(row["value"], 3), abs=1e-12), name
-        assert f"s.e. {row['std_error']:.3g}" in p.source and "not yet re-estimated" in p.source, name
-    assert {"outside_demand", "contract_value_unit", "adopt_intercept"}.isdisjoint(cited)
+        assert f"s.e. {row['std_error']:.3g}" in p.source, name
+    assert "contract_value_unit" not in cited  # derived from the data, not estimated
     cfg = load_config()
     for e, start in zip(cfg.parameters, cfg.start(), strict=True):
-        assert start == pytest.approx(REGISTRY[e.name].default), e.key
+        assert start == pytest.approx(update["parameters"][e.name]["previous_default"]), e.key
 
 
 def test_the_fit_runs_historical_to_2020q4_with_its_whole_timeline() -> None:
