@@ -30,6 +30,20 @@ TARGET_AGENTS = 10_000
 TARGET_SECONDS = 3.0
 TARGET_RATIO = 3.0
 TARGET_PEAK_MB = 500.0
+REFERENCE = {
+    "commit": "78965d8",
+    "date": "2026-12-01",
+    "ratio": 0.617,
+    "baseline_s": 2.672,
+    "boltzmann_s": 4.332,
+}
+"""Issue 10's speed reference: main at 78965d8, measured on 2026-12-01 with this file's own code (``--speed-only``,
+``PYTHONPATH`` at a tree of that commit; default scale, seed 0, 20 Boltzmann steps) on the development machine,
+2 cores shared with other jobs (load about 7): ``ratio`` = best baseline ``run()`` wall time / best Boltzmann wall
+time over alternated rounds, the median of three measurements (0.607, 0.617 and 0.659; 5, 5 and 7 rounds). The
+seconds are those of the median measurement, on that loaded machine, and are kept for the record only."""
+TARGET_SLOWDOWN = 1.5
+"""Issue 10: the baseline run stays within 1.5x of the reference's time (both relative to Boltzmann)."""
 BOLTZMANN_AGENTS = 10_000
 BOLTZMANN_SIDE = 100  # 100 x 100 cells: one agent per cell, the density of the example's default (100 on 10 x 10)
 SEED = 0
@@ -41,15 +55,18 @@ def baseline_params(scale: float | None) -> Params:
     return params if scale is None else params.replace({"scale": scale}, where="--scale")
 
 
-def best_time(fn: Callable[[], Any], repeats: int, warmup: Callable[[], Any] | None = None) -> float:
-    """Best wall-clock seconds of ``repeats`` calls of ``fn``, after one warm-up call."""
-    (warmup or fn)()
-    times = []
+def best_times(fns: list[Callable[[], Any]], repeats: int, warmups: list[Callable[[], Any]]) -> list[float]:
+    """Best wall-clock seconds of each of ``fns`` over ``repeats`` rounds that call them in turn (after one warm-up
+    call each): alternating keeps a change in the machine's load from favouring one of them."""
+    for warm in warmups:
+        warm()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for fn, out in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return [min(t) for t in times]
 
 
 def count_agent_steps(params: Params, seed: int) -> tuple[int, int, int]:
@@ -63,8 +80,9 @@ def count_agent_steps(params: Params, seed: int) -> tuple[int, int, int]:
     return start, len(model.agents), total
 
 
-def boltzmann_seconds(n: int, side: int, steps: int, repeats: int) -> float:
-    """Best seconds to build Mesa's BoltzmannWealth with ``n`` agents on ``side`` x ``side`` and run ``steps``."""
+def boltzmann_run(n: int, side: int, steps: int) -> Callable[[int], None]:
+    """A function that builds Mesa's BoltzmannWealth with ``n`` agents on ``side`` x ``side`` and runs ``k`` steps
+    (``steps`` by default)."""
     from mesa.examples import BoltzmannWealth
     from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario
 
@@ -74,7 +92,23 @@ def boltzmann_seconds(n: int, side: int, steps: int, repeats: int) -> float:
         for _ in range(k):
             model.step()
 
-    return best_time(go, repeats, warmup=lambda: go(1))
+    return go
+
+
+def speed(params: Params, steps: int, repeats: int) -> tuple[float, float]:
+    """Best wall seconds of the baseline ``run()`` and of the Boltzmann example (``steps`` steps), alternated."""
+    go = boltzmann_run(BOLTZMANN_AGENTS, BOLTZMANN_SIDE, steps)
+    jjj = lambda: run(params, seed=SEED)  # noqa: E731
+    seconds, b_seconds = best_times([jjj, go], repeats, warmups=[jjj, lambda: go(1)])
+    return seconds, b_seconds
+
+
+def reference_check(seconds: float, b_seconds: float) -> tuple[float, float, bool]:
+    """This code's baseline / Boltzmann time ratio, its quotient by the reference's (:data:`REFERENCE`) and whether
+    the quotient meets the 1.5x target."""
+    ratio = seconds / b_seconds
+    slowdown = ratio / REFERENCE["ratio"]
+    return ratio, slowdown, slowdown <= TARGET_SLOWDOWN
 
 
 def _maxrss_mb() -> float:
@@ -127,10 +161,21 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs after the warm-up (best is reported)")
     ap.add_argument("--boltzmann-steps", type=int, default=20, help="steps of the Boltzmann wealth model")
     ap.add_argument("--scale", type=float, default=None, help="agent-count multiplier (default: the scenario's)")
+    ap.add_argument(
+        "--speed-only", action="store_true", help="time the baseline and Boltzmann only (e.g. to measure a reference)"
+    )
     ap.add_argument("--memory-child", choices=("rss", "tracemalloc"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_child:
         memory_child(args.scale, args.memory_child)
+        return
+    if args.speed_only:
+        seconds, b_seconds = speed(baseline_params(args.scale), args.boltzmann_steps, args.repeats)
+        print(
+            json.dumps(
+                {"baseline_s": seconds, "boltzmann_s": b_seconds, "ratio": seconds / b_seconds, "repeats": args.repeats}
+            )
+        )
         return
 
     params = baseline_params(args.scale)
@@ -142,27 +187,39 @@ def main() -> None:
     )
 
     start, end, agent_steps = count_agent_steps(params, SEED)
-    seconds = best_time(lambda: run(params, seed=SEED), args.repeats)
+    n, side, b_steps = BOLTZMANN_AGENTS, BOLTZMANN_SIDE, args.boltzmann_steps
+    seconds, b_seconds = speed(params, b_steps, args.repeats)
     rate = agent_steps / seconds
     mem = peak_memory(args.scale)
     print(f"\nbaseline scenario, scale {params.scale:g}, seed {SEED}")
     print(f"  agents (len(model.agents))  {start:,} at start, {end:,} after {steps} steps")
     print(f"  steps                       {steps}")
-    print(f"  run() wall time             {seconds:.3f} s (best of {args.repeats} after a warm-up)")
+    print(f"  run() wall time             {seconds:.3f} s (best of {args.repeats} after a warm-up, alternated)")
     print(f"  agent-steps / s             {rate:,.0f} ({agent_steps:,} agent-steps)")
     print(
         f"  peak memory of one run      max RSS {mem['maxrss_mb']:,.0f} MB (fresh process; before the run: "
         f"{mem['maxrss_before_run_mb']:,.0f} MB); tracemalloc peak {mem['tracemalloc_peak_mb']:,.1f} MB"
     )
 
-    n, side, b_steps = BOLTZMANN_AGENTS, BOLTZMANN_SIDE, args.boltzmann_steps
-    b_seconds = boltzmann_seconds(n, side, b_steps, args.repeats)
     b_rate = n * b_steps / b_seconds
     ratio = rate / b_rate
     print(f"\nMesa BoltzmannWealth example, {n:,} agents on {side} x {side}, {b_steps} steps")
-    print(f"  wall time                   {b_seconds:.3f} s (best of {args.repeats} after a warm-up)")
+    print(f"  wall time                   {b_seconds:.3f} s (best of {args.repeats} after a warm-up, alternated)")
     print(f"  agent-steps / s             {b_rate:,.0f}")
     print(f"\nratio jjjsim / Boltzmann      {ratio:.1f}x")
+
+    ref = REFERENCE
+    time_ratio, slowdown, within = reference_check(seconds, b_seconds)
+    comparable = args.scale is None and b_steps == 20
+    print(f"\nbaseline run time against the reference (main {ref['commit']}, measured {ref['date']})")
+    print(f"  now: baseline / Boltzmann   {time_ratio:.3f} ({seconds:.3f} s / {b_seconds:.3f} s)")
+    print(
+        f"  reference                   {ref['ratio']:.3f} ({ref['baseline_s']:.3f} s / {ref['boltzmann_s']:.3f} s on"
+        " the machine that measured it)"
+    )
+    print(f"  now / reference             {slowdown:.2f}x (target <= {TARGET_SLOWDOWN:g}x)")
+    if comparable:
+        print(f"  equivalent reference time   {ref['ratio'] * b_seconds:.3f} s on this machine now")
 
     peak = mem["maxrss_mb"]
     note = "" if steps == 40 and args.scale is None else f" (this run: {steps} quarters, scale {params.scale:g})"
@@ -172,9 +229,15 @@ def main() -> None:
         (f"agent-steps/s ratio >= {TARGET_RATIO:g}", ratio >= TARGET_RATIO, f"{ratio:.1f}"),
         (f"peak memory (max RSS) < {TARGET_PEAK_MB:g} MB", peak < TARGET_PEAK_MB, f"{peak:.0f} MB"),
     ]
+    if comparable:
+        checks.append(
+            (f"baseline within {TARGET_SLOWDOWN:g}x of main {ref['commit']} (vs Boltzmann)", within, f"{slowdown:.2f}x")
+        )
     print("\ntargets")
     for label, met, value in checks:
         print(f"  [{'met' if met else 'MISSED'}] {label}: {value}")
+    if comparable:
+        print(f"speed vs reference: {'PASS' if within else 'FAIL'} ({slowdown:.2f}x, target <= {TARGET_SLOWDOWN:g}x)")
     print(f"all targets met: {'yes' if all(m for _, m, _ in checks) else 'no'}")
 
 

@@ -13,9 +13,11 @@ For every scenario and metric the table reports:
 * ``rel_change``: ``diff`` over the baseline's mean on the same pairs;
 * ``p_value``: two-sided paired t-test (:func:`scipy.stats.ttest_rel`); ``p_holm``: Holm step-down adjustment
   across all non-baseline rows of the table; ``significant``: ``p_holm < 1 - level``;
-* with a cost column: ``extra_cost`` (mean paired difference of the cost on the same pairs) and ``gain_per_cost``
+* with a cost column: ``extra_cost`` (mean paired difference of the cost on the same pairs), ``gain_per_cost``
   (``diff / extra_cost``: outcome gained per unit of extra public money, i.e. per 亿元 for ``public_cost``; NaN
-  where the extra cost is not positive or the metric is the cost itself).
+  where the extra cost is not positive or the metric is the cost itself) and its Fieller interval
+  ``gain_per_cost_ci_low``, ``gain_per_cost_ci_high`` (:func:`ratio_interval`; NaN where the extra cost's own
+  interval reaches zero, as the ratio is then unbounded).
 
 The baseline's own rows carry its mean and interval, with missing differences and tests. Pure computation: no
 model runs and no files.
@@ -49,7 +51,7 @@ COLUMNS = (
     "p_holm",
     "significant",
 )
-COST_COLUMNS = ("extra_cost", "gain_per_cost")
+COST_COLUMNS = ("extra_cost", "gain_per_cost", "gain_per_cost_ci_low", "gain_per_cost_ci_high")
 
 
 def holm(p: ArrayLike) -> np.ndarray:
@@ -96,6 +98,42 @@ def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]
         return mean, np.nan, np.nan
     half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * float(x.std(ddof=1)) / np.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def ratio_interval(y: np.ndarray, c: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """The ratio of means ``mean(y) / mean(c)`` of paired values and its Fieller interval.
+
+    The interval is the set of ratios R for which ``mean(y) - R mean(c)`` is not significantly different from
+    zero by a t-test across the n pairs: the roots of ``a R^2 - 2 b R + k = 0`` with ``q = t^2 / n``,
+    ``a = mean(c)^2 - q var(c)``, ``b = mean(y) mean(c) - q cov(y, c)``, ``k = mean(y)^2 - q var(y)`` (sample
+    (co)variances, t the two-sided ``level`` quantile with n - 1 degrees of freedom). It is bounded only when
+    ``mean(c)`` is itself significantly different from zero (``a > 0``); otherwise both bounds are NaN. With a
+    cost that does not vary across seeds it is the t interval of ``mean(y)`` divided by ``mean(c)``.
+
+    Args:
+        y: paired outcome differences, without NaN.
+        c: paired cost differences on the same pairs.
+        level: confidence level.
+
+    Returns:
+        ``(ratio, low, high)``; the ratio is NaN where ``mean(c)`` is 0.
+    """
+    n = y.size
+    if n == 0 or c.size != n:
+        return np.nan, np.nan, np.nan
+    my, mc = float(y.mean()), float(c.mean())
+    ratio = my / mc if mc != 0 else np.nan
+    if n < 2:
+        return ratio, np.nan, np.nan
+    q = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) ** 2 / n
+    cov = np.cov(y, c, ddof=1)
+    a = mc * mc - q * cov[1, 1]
+    b = my * mc - q * cov[0, 1]
+    k = my * my - q * cov[0, 0]
+    if not a > 0:
+        return ratio, np.nan, np.nan
+    root = float(np.sqrt(max(b * b - a * k, 0.0)))
+    return ratio, (b - root) / a, (b + root) / a
 
 
 def _paired_p(a: np.ndarray, b: np.ndarray) -> float:
@@ -216,8 +254,7 @@ def compare(
                 "p_value": np.nan,
             }
             if with_cost:
-                row["extra_cost"] = np.nan
-                row["gain_per_cost"] = np.nan
+                row.update(dict.fromkeys(COST_COLUMNS, np.nan))
             if s != baseline:
                 a = a_all[m].to_numpy(dtype=float)
                 b = b_all[m].to_numpy(dtype=float)
@@ -240,6 +277,9 @@ def compare(
                         row["extra_cost"] = extra
                         if m != cost and np.isfinite(extra) and extra > 0:
                             row["gain_per_cost"] = diff / extra
+                            if np.isfinite(dc).all():
+                                _, glo, ghi = ratio_interval(a - b, dc, level)
+                                row.update(gain_per_cost_ci_low=glo, gain_per_cost_ci_high=ghi)
             rows.append(row)
 
     out = pd.DataFrame(rows)

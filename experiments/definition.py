@@ -30,6 +30,20 @@ The file format::
     scenarios = ["baseline", "talent-incentives", "my/own.toml"]
 
 ``design.scenarios`` holds built-in scenario names or ``.toml`` paths (relative to the experiment file).
+With ``doses`` the scenarios after the first are measures run at several doses of their change from the first
+(the reference, run once)::
+
+    [design]
+    kind = "scenarios"
+    scenarios = ["baseline", "talent-incentives", "collaborative-fund"]
+    doses = [0.5, 1, 2]           # multiples of each measure's change from the reference
+
+A measure at dose ``d`` sets every lever it changes to ``reference + d * (measure - reference)`` (per region,
+pair or field; whole-number levers rounded; a choice lever takes the measure's option) and is labelled
+``talent-incentives@0.5`` (dose 1 keeps the plain name and is exactly the scenario). A measure that only
+switches choice levers has no dose and runs once, at dose 1. Measures may change levers only (no timeline, no
+behavioural or structural parameter). A dose that would take a lever of a measure beyond the registry's bounds
+(twice autonomy's change from 0.3 to 0.7, say) is not run for that measure; a measure must have at least one dose.
 The other kinds vary levers of a base scenario (``base``, a name or path; default ``"baseline"``)::
 
     [design]                      # full-factorial grid over the listed values
@@ -70,7 +84,7 @@ import itertools
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -79,15 +93,27 @@ import numpy as np
 from jjjsim.model.param import MAX_SEED
 from jjjsim.model.params import REGISTRY, ConfigError, Param, Params, did_you_mean, validate
 from jjjsim.model.scenario import Scenario, builtin_names, load_scenario, locate, read_toml
+from jjjsim.model.timeline import identity
 
-__all__ = ["DESIGNS", "Experiment", "Keep", "RunSpec", "builtin_dir", "experiment_names", "load_experiment", "run_id"]
+__all__ = [
+    "DESIGNS",
+    "Experiment",
+    "Keep",
+    "RunSpec",
+    "builtin_dir",
+    "dose_label",
+    "experiment_names",
+    "load_experiment",
+    "measure_change",
+    "run_id",
+]
 
 DESIGNS = ("scenarios", "grid", "lhs", "sobol", "morris")
 TOP_LEVEL_KEYS = ("name", "description", "steps", "seeds", "outputs", "overrides", "design")
 SEED_KEYS = ("count", "root", "list")
 OUTPUT_KEYS = ("series", "flows", "every", "summary")
 DESIGN_KEYS: dict[str, tuple[str, ...]] = {
-    "scenarios": ("kind", "scenarios"),
+    "scenarios": ("kind", "scenarios", "doses"),
     "grid": ("kind", "base", "levers"),
     "lhs": ("kind", "base", "samples", "levers", "bounds"),
     "sobol": ("kind", "base", "samples", "levers", "bounds"),
@@ -124,6 +150,10 @@ class RunSpec:
     steps: int
     point: dict[str, Value] = field(default_factory=dict)
     """The design point's lever values (empty for a scenario comparison)."""
+    measure: str = ""
+    """Scenario designs with doses: the measure (scenario) this run doses; "" otherwise and for the reference."""
+    dose: float | None = None
+    """Scenario designs with doses: the multiple of the measure's change from the reference; None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +218,9 @@ def design_size(data: dict[str, Any]) -> tuple[int, int]:
     kind, levers = design.get("kind"), design.get("levers")
     samples = design.get("samples") if _is_int(design.get("samples")) and design.get("samples") > 0 else 1
     if kind == "scenarios":
-        points = max(1, len(design["scenarios"])) if isinstance(design.get("scenarios"), list) else 1
+        n = max(1, len(design["scenarios"])) if isinstance(design.get("scenarios"), list) else 1
+        doses = design.get("doses")
+        points = 1 + (n - 1) * len(doses) if isinstance(doses, list) and doses else n
     elif kind == "grid":
         axes = _flatten(levers) if isinstance(levers, dict) else {}
         points = math.prod(max(1, len(v)) if isinstance(v, list) else 1 for v in axes.values())
@@ -214,8 +246,35 @@ def definition_digest(definition: Any) -> str:
 
 def run_id(params: Params, seed: int, steps: int) -> str:
     """The stable id of a run: a hash of its resolved parameters, seed and steps."""
-    text = json.dumps({"params": params.values, "seed": seed, "steps": steps}, sort_keys=True)
+    text = json.dumps({"params": identity(params.values), "seed": seed, "steps": steps}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def dose_label(measure: str, dose: float) -> str:
+    """The label of a measure at a dose: ``talent-incentives@0.5``; the plain name at dose 1."""
+    return measure if dose == 1 else f"{measure}@{dose:g}"
+
+
+def measure_change(reference: Params, measure: Params) -> dict[str, Any]:
+    """The parameters ``measure`` sets differently from ``reference`` (``steps`` aside): name -> the measure's
+    value, per-key parameters with only the sub-keys that differ."""
+    out: dict[str, Any] = {}
+    for name, v in measure.values.items():
+        b = reference.values.get(name)
+        if name == "steps" or v == b:
+            continue
+        out[name] = {k: x for k, x in v.items() if x != b[k]} if REGISTRY[name].per else v
+    return out
+
+
+def _dosed(param: Param, ref: Any, value: Any, dose: float) -> Any:
+    """One scalar at ``dose`` of its change from ``ref`` to ``value`` (the value itself at dose 1)."""
+    if param.kind == "choice" or dose == 1:
+        return value
+    x = float(ref) + dose * (float(value) - float(ref))
+    if not math.isfinite(x):  # a huge dose: the registry's check refuses it
+        return x
+    return int(math.floor(x + 0.5)) if param.kind == "int" else float(f"{x:.12g}")  # 0.45, not 0.44999999999999996
 
 
 def _is_int(v: Any) -> bool:
@@ -323,9 +382,12 @@ class _Loader:
         self.table("design", DESIGN_KEYS[kind])  # the keys this kind takes
 
         problem = None
+        doses: dict[str, tuple[str, float]] = {}  # label -> (measure, dose)
         if kind == "scenarios":
             bases = self.scenarios(design)
             points: list[tuple[str, Scenario, dict[str, Value]]] = [(s.name, s, {}) for s in bases]
+            if "doses" in design:
+                points, doses = self.dosed(bases, self.doses(design))
         else:
             base = self.scenario(design.get("base", "baseline"), "design.base")
             bases = [base]
@@ -348,7 +410,8 @@ class _Loader:
         runs = []
         for label, scenario, point in points:
             params = self.apply(scenario.params, overrides, steps, point)
-            runs += [RunSpec(run_id(params, s, steps), label, s, params, steps, point) for s in seeds]
+            measure, dose = doses.get(label, ("", None))
+            runs += [RunSpec(run_id(params, s, steps), label, s, params, steps, point, measure, dose) for s in seeds]
         return Experiment(
             name=name,
             description=" ".join(description.split()),
@@ -464,6 +527,59 @@ class _Loader:
             raise self.fail("design.scenarios", "distinct scenarios", f"duplicates {dup}")
         return out
 
+    def doses(self, design: dict[str, Any]) -> list[float]:
+        doses = design["doses"]
+        if not isinstance(doses, list) or not doses or not all(_is_number(d) and d > 0 for d in doses):
+            raise self.fail("design.doses", "a non-empty list of doses > 0 (multiples of each measure's change)", doses)
+        if len(set(doses)) < len(doses):
+            raise self.fail("design.doses", "distinct doses", doses)
+        if len(design.get("scenarios", ())) < 2:
+            raise self.fail(
+                "design.scenarios", "a reference scenario and at least one measure to dose", design["scenarios"]
+            )
+        return sorted(float(d) for d in doses)
+
+    def dosed(
+        self, scenarios: list[Scenario], doses: list[float]
+    ) -> tuple[list[tuple[str, Scenario, dict[str, Value]]], dict[str, tuple[str, float]]]:
+        """The reference (the first scenario) once, then each measure at each dose (a choice-only one at dose 1)."""
+        ref = scenarios[0]
+        points: list[tuple[str, Scenario, dict[str, Value]]] = [(ref.name, ref, {})]
+        labels: dict[str, tuple[str, float]] = {}
+        for s in scenarios[1:]:
+            change = measure_change(ref.params, s.params)
+            bad = [n for n in change if REGISTRY[n].role != "lever" or REGISTRY[n].kind == "timeline"]
+            if bad or not change:
+                found = f"{s.name} changes {', '.join(bad)}" if bad else f"{s.name} changes nothing"
+                raise self.fail("design.scenarios", f"measures that change levers of {ref.name} only", found)
+            numeric = any(REGISTRY[n].kind != "choice" for n in change)
+            refused: list[str] = []
+            tried = doses if numeric else [1.0]
+            for d in tried:
+                values = {}
+                for n, v in change.items():
+                    p, b = REGISTRY[n], ref.params.values[n]
+                    values[n] = {k: _dosed(p, b[k], x, d) for k, x in v.items()} if p.per else _dosed(p, b, v, d)
+                try:
+                    params = ref.params.replace(values, where=self.where) if d != 1 else s.params
+                except ConfigError as err:  # beyond the registry's bounds: this dose is not run for this measure
+                    found = f"{err.found:.4g}" if isinstance(err.found, float) else err.found
+                    refused.append(f"dose {d:g}: {err.key} would be {found}")
+                    continue
+                label = dose_label(s.name, d)
+                if label == ref.name or label in labels:
+                    raise self.fail("design.doses", "doses and scenarios that give distinct labels", label)
+                points.append((label, replace(s, name=label, params=params), {}))
+                labels[label] = (s.name, d)
+            if len(refused) == len(tried):
+                raise self.fail(
+                    "design.doses",
+                    f"at least one dose that keeps every lever of {s.name} within the registry's bounds",
+                    doses,
+                    "; ".join(refused),
+                )
+        return points, labels
+
     def lever(self, name: Any, key: str, numeric: bool) -> _Lever:
         if not isinstance(name, str):
             raise self.fail(key, "a lever name", name)
@@ -472,6 +588,9 @@ class _Loader:
             expected = "a lever or parameter name (see `jjjsim levers --all`; steps is the top-level key)"
             raise self.fail(key, expected, name, did_you_mean(name, _lever_names()))
         p = REGISTRY[base]
+        if p.kind == "timeline":
+            expected = "a lever or parameter with a value (timelines: [[timeline]] entries of a scenario file)"
+            raise self.fail(key, expected, name)
         if sub and sub not in p.keys:
             expected = f"one of {', '.join(p.keys)} after {base}." if p.keys else f"{base} without a sub-key"
             raise self.fail(key, expected, name, did_you_mean(name, _lever_names()))

@@ -1,4 +1,4 @@
-"""``jjjsim reproduce E1`` … ``E6``: regenerate a published experiment's results, report and tables into a folder.
+"""``jjjsim reproduce E1`` … ``E7``: regenerate a published experiment's results, report and tables into a folder.
 
 Each experiment lives in ``experiments/E<k>-<name>/`` with a README (question, design, command, run time,
 outputs) and its definition files. Reproducing one runs its sweeps through the ordinary sweep engine (so it
@@ -155,8 +155,9 @@ def e1(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[st
                 star = "*" if bool(x.significant) else ""
                 row[f"{m} {r}"] = "–" if not np.isfinite(x.rel_change) else f"{x.rel_change:+.1%}{star}"
         row["extra public cost (亿元)"] = _ci_text(*sub.loc["public_cost", ["diff", "diff_ci_low", "diff_ci_high"]])
-        gain = sub.loc["value_added", "gain_per_cost"]
-        row["value added per extra 亿元"] = "–" if not np.isfinite(gain) else f"{gain:,.3g}"
+        gain, lo, hi = sub.loc["value_added", ["gain_per_cost", "gain_per_cost_ci_low", "gain_per_cost_ci_high"]]
+        ci = f" [{lo:,.3g}, {hi:,.3g}]" if np.isfinite(lo) and np.isfinite(hi) else " [unbounded]"  # Fieller
+        row["value added per extra 亿元 [95 % CI]"] = "–" if not np.isfinite(gain) else f"{gain:,.3g}{ci}"
         rows.append(row)
     files += _write_table(pd.DataFrame(rows), out, "which-measure-helps-which-region")
     return {
@@ -375,6 +376,46 @@ def e6(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[st
     }
 
 
+# ---- E7: each measure at several doses, and all at equal public cost ------------------------------------------
+
+E7_METRICS = [
+    "value_added",
+    "results",
+    "cross_region_contract_value",
+    "results_tianjin_hebei",
+    "theil_value_added",
+    "public_cost",
+]
+
+
+def e7(out: Path, quick: bool, workers: int | None, dask: str | None) -> dict[str, Any]:
+    """E7: every measure at several doses of its change: its dose-response, its outcome gained per 亿元 at each
+    dose (Fieller intervals), and its effect when scaled to one common extra public cost (interpolated between the
+    doses around it, seed by seed; :mod:`jjjsim.experiments.dose`)."""
+    from jjjsim.viz.data import load_results
+
+    exp = _prepare(_definition(HERE / "E7-dose-cost" / "doses.toml", quick), out, "doses")
+    _run_sweep(exp, out / "doses", workers, dask)
+    tables = load_results(out / "doses").dose_tables(E7_METRICS)
+    if tables is None:
+        raise ConfigError(str(out / "doses"), "design.doses", "a scenario design with doses and a public cost", "none")
+    response, equal = tables
+    files = _write_table(response, out, "dose-response") + _write_table(equal, out, "equal-cost")
+    summary = []
+    for measure, g in equal.groupby("measure", sort=False):
+        row: dict[str, Any] = {"measure": measure, "dose": g.dose.iloc[0], "how": g.status.iloc[0]}
+        for r in g.itertuples():
+            row[r.metric] = "–" if not np.isfinite(r.effect) else _ci_text(r.effect, r.effect_ci_low, r.effect_ci_high)
+        summary.append(row)
+    files += _write_table(pd.DataFrame(summary), out, "equal-cost-summary")
+    return {
+        "equal_cost": float(equal.attrs["amount"]),
+        "sweeps": {"doses": "doses"},
+        "reports": {"doses": _report(out / "doses", out / "report-doses.html", E7_METRICS)},
+        "tables": files,
+    }
+
+
 # ---- E4, E5 and the registry ----------------------------------------------------------------------------------
 
 
@@ -403,6 +444,7 @@ PUBLISHED: dict[str, Published] = {
         Published("E4", "E4-sensitivity", "Which levers and uncertain parameters drive the main outcomes?", _e4),
         Published("E5", "E5-calibration", "How well does the calibrated model fit, in and out of sample?", _e5),
         Published("E6", "E6-budget-mix", "The best policy mix under a fixed public budget, with its uncertainty", e6),
+        Published("E7", "E7-dose-cost", "What does each measure do per dose, and at equal public cost?", e7),
     )
 }
 
@@ -416,7 +458,7 @@ def reproduce(
     dask: str | None = None,
     progress: Progress | None = None,
 ) -> Path:
-    """Regenerate a published experiment (``E1`` … ``E6``) into ``out`` (default ``results/<key>[-quick]``).
+    """Regenerate a published experiment (``E1`` … ``E7``) into ``out`` (default ``results/<key>[-quick]``).
 
     Returns the output folder, which holds ``manifest.json`` (what ran, with which code, how long, which files),
     the sweeps' results folders, their HTML reports and the experiment's tables (CSV and markdown).

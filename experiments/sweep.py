@@ -44,7 +44,6 @@ from typing import Any
 import pandas as pd
 from jjjsim.model.budget import Budget
 from jjjsim.model.param import ConfigError
-from jjjsim.model.runner import run
 
 from .definition import Experiment, Keep, RunSpec
 from .store import ResultsStore, read_folder
@@ -79,6 +78,8 @@ def run_one(spec: RunSpec, keep: Keep, budget: Budget | None = None) -> dict[str
 
     ``budget`` caps the run's work and memory (the default :class:`Budget` when None); a run past a cap fails
     with the budget's one-line message, recorded like any failed run."""
+    from jjjsim.model.runner import run  # here, not at the top: a sweep refused at once never loads the model (Mesa)
+
     try:
         result = run(spec.params, seed=spec.seed, steps=spec.steps, budget=budget)
     except Exception as err:  # sent back as text: any exception type crosses the process boundary intact

@@ -216,7 +216,8 @@ def levers(
     t = Table(show_lines=True, expand=True)
     t.add_column("name", no_wrap=True)
     t.add_column("role", no_wrap=True)
-    t.add_column("unit", ratio=2, overflow="fold")
+    longest = max(len(word) for p in REGISTRY.values() for word in p.unit.split() or [""])  # no unit word is cut:
+    t.add_column("unit", ratio=2, overflow="fold", width=longest)  # a ratio column's width is its least (rich)
     t.add_column("bounds", no_wrap=True)
     t.add_column("default", no_wrap=True)
     t.add_column("source", ratio=4, overflow="fold")
@@ -228,6 +229,8 @@ def levers(
         default = (
             "\n".join(f"{k}={v:g}" for k, v in p.default.items()) if isinstance(p.default, dict) else str(p.default)
         )
+        if p.kind == "timeline":
+            default = "none"
         path = (
             f"\n{escape(p.causal_path)}\n[dim]{escape(p.measure)}; primary outcome: {escape(p.outcome)} "
             f"({'rises' if p.effect > 0 else 'falls'} with the lever)[/]"
@@ -359,7 +362,7 @@ def compare(
     t = Table(title=f"paired comparison against {escape(baseline)} (95 % intervals; p Holm-corrected)")
     has_cost = "gain_per_cost" in table
     cols = ("scenario", "metric", "mean", "diff [95 % CI]", "change", "p (Holm)") + (
-        ("gain / 亿元",) if has_cost else ()
+        ("gain / 亿元 [95 % CI]",) if has_cost else ()
     )
     for col in cols:
         t.add_column(col, justify="left" if col in ("scenario", "metric") else "right")
@@ -373,10 +376,17 @@ def compare(
             f"{r.diff:+,.4g} [{r.diff_ci_low:+,.4g}, {r.diff_ci_high:+,.4g}]",
             f"{r.rel_change:+.1%}",
             f"{r.p_holm:.2g}",
-            *((f"{r.gain_per_cost:,.3g}",) if has_cost else ()),
+            *((_gain_text(r.gain_per_cost, r.gain_per_cost_ci_low, r.gain_per_cost_ci_high),) if has_cost else ()),
         )
     out.print(t)
     out.print(f"Saved {escape(str(results / 'comparison.csv'))}", highlight=False)
+
+
+def _gain_text(gain: float, lo: float, hi: float) -> str:
+    """Gain per 亿元 with its Fieller interval ("unbounded" where the extra cost's own interval reaches zero)."""
+    if gain != gain:  # NaN: no extra cost, or the cost itself
+        return "–"
+    return f"{gain:,.3g} [{lo:,.3g}, {hi:,.3g}]" if lo == lo and hi == hi else f"{gain:,.3g} [unbounded]"
 
 
 DEFAULT_METRICS = (
@@ -437,6 +447,13 @@ def report(
     metric: Annotated[
         list[str] | None, typer.Option(help="Summary metric for the table and comparison figures (repeatable).")
     ] = None,
+    equal_cost: Annotated[
+        float | None,
+        typer.Option(
+            help="Designs with doses: compare the measures at this extra public cost (亿元 over the run; default: "
+            "the largest every measure with a cost of its own reaches)."
+        ),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report (opens offline) with the figures the results support."""
     from jjjsim.model.params import ConfigError
@@ -446,7 +463,14 @@ def report(
     try:
         from jjjsim.viz.report import write_report
 
-        path = write_report(folder, output, png=png, lang=lang, metrics=metric)  # type: ignore[arg-type]
+        path = write_report(
+            folder,
+            output,
+            png=png,
+            lang=lang,  # type: ignore[arg-type]
+            metrics=metric,
+            equal_cost=equal_cost,
+        )
     except ConfigError as e:  # the folder is read as `results` and `compare` read it: one line if refused
         raise _fail(str(e)) from None
     except OSError as e:
@@ -491,7 +515,7 @@ def app_(
 
 @app.command()
 def reproduce(
-    experiment: Annotated[str, typer.Argument(help="E1 ... E6 (see experiments/E*/README.md).")],
+    experiment: Annotated[str, typer.Argument(help="E1 ... E7 (see experiments/E*/README.md).")],
     quick: Annotated[bool, typer.Option("--quick", help="A reduced version in well under a minute.")] = False,
     output: Annotated[Path | None, typer.Option("--out", help="Output folder (default: results/<E>[-quick]).")] = None,
     workers: Annotated[int | None, typer.Option(help="Local worker processes (default: all cores).")] = None,

@@ -1,7 +1,9 @@
 """The achievement table: research results as records, not agents (model-spec §3).
 
-Status moves new -> piloting -> market-ready -> licensed (to a firm in Jing-Jin-Ji or Outside) or
-expired. Each row keeps its field, quality q, TRL, origin platform and region, and what became of it.
+Status moves new -> piloting -> market-ready -> licensed (its first contract, with a firm in Jing-Jin-Ji or
+Outside) or expired. Licensing is non-exclusive: a market-ready or licensed result stays on offer, and may be
+licensed again, until ``result_life`` quarters after its birth. Each row keeps its field, quality q, TRL,
+origin platform and region, and what became of it.
 """
 
 from __future__ import annotations
@@ -24,5 +26,7 @@ COLUMNS = {
     "buyer": (np.int8, ()),
     "licensed": (np.int32, ()),
     "value": (np.float64, ()),
+    "licences": (np.int32, ()),
 }
-"""base: demo-base row piloting it (-1); anchor: region of that base (-1); buyer: buyer region (-1)."""
+"""base: demo-base row piloting it (-1); anchor: region of that base (-1); buyer: region of the first buyer
+(-1); licensed: quarter of the first licence; value, licences: contract value and contracts so far."""

@@ -31,6 +31,25 @@ def series(indicator: str, region: str) -> pd.Series:
     return pd.Series(d.value.to_numpy(), index=d.year.astype(int).to_numpy()).sort_index()
 
 
+FIT_YEARS = (2014, 2020)
+"""The years the model is fitted and its exogenous trends derived on; 2021-2023 are kept for checking."""
+
+
+@lru_cache(maxsize=16)
+def trend(indicator: str) -> tuple[float, np.ndarray]:
+    """Annual log-linear (OLS) trend of ``indicator`` over ``FIT_YEARS``: the JJJ sum's slope and each region's
+    slope in ``JJJ`` order (years where a region has no value are left out of that region's fit and of the sum)."""
+    lo, hi = FIT_YEARS
+    frame = pd.DataFrame({r: series(indicator, r).loc[lo:hi] for r in JJJ}).dropna()
+
+    def slope(x: pd.Series) -> float:
+        return float(np.polyfit(x.index.to_numpy(dtype=float), np.log(x.to_numpy(dtype=float)), 1)[0])
+
+    regions = np.array([slope(series(indicator, r).loc[lo:hi].dropna()) for r in JJJ])
+    regions.setflags(write=False)
+    return slope(frame.sum(axis=1)), regions
+
+
 def value_in(indicator: str, region: str, year: int) -> float:
     """Value in ``year``: log-linear interpolation between observed years, held flat beyond them."""
     s = series(indicator, region).dropna()
@@ -51,6 +70,7 @@ class StartState:
     invention_patents: np.ndarray  # granted / yr
     contract_output: np.ndarray  # 100m CNY / yr, by seller region
     contract_absorbed: np.ndarray  # 100m CNY / yr, by buyer region
+    contract_count: np.ndarray  # contracts / yr, by seller region
     gdp: np.ndarray  # 100m CNY / yr (implied by the R&D bulletin: expenditure / intensity)
     high_tech_firms: np.ndarray  # stock
     key_labs: np.ndarray  # state key labs (discipline + enterprise + provincial-ministerial)
@@ -82,6 +102,7 @@ def start_state(year: int) -> StartState:
         invention_patents=arr("patents_granted_invention"),
         contract_output=arr("tech_contract_turnover_output"),
         contract_absorbed=arr("tech_contract_turnover_absorbed"),
+        contract_count=arr("tech_contract_count_output"),
         gdp=arr("gdp_implied_by_rd_bulletin"),
         high_tech_firms=arr("high_tech_enterprises_stock"),
         key_labs=labs,

@@ -26,6 +26,24 @@ def _table(rows: list[tuple[str, str, str, int]]) -> dict[str, Indicator]:
     return {name: Indicator(name, label, unit, better) for name, label, unit, better in rows}
 
 
+COST_LABELS: dict[str, str] = {  # the outlays of model/costs.py (cost.<key>; the test of labels keeps them in step)
+    "incentives": "talent incentives",
+    "public_funds": "public fund deals",
+    "shared_labs": "shared key labs",
+    "demo_bases": "demonstration bases",
+    "service_platforms": "service platforms",
+    "barrier": "barrier reduction",
+    "standards_recognition": "standards recognition",
+    "project_alignment": "project alignment",
+    "instrument_sharing": "instrument-sharing subsidy",
+    "chain_integration": "chain integration",
+    "talent_network": "talent network",
+    "autonomy": "autonomy (oversight given up, no money)",
+    "evaluation_regime": "platform evaluation",
+    "culture_learning_rate": "entrepreneurship programmes",
+    "capital_function_relocation": "relocation of non-capital functions",
+}
+
 # fmt: off
 SERIES: dict[str, Indicator] = _table([  # per step and region (metrics.REGION_INDICATORS)
     ("talent", "Talent agents", "agents", 0),
@@ -43,6 +61,8 @@ SERIES: dict[str, Indicator] = _table([  # per step and region (metrics.REGION_I
     ("value_added", "Value added", "亿元 per quarter", 1),
     ("branches", "Branches of firms from other regions", "branches", 1),
     ("branches_opened", "Branches opened", "per quarter", 1),
+    ("relocations", "Firms relocated here from Beijing", "agents per quarter", 1),
+    ("contracts_bought", "Technology contracts bought", "per quarter", 1),
     ("firm_entries", "Firm entries", "per quarter", 1),
     ("spinoffs", "Spin-offs", "per quarter", 1),
     ("firm_exits", "Firm exits", "per quarter", -1),
@@ -71,6 +91,7 @@ MODEL: dict[str, Indicator] = _table([  # per step, whole model (metrics.MODEL_I
     ("public_cost", "Public cost", "亿元 per quarter", -1),
     ("efficiency_spread", "Spread of platform efficiency", "sd of log results per budget", -1),
     ("market_ready_stock", "Market-ready results awaiting a licensee", "results", 0),
+    *((f"cost.{k}", f"Public cost: {label}", "亿元 per quarter", -1) for k, label in COST_LABELS.items()),
 ])
 SUMMARY: dict[str, Indicator] = _table([  # one value per run (runner.summarise); ".Region" variants below
     ("results", "Results, Jing-Jin-Ji", "over the run", 1),
@@ -100,6 +121,7 @@ SUMMARY: dict[str, Indicator] = _table([  # one value per run (runner.summarise)
     ("talent_fte", "R&D personnel", "FTE at the end", 1),
     ("talent_net_outflow", "Net talent outflow", "FTE over the run", -1),
     ("value_added_last_quarter", "Value added in the last quarter", "亿元", 1),
+    *((f"cost.{k}", f"Public cost: {label}", "亿元 over the run", -1) for k, label in COST_LABELS.items()),
 ])
 # fmt: on
 
@@ -112,6 +134,9 @@ def indicator(name: str) -> Indicator:
 
     Unknown names (a design point's column, say) get their own name as label and no unit.
     """
+    for table in (SUMMARY, SERIES, MODEL):
+        if name in table:  # a name with a dot of its own (cost.<measure>)
+            return table[name]
     base, _, region = name.partition(".")
     for table in (SUMMARY, SERIES, MODEL):
         if base in table:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import rules
+from . import costs, rules
 from .achievements import LICENSED
-from .agents import fund
+from .agents import firm, fund
 from .regions import REGIONS
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ REGION_INDICATORS: dict[str, str] = {
     "results_quality": "quality-weighted new results this quarter",
     "duplicates": "duplicated results discarded this quarter",
     "transformation_rate": "share of results born 8 quarters ago licensed within 8 quarters (by origin)",
-    "contracts_sold": "technology contracts sold this quarter (count, by seller region)",
+    "contracts_sold": "technology contracts sold this quarter (count of real contracts, by seller region)",
     "contract_value_sold": "technology-contract value sold this quarter, 100m CNY (by seller)",
     "contract_value_bought": "technology-contract value bought this quarter, 100m CNY (by buyer)",
     "firms": "firm agents alive (HQ region)",
@@ -35,6 +35,8 @@ REGION_INDICATORS: dict[str, str] = {
     "value_added": "firm value added this quarter, 100m CNY",
     "branches": "branches of firms from other regions located here",
     "branches_opened": "branches opened here this quarter by firms from other regions",
+    "relocations": "Beijing firms that moved their headquarters here this quarter (agents)",
+    "contracts_bought": "technology contracts bought this quarter by firms located here (count, real contracts)",
     "firm_entries": "firm entries this quarter (market entry and spin-offs)",
     "spinoffs": "spin-offs this quarter",
     "firm_exits": "firm exits this quarter",
@@ -60,8 +62,8 @@ MODEL_INDICATORS: dict[str, str] = {
     "collab_fund_expected_multiple": "expected multiple of the collaborative fund's deals (pi x multiple)",
     "private_crowd_in": "cumulative private co-investment drawn in by funds",
     "fund_exits": "successful exits this quarter",
-    "public_cost": "public cost this quarter: incentives + public fund deals + shared labs + demo bases"
-    " + service platforms, 100m CNY",
+    "public_cost": "public cost this quarter: the sum of the cost.<measure> outlays, 100m CNY",
+    **{f"cost.{k}": f"public outlay this quarter, 100m CNY: {v}" for k, v in costs.OUTLAYS.items()},
     "efficiency_spread": "spread (sd) of log results per unit budget across research platforms at the latest"
     " evaluation (NaN before the first)",
     "market_ready_stock": "market-ready results waiting for a licensee",
@@ -78,7 +80,6 @@ class Recorder:
         self._last_value = np.zeros((4, 4))
         self._last_count = np.zeros((4, 4))
         self._last_moves = np.zeros((4, 4))
-        self._last_public_fund = 0.0
         self._ri = {k: i for i, k in enumerate(REGION_INDICATORS)}
         self._mi = {k: i for i, k in enumerate(MODEL_INDICATORS)}
 
@@ -107,7 +108,7 @@ class Recorder:
         done = cohort & (res.status == LICENSED) & (res.licensed - res.born <= 8)
         rs = pl.research & pl.alive
         n_rs = np.maximum(np.bincount(pl.region[rs], minlength=4), 1)
-        va = fm.productivity * fm.size * fm.alive
+        va = firm.value_added(m)
         elsewhere = fm.branches & fm.alive[:, None] & (np.arange(4)[None, :] != fm.region[:, None])
         return {
             "talent": n_t,
@@ -126,6 +127,8 @@ class Recorder:
             "value_added": np.bincount(fm.region, va, minlength=4),
             "branches": elsewhere.sum(axis=0),
             "branches_opened": tally.branches_opened,
+            "relocations": tally.relocations,
+            "contracts_bought": tally.contracts / m.p.scale,
             "firm_entries": tally.firm_entries,
             "spinoffs": tally.spinoffs,
             "firm_exits": tally.firm_exits,
@@ -142,16 +145,12 @@ class Recorder:
         }
 
     def _model_values(self, m: JJJModel) -> dict[str, float]:
-        fd, inv, pl = m.fund, m.investments, m.platform
+        fd, inv = m.fund, m.investments
         rv = self.region[self.n]
         collab = fd.kind == fund.COLLABORATIVE
         c_inv = np.isin(inv.fund, np.flatnonzero(collab))
-        public = fd.kind != fund.PRIVATE
-        public_fund = fd.invested[public].sum()
-        public_step = public_fund - self._last_public_fund
-        self._last_public_fund = public_fund
+        outlays = costs.public_outlays(m)
         value = self._step_value
-        demo = pl.kind == 3
         return {
             "theil_value_added": rules.theil(rv[:3, self._ri["value_added"]]),
             "theil_results": rules.theil(rv[:3, self._ri["results_quality"]]),
@@ -166,10 +165,8 @@ class Recorder:
             else np.nan,
             "private_crowd_in": fd.crowd_in.sum(),
             "fund_exits": m.tally.exits.sum(),
-            "public_cost": m.tally.incentives_paid.sum()
-            + public_step
-            + pl.budget[m.shared_lab].sum()
-            + pl.budget[demo | (pl.kind == 2)].sum(),
+            "public_cost": sum(outlays.values()),
+            **{f"cost.{k}": v for k, v in outlays.items()},
             "efficiency_spread": m.efficiency_spread,
             "market_ready_stock": float((m.results.status == 2).sum()),
         }

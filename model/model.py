@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 import mesa
 import numpy as np
 
-from . import achievements, setup
+from . import achievements, setup, timeline
 from .agents import firm, fund, platform, talent
 from .agents.base import RowAgent
 from .budget import Budget
 from .metrics import Recorder
 from .params import REGISTRY, ConfigError, Params, defaults, validate
-from .regions import FIELDS, barrier_matrix, field_similarity, spillover_weights
+from .partnerships import Ties
+from .regions import FIELDS, OUTSIDE, barrier_matrix, field_similarity, spillover_weights
 from .table import Table
 
 STREAMS = (
@@ -30,6 +31,7 @@ STREAMS = (
     "network",
     "relocation",
     "hiring",
+    "firm_relocation",
 )
 """Processes with a random stream of their own (see :meth:`JJJModel.stream`)."""
 
@@ -44,6 +46,11 @@ class Tally:
 
     duplicates: np.ndarray = field(default_factory=_zeros4)
     adoptions: np.ndarray = field(default_factory=_zeros4)
+    """JJJ results licensed for the first time, by buyer region."""
+    contracts: np.ndarray = field(default_factory=_zeros4)
+    """Contracts (deals) signed by JJJ firms, by buyer region."""
+    relocations: np.ndarray = field(default_factory=_zeros4)
+    """Beijing firms that moved their headquarters here this quarter."""
     value_added: np.ndarray = field(default_factory=_zeros4)
     firm_exits: np.ndarray = field(default_factory=_zeros4)
     firm_entries: np.ndarray = field(default_factory=_zeros4)
@@ -51,6 +58,13 @@ class Tally:
     branches_opened: np.ndarray = field(default_factory=_zeros4)
     exits: np.ndarray = field(default_factory=_zeros4)
     incentives_paid: np.ndarray = field(default_factory=_zeros4)
+    evaluation_transfer: np.ndarray = field(default_factory=_zeros4)
+    """Gross research budget moved by this step's evaluation tournament, by the region of the platforms that gain
+    it (100m CNY per quarter from now on; 0 between evaluations). Taken from the bottom platforms of the same type,
+    so its net public cost is zero by construction."""
+    evaluation_net: np.ndarray = field(default_factory=_zeros4)
+    """Net change of research budgets by this step's evaluation (reversion plus tournament), by region (100m CNY
+    per quarter); sums to zero over the regions."""
 
 
 @dataclass
@@ -65,6 +79,8 @@ class Flows:
     paid_by_firms: float = 0.0
     paid_by_outside: float = 0.0
     received_by_platforms: float = 0.0
+    paid_to_outside: float = 0.0
+    """Paid by JJJ firms to sellers in the rest of China."""
     recertification: float = 0.0
 
 
@@ -126,6 +142,7 @@ class JJJModel(mesa.Model):
         self.efficiency_spread = np.nan  # set by each evaluation
         self.flows = Flows()
         self.tally = Tally()
+        self.ties = Ties()
         setup.initialise(self)
         self.recorder = Recorder(self, p.steps)
         self.recorder.record(self)
@@ -134,6 +151,7 @@ class JJJModel(mesa.Model):
     # ---- the schedule ----------------------------------------------------------------------------
     def step(self) -> None:
         """One quarter: the nine processes of model-spec §4, in order."""
+        timeline.apply(self)  # levers in force this quarter (index self.steps - 1; model/timeline.py)
         self.tally = Tally()
         platform.research(self)  # 1 research
         platform.pilot(self)  # 2 piloting
@@ -142,6 +160,7 @@ class JJJModel(mesa.Model):
         firm.produce(self)  # 5 firms
         firm.enter_exit(self)
         firm.open_branches(self)
+        firm.relocate(self)
         talent.turnover(self)  # 6 talent
         talent.network(self)
         talent.relocate(self)
@@ -155,9 +174,9 @@ class JJJModel(mesa.Model):
         self.budget.check_work(self.work, self.steps, held)
 
     def holding(self) -> int:
-        """Living agents plus result records: what one step's work is proportional to."""
+        """Living agents, result records and partnership ties: what one step's work is proportional to."""
         alive = sum(int(np.count_nonzero(t.alive)) for t in (self.talent, self.platform, self.firm, self.fund))
-        return alive + len(self.results)
+        return alive + len(self.results) + len(self.ties)
 
     def reserve(self, table: str, extra: int) -> None:
         """Check that ``extra`` more bytes for ``table`` stay within the memory budget (raises
@@ -166,7 +185,7 @@ class JJJModel(mesa.Model):
 
     def table_bytes(self) -> int:
         """Bytes allocated by the model's tables (their capacity): what the memory budget counts."""
-        return sum(getattr(self, name).nbytes for name in self.TABLES)
+        return sum(getattr(self, name).nbytes for name in self.TABLES) + self.ties.nbytes
 
     def update_economy(self) -> None:
         """Culture rises with commercial successes and decays (§4.8); wages track productivity;
@@ -178,9 +197,16 @@ class JJJModel(mesa.Model):
         self.climate[3] = 0.0
         rel = self.mean_productivity() / self.ref_productivity
         self.wage = p.wage * np.r_[rel[:3] ** p.wage_productivity_elasticity, 1.0]
-        self.platform.budget[self.platform.research] *= 1.0 + p.budget_growth
-        self.knowledge *= 1.0 - setup.KNOWLEDGE_DECAY
-        fte = np.bincount(self.talent.region[self.talent.alive], minlength=4) * self.fte_per_agent
+        research = self.platform.research
+        # the exogenous path (JJJ trend plus the region's deviation from it), and the deviation from that path
+        growth = 1.0 + p.budget_growth + self.budget_growth_dev[self.platform.region[research]]
+        self.platform.budget[research] *= growth
+        self.platform.budget_dev[research] *= growth
+        self.knowledge *= 1.0 - p.knowledge_decay
+        # the spillover reference follows the JJJ knowledge stock's own trend (exponential smoothing)
+        self.knowledge_ref += p.knowledge_reference_adjustment * (self.knowledge[:3].sum() - self.knowledge_ref)
+        paid = self.talent.alive & talent.incentive_eligible(self)  # every resident, or recent arrivals only
+        fte = np.bincount(self.talent.region[paid], minlength=4) * self.fte_per_agent
         self.tally.incentives_paid = np.r_[p.talent_incentive, 0.0] * fte / 4.0 * 1e-4
 
     def _child_seed(self, stream: int, step: int) -> np.random.SeedSequence:
@@ -214,18 +240,63 @@ class JJJModel(mesa.Model):
 
     # ---- helpers used by the processes -----------------------------------------------------------
     def spillover(self) -> np.ndarray:
-        """S_r = sum_s w_rs K_s, relative to the start-year Jing-Jin-Ji knowledge stock."""
+        """S_r = sum_s w_rs K_s / K_ref: the knowledge stocks reaching region r (distance decay and barriers),
+        relative to a reference that starts at the start-year Jing-Jin-Ji stock and follows its trend."""
         return self.spill_w @ self.knowledge / self.knowledge_ref
 
     def contract_value(self, rows: np.ndarray) -> np.ndarray:
-        """Contract value of results (100m CNY): unit value x quality x (1 + 0.25 per TRL above ready)."""
+        """Mean value of one contract on results ``rows`` (100m CNY per deal at this scale): the start year's unit
+        value x quality x (1 + 0.25 per TRL above market-ready)."""
         r = self.results
         return (
-            self.p.contract_value_unit
+            self.contract_unit
             / self.p.scale
             * r.quality[rows]
             * (1.0 + 0.25 * (r.trl[rows] - self.p.market_ready_trl))
         )
+
+    def seller_size(self) -> np.ndarray:
+        """Mean contract size of each seller region relative to Beijing's (Outside: 1): the start-year gap
+        exp(g_r) closing at ``contract_size_convergence`` a year, exp(g_r exp(-kappa t / 4)), t in quarters."""
+        return np.exp(self.contract_size_gap * np.exp(-self.p.contract_size_convergence * self.steps / 4.0))
+
+    def market_index(self) -> float:
+        """The technology-market index M(t) = exp(g t), t in quarters since the start: the deepening of China's
+        technology market that raises firms' technology budgets and the rest of China's demand alike."""
+        return float(np.exp(self.p.tech_market_growth * self.steps))
+
+    def book(
+        self,
+        origin: np.ndarray,
+        buyer: np.ndarray,
+        value: np.ndarray,
+        seller: np.ndarray | None = None,
+        payer: np.ndarray | None = None,
+        cost: np.ndarray | None = None,
+    ) -> None:
+        """Record contracts, one per element: the seller's region ``origin`` (Outside for the rest of China),
+        the buyer's region and the value. ``seller``: result rows (-1 for an Outside seller), whose platforms
+        receive the value; ``payer``: buying firm rows (None: a buyer of the rest of China), who pay ``cost``
+        (value plus re-certification across regions). Each deal stands for ``1 / scale`` real contracts."""
+        f, res = self.flows, self.results
+        cell = origin * 4 + buyer  # bincount, not np.add.at: the same sums, several times faster
+        f.contract_value += np.bincount(cell, value, minlength=16).reshape(4, 4)
+        f.contract_count += np.bincount(cell, minlength=16).reshape(4, 4) / self.p.scale
+        if seller is not None:
+            jjj = seller >= 0
+            rows, v = (seller, value) if jjj.all() else (seller[jjj], value[jjj])
+            self.platform.income += np.bincount(res.origin[rows], v, minlength=len(self.platform))
+            res.value += np.bincount(rows, v, minlength=len(res))
+            res.licences += np.bincount(rows, minlength=len(res)).astype(res.licences.dtype)
+            f.received_by_platforms += v.sum()
+        if payer is None:
+            f.paid_by_outside += value.sum()
+            return
+        cost = value if cost is None else cost
+        self.firm.tech_budget -= np.bincount(payer, cost, minlength=len(self.firm))
+        f.paid_by_firms += cost.sum()
+        f.recertification += (cost - value).sum()
+        f.paid_to_outside += value[origin == OUTSIDE].sum()
 
     def book_contracts(
         self,
@@ -235,21 +306,8 @@ class JJJModel(mesa.Model):
         payer: np.ndarray | None,
         cost: np.ndarray | None = None,
     ) -> None:
-        """Record contracts: value paid by the buyer (a firm, or Outside) and received by the origin
-        platform; a cross-region buyer also pays re-certification (``cost - value``)."""
-        r, f = self.results, self.flows
-        np.add.at(f.contract_value, (r.region[rows], buyer), value)
-        np.add.at(f.contract_count, (r.region[rows], buyer), 1)
-        np.add.at(self.platform.income, r.origin[rows], value)
-        r.value[rows] = value
-        f.received_by_platforms += value.sum()
-        if payer is None:
-            f.paid_by_outside += value.sum()
-            return
-        cost = value if cost is None else cost
-        self.firm.tech_budget[payer] -= cost
-        f.paid_by_firms += cost.sum()
-        f.recertification += (cost - value).sum()
+        """Record contracts on JJJ results ``rows`` (see :meth:`book`)."""
+        self.book(self.results.region[rows].astype(np.int64), buyer, value, seller=rows, payer=payer, cost=cost)
 
     def vacancies(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Vacancy slots of each JJJ region: employer kind, employer row and wage offer, one entry per slot."""
@@ -264,7 +322,21 @@ class JJJModel(mesa.Model):
             pvac = np.maximum(np.round(pl.staff_per_budget[prow] * pl.budget[prow]) - staff[prow], 0).astype(int)
             poffer = 0.2 * p.autonomy_hiring * p.autonomy + 0.1 * pl.score[prow]
             frow = np.flatnonzero(fm.alive & (fm.region == r))
-            fvac = np.maximum(np.round(fm.size[frow] * self.staff_per_size[r]) - fstaff[frow], 0).astype(int)
+            target = np.round(fm.size[frow] * self.staff_per_size[r])
+            fvac = np.maximum(target - fstaff[frow], 0).astype(int)
+            # talent supply: while more talents are unemployed than there are vacancies, firms whose productivity
+            # exceeds their wage cost (both relative to the start) post extra vacancies, up to vacancy_expansion
+            # of their staff, for at most the excess (largest remainders: no random draw)
+            excess = np.count_nonzero(t.alive & (t.region == r) & (t.employer_kind == talent.NONE))
+            excess -= int(pvac.sum() + fvac.sum())
+            profitable = fm.productivity[frow] / self.ref_productivity[r] > self.wage[r] / p.wage[r]
+            cap = p.vacancy_expansion * np.maximum(fstaff[frow], target) * profitable
+            if excess > 0 and cap.sum() > 0:
+                share = cap * min(excess, cap.sum()) / cap.sum()
+                extra = np.floor(share).astype(int)
+                left = int(round(share.sum())) - extra.sum()
+                extra[np.argsort(extra - share, kind="stable")[: max(left, 0)]] += 1
+                fvac += extra
             foffer = 0.1 * np.log(fm.productivity[frow] / self.ref_productivity[r])
             kinds = np.r_[np.full(pvac.sum(), talent.PLATFORM), np.full(fvac.sum(), talent.FIRM)]
             rows = np.r_[np.repeat(prow, pvac), np.repeat(frow, fvac)]

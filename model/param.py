@@ -13,7 +13,7 @@ from .regions import FIELDS, JJJ, REGION_PAIRS, REGIONS
 
 Role = Literal["lever", "uncertainty", "structural"]
 Per = Literal["region", "region4", "region_pair", "field"] | None
-Kind = Literal["float", "int", "choice"]
+Kind = Literal["float", "int", "choice", "timeline"]
 
 MAX_SEED = 2**63 - 1
 """Largest seed: seeds are stored as 64-bit integers (run tables, manifests) and fed to ``SeedSequence``."""
@@ -68,6 +68,10 @@ class Param:
 
     def validate(self, value: Any, where: str) -> Any:
         """Check one user value (a scalar, or a table of sub-keys) and return it in canonical form."""
+        if self.kind == "timeline":  # dated lever changes; their dates are checked against the run in params.validate
+            from .timeline import canonical
+
+            return canonical(value, where)
         if self.per is None:
             return self._scalar(value, where, self.name)
         if not isinstance(value, dict):

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import timeline
 from .param import ConfigError, Param, did_you_mean
 from .registry import BEHAVIOUR_LIST, LEVER_LIST, STRUCTURE_LIST
 
@@ -41,7 +42,8 @@ class Params:
         return np.array([v[k] for k in p.keys], dtype=float) if p.per else v
 
     def replace(self, overrides: dict[str, Any], where: str = "overrides") -> Params:
-        """Return a copy with validated ``overrides`` applied (per-key tables are merged)."""
+        """Return a copy with validated ``overrides`` applied (per-key tables are merged; a ``timeline`` is
+        replaced whole, and its dates are re-checked when ``start_year`` or ``steps`` change)."""
         return Params({**self.values, **validate(overrides, where, self.values)})
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,11 +52,13 @@ class Params:
 
     def digest(self) -> str:
         """A stable hash of the values (for run ids and manifests)."""
-        return hashlib.sha256(json.dumps(self.values, sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(json.dumps(timeline.identity(self.values), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def validate(overrides: dict[str, Any], where: str, current: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Validate overrides against the registry; unknown names fail with a suggestion."""
+    """Validate overrides against the registry; unknown names fail with a suggestion. A timeline's dates are
+    checked against the run (``start_year``, ``steps``) of the combined values, whenever any of the three is in
+    ``overrides``."""
     out: dict[str, Any] = {}
     for key, value in overrides.items():
         if key not in REGISTRY:
@@ -65,9 +69,18 @@ def validate(overrides: dict[str, Any], where: str, current: dict[str, Any] | No
         if p.per and isinstance(value, dict) and current is not None:
             value = {**current[key], **value}
         out[key] = p.validate(value, where)
+    run_known = current is not None or {"start_year", "steps"} <= out.keys()  # else checked when it is known
+    if run_known and {timeline.NAME, "start_year", "steps", *timeline.ONLY_UP} & out.keys():
+        combined = {**defaults().values, **(current or {}), **out}
+        timeline.check_run(combined[timeline.NAME], combined, where, start_values=current is not None)
     return out
 
 
 def defaults() -> Params:
     """The registry's defaults as a :class:`Params`."""
-    return Params({n: (dict(p.default) if p.per else p.default) for n, p in REGISTRY.items()})
+    return Params({n: _fresh(p) for n, p in REGISTRY.items()})
+
+
+def _fresh(p: Param) -> Any:
+    """A parameter's default as a new object where it is mutable (a per-key table, a timeline)."""
+    return dict(p.default) if p.per else list(p.default) if p.kind == "timeline" else p.default

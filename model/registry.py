@@ -12,7 +12,7 @@ from .param import Param, Role
 from .regions import FIELDS
 
 A = "assumption"
-CALIBRATION_ID = "E5-msm-20261127-00c66744"
+CALIBRATION_ID = "E5-msm-20261201-3ff0e413"
 """The MSM calibration whose fitted values are the defaults of the parameters that cite it (experiment E5;
 its fit is kept in experiments/E5-calibration/published/, and ``jjjsim reproduce E5`` reruns it)."""
 
@@ -20,8 +20,8 @@ its fit is kept in experiments/E5-calibration/published/, and ``jjjsim reproduce
 def _cal(std_error: float, before: str) -> str:
     """Source of a calibrated default: the calibration run, the standard error and the value before it."""
     return (
-        f"calibrated: MSM {CALIBRATION_ID} on 2014-2020 moments of jjj_statistics.csv (docs/validation.md); "
-        f"s.e. {std_error:.3g}; before calibration {before}"
+        f"calibrated: MSM {CALIBRATION_ID} on 2014-2020 moments of jjj_statistics.csv (docs/validation.md), on"
+        f" model v2 (issue 10); s.e. {std_error:.3g}; before calibration {before}"
     )
 
 
@@ -82,7 +82,8 @@ LEVER_LIST: list[Param] = [
     _P("demo_base_capacity", "Demonstration-base pilot capacity", "concurrent pilots at scale 1",
        _reg(Beijing=20, Tianjin=30, Hebei=30), (0, 1000), "lever", A, per="region", kind="int",
        measure="Demonstration bases that test and iterate Beijing/Tianjin results (group 2)",
-       causal_path="pilots results of any region, raises their TRL and anchors adoption locally",
+       causal_path="pilots fresh results of any region, bringing them to market sooner at a higher TRL, and anchors"
+       " adoption locally",
        outcome="transformation_rate", effect=1, group="piloting"),
     _P("talent_network", "Cross-region talent development network", "0-1", 0.1, (0, 1), "lever", A,
        measure="A talent development network across the three regions (group 3)",
@@ -91,16 +92,27 @@ LEVER_LIST: list[Param] = [
     _P("talent_incentive", "Talent attraction subsidy", "10k CNY/yr per talent",
        _reg(Beijing=1.0, Tianjin=2.0, Hebei=2.0), (0, 30), "lever", A, per="region",
        measure="Optimised policies for attracting and retaining talent (group 3)",
-       causal_path="I_r in the talent utility; paid to every talent resident in r, charged to r's budget",
+       causal_path="I_r in the talent utility; paid to every talent resident in r (or to arrivals only, see"
+       " talent_incentive_target), charged to r's budget",
        outcome="talent_net_outflow.<region>", effect=-1, group="talent"),
+    _P("talent_incentive_target", "Who receives the talent subsidy", "choice", "residents", None, "lever",
+       "residents = every resident, the model's form before issue 10 (assumption); movers = talents who moved into"
+       " the region (or entered it) within incentive_years, the form of Tianjin's 'Haihe Talent' plan of 2018 (hukou"
+       " and subsidies for arrivals; China Daily 2018-09-19)", kind="choice", choices=("residents", "movers"),
+       measure="Optimised policies for attracting and retaining talent (group 3)",
+       causal_path="who is paid I_r: every resident, or only arrivals of the last incentive_years (a mover still"
+       " counts I_r in the utility of a destination; a long-time resident loses it from staying)",
+       outcome="public_cost", effect=-1, group="talent"),
     _P("fund_size", "Collaborative innovation investment fund", "100m CNY", 100.0, (0, 2000), "lever",
        "100 = the JJJ collaborative innovation investment fund set up 2015-09 (jjj_statistics.csv)",
        measure="A collaborative innovation investment fund (group 3)",
-       causal_path="capital for cross-region projects; crowds in private money", outcome="collab_fund_invested",
+       causal_path="capital for technology-transfer projects, cross-region ones among them; crowds in private"
+       " money", outcome="collab_fund_invested",
        effect=1, group="funds"),
     _P("fund_cross_region_share", "Cross-region mandate of the collaborative fund", "0-1", 0.3, (0, 1), "lever", A,
        measure="A collaborative innovation investment fund (group 3)",
-       causal_path="share of fund deals reserved for results adopted outside their home region",
+       causal_path="share of the collaborative fund's technology-transfer projects reserved for firms buying from"
+       " another JJJ region: their money buys cross-region contracts, at a lower chance of exit",
        outcome="cross_region_contract_value", effect=1, group="funds"),
     _P("autonomy", "Platform autonomy (personnel and finance)", "0-1", 0.3, (0, 1), "lever", A,
        measure="Market-oriented governance and autonomy of platforms (group 4)",
@@ -112,6 +124,12 @@ LEVER_LIST: list[Param] = [
        measure="A differentiated evaluation system based on quality and aggregation (group 4)",
        causal_path="budget reallocation and effort split toward quality and transformation",
        outcome="mean_result_quality", effect=1, group="evaluation"),
+    _P("capital_function_relocation", "Orderly relocation of Beijing's non-capital functions", "0-1", 0.3, (0, 1),
+       "lever", A + " (the relocation policy of the 2015 Outline for Coordinated Development, in force since; 0 ="
+       " none, 1 = the strongest push the registry allows)",
+       measure="Relocate non-capital functions from Beijing, the Outline's first task; beside the brief (group 1)",
+       causal_path="Beijing firms move their headquarters and staff to Tianjin or Hebei and keep buying from Beijing"
+       " through their group channel", outcome="bj_to_tjhb_contract_value", effect=1, group="regions"),
     _P("culture_learning_rate", "Talent-capital-culture feedback strength", "per quarter", 0.1, (0, 1), "lever", A,
        measure="A virtuous cycle of talent, capital and culture (group 3)",
        causal_path="how fast commercial successes raise the entrepreneurial climate (step 8)", outcome="spinoffs",
@@ -120,12 +138,21 @@ LEVER_LIST: list[Param] = [
 
 BEHAVIOUR_LIST: list[Param] = [
     # ---- 1. Research -----------------------------------------------------------------------------------------
-    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.491, (0.1, 0.9), "uncertainty",
-       _cal(0.0385, "0.4") + "; searched within [0.3, 0.5] so that beta + alpha stays in Bottazzi & Peri 2003's"
-       " 0.8-1 (own R&D elasticity in total)", group="research"),
-    _P("staff_elasticity", "Elasticity of output in effective staff (alpha)", "-", 0.5, (0.1, 0.9), "uncertainty",
-       "Bottazzi & Peri 2003 (with beta, sums to ~0.9)", group="research"),
-    _P("spillover_strength", "Spillover strength (eta)", "-", 0.3, (0, 1), "uncertainty", A, group="research"),
+    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.469, (0.1, 0.5), "uncertainty",
+       _cal(0.0587, "0.491 (MSM on model v1); 0.4")
+       + "; searched within [0.3, 0.5] so that beta + alpha stays in Bottazzi & Peri 2003's"
+       " 0.8-1 (own R&D elasticity in total); at most 0.5, so that with staff_elasticity <= 0.5 returns to budget"
+       " (staff follow budget) stay <= 1 everywhere in the bounds (issue 10)", group="research"),
+    _P("staff_elasticity", "Elasticity of output in effective staff (alpha)", "-", 0.5, (0.1, 0.5), "uncertainty",
+       "Bottazzi & Peri 2003 (with beta, sums to ~0.9); at most 0.5, so that beta + alpha <= 1: staff follow"
+       " budget, and returns to budget above 1 made the evaluation tournament run away (issue 10)",
+       group="research"),
+    _P("spillover_strength", "Spillover elasticity (eta) of (1 + S_r)", "-", 0.3, (0, 0.5), "uncertainty",
+       "form: Jones 1995, diminishing returns to the knowledge stock (elasticity eta S / (1 + S) < eta <= 0.5; at"
+       " eta = 1 the loop is Romer's knife edge phi = 1, which Jones rejects, and it amplified exogenous growth"
+       " 4.5-fold in 40 quarters at a corner, issue 10); value"
+       " assumption (Bottazzi & Peri 2003: doubling R&D within 300 km raises a region's patents by only 2-3 %)",
+       group="research"),
     _P("spillover_decay_km", "Spillover distance decay (delta)", "km", 150.0, (50, 500), "uncertainty",
        "Bottazzi & Peri 2003: spillovers small beyond ~300 km (exp(-300/150) = 0.14)", group="research"),
     _P("overhead_base", "Administrative overhead share at zero autonomy", "share of budget", 0.3, (0, 0.6),
@@ -149,11 +176,22 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("quality_sd", "Dispersion of result quality", "log sd", 0.5, (0.1, 1.5), "uncertainty", A, group="research"),
     _P("platform_budget_share", "Share of regional R&D expenditure run by the modelled platforms", "-", 0.3,
        (0.05, 0.8), "structural", A, group="research"),
-    _P("budget_growth", "Exogenous growth of platform budgets", "per quarter", 0.021, (0, 0.06), "uncertainty",
-       "derived: JJJ R&D expenditure 2014-2023 (2046.6 -> 4458.4 100m CNY), 9.0%/yr", group="research"),
+    _P("budget_growth", "Exogenous growth of platform budgets (JJJ trend)", "per quarter", 0.0222, (0, 0.04),
+       "uncertainty",
+       "derived: OLS log-linear trend of JJJ R&D expenditure 2014-2020 (2046.6 -> 3446.0 100m CNY,"
+       " jjj_statistics.csv), 8.9%/yr; each region adds its own deviation from that trend, derived the same way at"
+       " set-up (Beijing +1.9, Tianjin -9.4, Hebei +3.1 points a year). Upper bound 0.04 (17.4%/yr; assumption):"
+       " 1.9x the fitted JJJ rate and 1.4x the fastest regional trend (Hebei, 12.0%/yr); at the earlier 0.06"
+       " (27%/yr for ten years) the exogenous budgets alone grew 11x in 40 quarters, and results and knowledge at"
+       " two corners of the bounds over 20x with them", group="research"),
     # ---- 2. Piloting -----------------------------------------------------------------------------------------
     _P("expertise_gain", "Field expertise gained per piloted TRL step (origin platform and demo base)", "-", 0.02,
        (0, 0.2), "uncertainty", A, group="piloting"),
+    _P("pilot_intake_half_life", "Age of a result at which a demo base's preference for it has halved", "quarters",
+       1.0, (0.25, 80), "uncertainty",
+       A + " (bases take the results labs have just completed: the weight of a candidate halves with each quarter"
+       " since its birth, so a result left on the shelf for a year is rarely piloted; 80 = hardly any preference)",
+       group="piloting"),
     _P("pilot_hazard", "Piloting hazard scale (zeta_d)", "-", 0.6, (0, 3), "uncertainty",
        "Dosi, Fagiolo & Roventini 2010 functional form 1 - exp(-zeta x); value assumption", group="piloting"),
     _P("self_development_hazard", "TRL advance per quarter without a demo base", "per quarter", 0.15, (0, 0.5),
@@ -163,10 +201,44 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("result_life", "Quarters a result stays available before it expires", "quarters", 24, (4, 80), "uncertainty",
        A, kind="int", group="piloting"),
     # ---- 3. Transfer -----------------------------------------------------------------------------------------
-    _P("search_candidates", "Results a firm examines per quarter", "results", 3, (1, 20), "uncertainty", A,
-       kind="int", group="transfer"),
-    _P("adopt_intercept", "Adoption logit intercept", "logit", -5.553, (-8, 2), "uncertainty",
-       _cal(0.348, "-3 (assumption, set by hand to 2023 contract turnover)"), group="transfer"),
+    _P("search_candidates", "Offers a firm examines per quarter", "offers", 8, (1, 50), "uncertainty",
+       A + " (with the adoption intercept it sets how many contracts a firm signs: a firm agent of 10 enterprises"
+       " signs ~3 a quarter at the start, as JJJ's ~25,000 contracts a year bought by ~1,500 firm agents in 2014"
+       " require)", kind="int", group="transfer"),
+    _P("outside_supply_share", "Share of the offers a JJJ firm examines that come from the rest of China",
+       "share", 0.357, (0, 0.95), "uncertainty",
+       _cal(0.106, "0.5 (assumption: Outside holds ~80% of China's technology-contract market, JJJ"
+            " ~20%, NBS 2024 row of jjj_statistics.csv; distance and quality then decide how many are taken)"),
+       group="transfer"),
+    _P("tech_market_growth", "Growth of the technology-market index M(t)", "per quarter", 0.029, (0, 0.05),
+       "uncertainty",
+       "derived: China's technology-contract turnover per GDP, 1.33% in 2014 to 2.78% in 2020 (MOST annual"
+       " technology-market statistics 8,577 and 28,252 亿元; NBS GDP 643,563 and 1,015,986 亿元), 12.3%/yr;"
+       " bounds 0 to 22%/yr, 1.7 times the observed rate (at the former upper bound 0.08 the exogenous index alone"
+       " grew 24.5x in 40 quarters, so contract value ran past 20x at 43 corners of the box, issue 10)",
+       group="transfer"),
+    _P("demand_absorptive_elasticity", "Elasticity of a firm's technology budget in its absorptive capacity",
+       "-", 0.671, (0, 3), "uncertainty",
+       _cal(0.494, "1 (assumption: Cohen & Levinthal 1990, absorptive capacity raises the"
+            " demand for external knowledge; unit elasticity)"), group="transfer"),
+    _P("contract_size_market_share", "Share of the technology market's deepening that comes as larger contracts",
+       "-", 0.82, (0, 1), "uncertainty",
+       "derived: China 2014-2020, mean contract value 0.0289 -> 0.0514 亿元 (+10.1%/yr; MOST technology-market"
+       " statistics: 297,037 contracts for 8,577 亿元 and 549,353 for 28,252 亿元) against turnover per GDP"
+       " +12.3%/yr", group="transfer"),
+    _P("contract_size_convergence", "Speed at which a seller region's mean contract size closes its gap to"
+       " Beijing's", "per year", 0.309, (0, 2), "uncertainty",
+       "estimated: non-linear least squares of ln s_r,t = ln s_r,2014 exp(-kappa (t - 2014)), s the region's"
+       " mean contract value (tech_contract_turnover_output / tech_contract_count_output) over Beijing's,"
+       " Tianjin and Hebei 2014-2020 (jjj_statistics.csv; Hebei 0.19 -> 0.99, Tianjin 0.56 -> 1.50), s.e. 0.054;"
+       " 2021-2023 not used", group="transfer"),
+    _P("contract_size_sd", "Dispersion of technology-contract values", "log sd", 1.2, (0, 2.5), "uncertainty",
+       A + " (many small contracts and a few large: the mean is exp(sd^2/2) = 2 x the median)",
+       group="transfer"),
+    _P("adopt_intercept", "Adoption logit intercept", "logit", 1.377, (-8, 2), "uncertainty",
+       _cal(1.38, "-1 (assumption); weakly identified: near saturation, firms sign most offers they examine, so"
+            " the offers examined, not the propensity, bind (docs/validation.md §7)"),
+       group="transfer"),
     _P("adopt_quality", "Adoption logit weight of ln(quality)", "logit", 1.0, (0, 4), "uncertainty", A,
        group="transfer"),
     _P("adopt_trl", "Adoption logit weight per TRL above market-ready", "logit", 0.4, (0, 2), "uncertainty", A,
@@ -179,8 +251,9 @@ BEHAVIOUR_LIST: list[Param] = [
        "uncertainty", A, group="transfer"),
     _P("adopt_distance", "Adoption logit weight of ln(1 + km)", "logit", 0.25, (0, 2), "uncertainty", A,
        group="transfer"),
-    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 1.322, (0, 10), "uncertainty",
-       _cal(1.32, "4 (assumption); weakly identified: the data allow 0 to about 4"), group="transfer"),
+    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 5.029, (0, 10), "uncertainty",
+       _cal(2.33, "1.322 (MSM E5-msm-20261127-00c66744 on model v1; 4 before that, an assumption);"
+            " weakly identified"), group="transfer"),
     _P("service_platform_effect", "Cross-region match boost of a sector's service platforms", "logit", 1.0, (0, 4),
        "uncertainty", A, group="transfer"),
     _P("service_platform_half", "Service platforms for half the full effect", "platforms", 2.0, (0.1, 10),
@@ -191,9 +264,12 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("funding_boost", "Adoption boost when a fund backs the deal", "logit", 1.0, (0, 4), "uncertainty", A,
        group="funds"),
     # ---- 3. Transfer -----------------------------------------------------------------------------------------
-    _P("contract_value_unit", "Contract value of a result of quality 1 at market-ready TRL", "100m CNY at scale 1",
-       10.582, (0.01, 50), "uncertainty",
-       _cal(0.825, "4 (assumption, set by hand to 2023 technology-contract turnover)"), group="transfer"),
+    _P("contract_value_unit", "Mean value of one technology contract on a result of quality 1 at market-ready TRL,"
+       " Beijing 2014", "100m CNY at scale 1", 0.0466, (0.005, 1), "uncertainty",
+       "derived: Beijing 2014, 3,137.2 亿元 over 67,284 contracts (jjj_statistics.csv). A run starting later begins"
+       " at this times Beijing's observed mean contract value of its start year over 2014's; M(t)^s then carries"
+       " the growth. (The earlier 0.07, a 2014-2020 mean, counted that growth twice from a 2014 start: Beijing's"
+       " mean contract in the model's 2020 was 0.12 against 0.075 observed.)", group="transfer"),
     _P("recertification_cost", "Re-certification cost of a cross-region contract", "share of value", 0.15, (0, 0.5),
        "uncertainty", A, group="transfer"),
     # ---- Regions ---------------------------------------------------------------------------------------------
@@ -202,18 +278,48 @@ BEHAVIOUR_LIST: list[Param] = [
     # ---- 3. Transfer -----------------------------------------------------------------------------------------
     _P("outside_adoption", "Chance an expiring market-ready result is licensed Outside", "-", 0.3, (0, 1),
        "uncertainty", A, group="transfer"),
-    _P("outside_demand", "Chance per quarter that the rest of China licenses a market-ready result", "per quarter",
-       0.209, (0, 1), "uncertainty",
-       _cal(0.0457, "0.3 (assumption, set by hand: most of Beijing's outbound contract value goes beyond JJJ, 4.6% "
-            "to Tianjin+Hebei in 2014-2020)"),
+    _P("outside_demand", "Contracts per quarter the rest of China signs on a JJJ result on offer", "contracts",
+       11.12, (0, 50), "uncertainty",
+       _cal(0.707, "8 (assumption: Poisson mean at the start, times min(quality, 1) and M(t); Beijing sold"
+            " ~3,100 亿元 in 2014, most of it beyond JJJ: 4.6% went to Tianjin+Hebei in 2014-2020)"), group="transfer"),
+    _P("productivity_gain", "TFP gain per unit of log(1 + technology bought / value added)", "-", 0.1, (0, 1),
+       "uncertainty", A + " (times quality, absorptive capacity and chain fit; ~1%/yr TFP from technology"
+       " bought at the start-year technology spending of ~6% of value added a quarter)", group="transfer"),
+    _P("relocation_rate", "Relocation hazard of a Beijing firm at full relocation push", "per quarter", 0.005,
+       (0, 0.05), "uncertainty",
+       A + " (at the default push 0.3, 0.6% of Beijing's high-tech firm agents a year; Beijing moved out ~3,000"
+       " general manufacturing firms in 2014-2020, mostly not high-tech)", group="firms"),
+    _P("partner_search_share", "Share of a firm's JJJ offers it takes from its partner platforms", "share", 0.3,
+       (0, 1), "uncertainty", A + " (partners are looked at first: SKIN, Gilbert, Ahrweiler & Pyka 2001)",
        group="transfer"),
-    _P("productivity_gain", "TFP gain per adopted result (times quality x absorptive capacity)", "-", 0.03, (0, 0.2),
-       "uncertainty", A, group="transfer"),
+    _P("partner_trust", "Adoption logit weight of ln(1 + tie strength) with the seller's platform", "logit", 0.5,
+       (0, 3), "uncertainty", A + " (embedded ties lower the cost of a deal: Uzzi 1996)", group="transfer"),
+    _P("partner_decay", "Decay of firm-platform ties", "per quarter", 0.1, (0, 0.5), "uncertainty",
+       A + " (a tie not renewed fades to half in about 7 quarters)", group="transfer"),
+    _P("partner_network_rate", "Firm-platform ties formed per collaborator of the firm's staff in another region",
+       "per quarter", 0.02, (0, 0.5), "uncertainty",
+       A + " (the talent network's ties bring firms in touch with that region's platforms)", group="transfer"),
+    _P("subsidiary_size", "Size of a subsidiary relative to its parent", "share", 0.2, (0.01, 1), "structural",
+       A + " (a branch or subsidiary in another region is a smaller unit than its headquarters)",
+       group="firms"),
+    _P("subsidiary_barrier_cut", "Share of the barrier a subsidiary does not face buying from its parent's region",
+       "-", 0.5, (0, 1), "uncertainty", A + " (the group's own channel: parent firms source for their branches)",
+       group="firms"),
+    _P("labour_elasticity", "Elasticity of firm output in R&D staff at the staffing norm", "-", 0.15, (0, 0.5),
+       "uncertainty", "Hall, Mairesse & Mohnen 2010 (Handbook of the Economics of Innovation): output"
+       " elasticity of R&D 0.1-0.2", group="firms"),
     # ---- 4. Investment ---------------------------------------------------------------------------------------
     _P("fund_deploy_rate", "Share of uninvested capital a fund may deploy per quarter", "per quarter", 0.05, (0, 0.3),
        "uncertainty", A, group="funds"),
-    _P("fund_ticket", "Investment per backed deal", "100m CNY at scale 1", 0.5, (0.01, 10), "uncertainty", A,
-       group="funds"),
+    _P("collab_fund_deploy_rate", "Share of the collaborative fund's uninvested capital it deploys per quarter",
+       "per quarter", 0.2, (0, 1), "uncertainty",
+       "derived: the Guotou JJJ technology-transfer VC fund (MOST + Beijing, Tianjin, Hebei), paid in by 2018, had"
+       " invested 9.43 of its 10 (100m CNY) by end-2020 (jjj_statistics.csv): 94% in 12 quarters, 1 - 0.057^(1/12)"
+       " = 0.21 a quarter", group="funds"),
+    _P("fund_ticket", "Fund investment per backed technology-transfer project", "100m CNY at scale 1", 0.41,
+       (0.01, 10), "uncertainty",
+       "derived: the Guotou JJJ technology-transfer VC fund invested 9.43 (100m CNY) in 23 projects by end-2020"
+       " (jjj_statistics.csv): 0.41 a project", group="funds"),
     _P("crowd_in", "Private money drawn in per public yuan", "CNY per CNY",
        _reg(Beijing=0.88, Tianjin=0.9, Hebei=0.93), (0, 3), "uncertainty",
        "SSRN 3221997: crowd-in 0.88-0.93, higher in less-developed regions", per="region", group="funds"),
@@ -236,13 +342,27 @@ BEHAVIOUR_LIST: list[Param] = [
     # ---- 5. Firms --------------------------------------------------------------------------------------------
     _P("firm_rd_share", "Share of value added spent on R&D", "-", 0.05, (0, 0.3), "uncertainty", A, group="firms"),
     _P("firm_margin", "Cash margin on value added", "-", 0.12, (0, 0.5), "uncertainty", A, group="firms"),
-    _P("firm_entry_rate", "Market entry per firm per quarter", "per quarter", 0.02, (0, 0.1), "uncertainty", A,
-       group="firms"),
+    _P("firm_entry_rate", "Market entry per firm per quarter at low density (founding rate rho)", "per quarter",
+       0.08, (0, 0.1), "uncertainty",
+       A + " (tuned by hand on the historical run to the JJJ high-tech enterprise stock of 2020, 47,383 in"
+       " jjj_statistics.csv: about 44,400 firms, as before; 0.02 before density dependence, issue 10)", group="firms"),
     _P("firm_shock_sd", "Quarterly productivity shock", "log sd", 0.1, (0, 0.5), "uncertainty", A, group="firms"),
     _P("spinoff_rate", "Spin-offs per adopted result, times (1 + climate)", "-", 0.05, (0, 0.5), "uncertainty", A,
        group="firms"),
-    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -3.977, (-12, 0), "uncertainty",
-       _cal(0.166, "-4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB, 6,149 in 2017 to 8,816 in"
+    _P("firm_capacity", "Carrying capacity of a region for its own firms at the start, relative to them",
+       "x", 2.2, (1.5, 2.5), "uncertainty",
+       A + " (room for about as many firms again as the start year's; the upper bound keeps every corner of the box"
+       " within the 20x of tests/model/test_corners.py in 40 quarters)", group="firms"),
+    _P("firm_capacity_elasticity", "Elasticity of the carrying capacity in the technology-market index M(t)", "-",
+       0.21, (0.0, 0.3), "uncertainty",
+       "derived: China 2014-2020, technology contracts per unit of GDP grew as M(t)^0.21 (MOST technology-market"
+       " statistics: 297,037 and 549,353 contracts; NBS GDP 643,563 and 1,015,986 100m CNY; M: turnover per GDP"
+       " 1.33% to 2.78%), the part of the market's deepening that comes as more deals rather than larger ones"
+       " (1 - contract_size_market_share); that a region's room for firms grows with its deals is an assumption",
+       group="firms"),
+    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -3.883, (-12, 0), "uncertainty",
+       _cal(0.162, "-3.977 (MSM on model v1); -4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB,"
+            " 6,149 in 2017 to 8,816 in"
             " 2020)"), group="firms"),
     _P("branch_cost_gap", "Branch logit weight of the cost-of-living gap", "logit", 2.0, (0, 6), "uncertainty", A,
        group="firms"),
@@ -289,8 +409,10 @@ BEHAVIOUR_LIST: list[Param] = [
        group="talent"),
     _P("retirement_rate", "Talent exits per quarter", "per quarter", 0.007, (0, 0.05), "uncertainty",
        A + " (35-year career)", group="talent"),
-    _P("talent_growth", "Net growth of the R&D workforce (entries above exits)", "per quarter", 0.011, (-0.02, 0.05),
-       "uncertainty", "derived: JJJ R&D personnel FTE 2014-2023 (459,665 -> 690,262), 4.6%/yr", group="talent"),
+    _P("talent_growth", "Net growth of the R&D workforce (entries above exits)", "per quarter", 0.0061, (-0.02, 0.05),
+       "uncertainty", "derived: OLS log-linear trend of JJJ R&D personnel FTE 2014-2020 (459,665 -> 551,978,"
+       " jjj_statistics.csv), 2.45%/yr; each region adds its own deviation from that trend, derived the same way at"
+       " set-up (Beijing +2.9, Tianjin -7.6, Hebei -0.1 points a year)", group="talent"),
     _P("autonomy_hiring", "Hiring priority of full autonomy (wage flexibility)", "-", 1.0, (0, 5), "uncertainty", A,
        group="talent"),
     _P("tie_decay", "Decay of collaboration ties", "per quarter", 0.02, (0, 0.2), "uncertainty", A, group="talent"),
@@ -317,6 +439,81 @@ BEHAVIOUR_LIST: list[Param] = [
        group="culture"),
     _P("culture_risk_appetite", "Fund deployment gained per unit of climate", "-", 0.5, (0, 3), "uncertainty", A,
        group="culture"),
+    # ---- Public cost of measures (issue 10) ------------------------------------------------------------------
+    # Each index-like lever is reached through an outlay (model/costs.py); a measure is charged for its dose
+    # above the lever's registry default (the baseline), so the baseline's public cost is that of before.
+    _P("barrier_cut_cost", "Administrative cost of cutting a barrier below its default", "100m CNY/yr per unit cut"
+       " per region pair", 20.0, (0, 500), "uncertainty",
+       A + " (joint offices, one-window services and data exchange between two governments: 2 (100m CNY) a year"
+       " per 0.1 of barrier removed)", group="cost"),
+    _P("recognition_cost", "Cost of standards-recognition agreements above the default", "100m CNY/yr per unit",
+       20.0, (0, 500), "uncertainty",
+       A + " (drafting and keeping joint JJJ regional standards and mutual certification: about 2 (100m CNY) a year"
+       " per 0.1 of recognition)", group="cost"),
+    _P("alignment_office_cost", "Coordination office for aligning projects above the default", "100m CNY/yr per"
+       " unit", 10.0, (0, 500), "uncertainty", A + " (a joint planning office and joint project calls)",
+       group="cost"),
+    _P("instrument_subsidy", "Subsidy per platform-equivalent of instrument capacity shared above the default",
+       "100m CNY/yr per platform-equivalent", 0.2, (0, 5), "uncertainty",
+       A + " (instrument vouchers of the kind of Beijing's innovation vouchers, recognised across JJJ: about"
+       " 75,000 instrument-hours a year of a key lab at 250 CNY an hour)", group="cost"),
+    _P("chain_programme_cost", "Chain-integration programme cost above the default", "100m CNY/yr per unit", 25.0,
+       (0, 500), "uncertainty",
+       A + " (chain-leader programmes, matching events and pilot-application support for the key chains)",
+       group="cost"),
+    _P("tie_cost", "Cost per cross-region tie formed above the default network", "10k CNY per FTE tie", 0.2, (0, 20),
+       "uncertainty", A + " (an exchange, training or joint workshop place)", group="cost"),
+    _P("dual_appointment_cost", "Salary supplement per dual appointment above the default network",
+       "10k CNY/yr per FTE", 5.0, (0, 100), "uncertainty",
+       A + " (a quarter of a 20 (10k CNY/yr) R&D wage for the phi = 0.2 share of effort given to the other region)",
+       group="cost"),
+    _P("evaluation_review_cost", "Extra cost of a differentiated (peer-review) evaluation per platform",
+       "100m CNY per platform evaluated", 0.02, (0, 1), "uncertainty",
+       A + " (expert panels and site visits, about 2 million CNY per platform and round, over a count-based"
+       " review)", group="cost"),
+    _P("culture_programme_cost", "Entrepreneurship-programme spending per unit of learning rate above the default",
+       "100m CNY/yr per unit (JJJ)", 50.0, (0, 1000), "uncertainty",
+       A + " (incubators, entrepreneurship contests and training in the three regions)", group="cost"),
+    _P("relocation_programme_cost", "Relocation programme for Beijing's non-capital functions above the default",
+       "100m CNY/yr per unit", 100.0, (0, 2000), "uncertainty",
+       A + " (relocation subsidies, land, housing and schools for moved headquarters and staff)", group="cost"),
+    _P("incentive_years", "Years a mover-targeted talent subsidy is paid after arrival", "years", 3.0, (0.25, 10),
+       "structural",
+       A + " (three years, the usual length of the rent and living subsidies of city talent schemes for arrivals;"
+       " a design choice of the policy, used only when talent_incentive_target = movers)", group="talent"),
+    _P("vacancy_expansion", "Extra vacancies a profitable firm posts per quarter when talent is unemployed",
+       "share of its staff", 0.05, (0, 0.5), "uncertainty",
+       A + " (firms whose productivity exceeds the wage cost take on part of an unemployed pool, JJJModel.vacancies)",
+       group="talent"),
+    # ---- Bounded dynamics (issue 10) -------------------------------------------------------------------------
+    # Constants of ODD §5.4 moved here, and the parameters of the rules that keep every loop bounded (ODD §7.1,
+    # §7.2, §7.7, §7.8).
+    _P("knowledge_decay", "Depreciation of regional knowledge stocks", "per quarter", 0.05, (0.025, 0.1),
+       "uncertainty",
+       A + " (a 5-year memory; was setup.KNOWLEDGE_DECAY). Hall, Jaffe & Trajtenberg 2005 depreciate patent stocks"
+       " by 15 %/yr (0.04 a quarter); bounds 10-34 %/yr", group="research"),
+    _P("knowledge_reference_adjustment", "Speed at which the spillover reference follows the JJJ knowledge stock",
+       "per quarter", 0.05, (0.025, 0.25), "uncertainty",
+       A + " (the reference K_ref of S_r moves with the stock's own trend, so knowledge raises output through the"
+       " regions' relative stocks rather than compounding; 0.05: the 5-year memory of knowledge_decay)",
+       group="research"),
+    _P("efficiency_persistence", "Quarterly persistence of a platform's efficiency draw (AR(1) rho)", "per quarter",
+       0.95, (0, 0.99), "uncertainty",
+       "Foster, Haltiwanger & Syverson 2008: annual persistence of plant productivity ~0.8 (0.8^(1/4) = 0.95 a"
+       " quarter); value for platforms assumption", group="research"),
+    _P("duplication_overlap_scale", "Same-field platforms elsewhere at which duplication reaches 63 % of its"
+       " maximum", "platforms", 5.0, (1, 20), "uncertainty",
+       A + " (overlap 1 - exp(-n_other / scale); was the constant 5 in platform.duplication)", group="research"),
+    _P("expertise_max", "Ceiling of field expertise (E_max)", "-", 1.0, (0.25, 3), "uncertainty",
+       A + " (expertise at most doubles a base's piloting resources and a platform's result quality at the default;"
+       " learning curves flatten: Argote, Beckman & Epple 1990)", group="piloting"),
+    _P("expertise_decay", "Depreciation of field expertise", "per quarter", 0.025, (0, 0.2), "uncertainty",
+       "Argote, Beckman & Epple 1990: organisational knowledge from learning by doing depreciates; value"
+       " assumption (half-life about 7 years)", group="piloting"),
+    _P("evaluation_reversion", "Share of a budget's deviation from its exogenous path undone at each evaluation",
+       "per round", 0.5, (0.1, 1), "uncertainty",
+       A + " (rewards and cuts of one round are halved by the next: no permanent winners; 1 = each round starts"
+       " from the exogenous path)", group="evaluation"),
 ]
 
 STRUCTURE_LIST: list[Param] = [
@@ -331,6 +528,14 @@ STRUCTURE_LIST: list[Param] = [
        group="run"),
     _P("firm_unit", "High-tech enterprises per firm agent at scale 1", "firms", 10, (1, 1000), "structural", A,
        kind="int", group="run"),
+    _P("patent_propensity_growth", "Growth of invention patents granted per invention (result)", "per year",
+       0.0614, (0, 0.15), "uncertainty",
+       "derived: China's domestic invention patents granted per 100m CNY of R&D expenditure, 12.50 in 2014 (162,680"
+       " grants, CNIPA annual report; 13,015.6 100m CNY, NBS S&T expenditure communique) to 18.07 in 2020 (440,691;"
+       " 24,393.1), 6.1%/yr: the rising propensity to patent of Chinese inventors (Hu & Jefferson 2009, J. Dev."
+       " Econ. 90: pro-patent policy and ownership reform). A measurement equation: it converts results into"
+       " granted patents in the outputs compared with the statistics (experiments/calibration/moments.py) and"
+       " changes nothing in the dynamics", group="run"),
     _P("result_unit", "Invention patents per result record at scale 1", "patents", 50, (1, 10000), "structural", A,
        kind="int", group="run"),
     _P("eng_centers", "Engineering and technology centres", "platforms", _reg(Beijing=120, Tianjin=75, Hebei=60),
@@ -338,5 +543,7 @@ STRUCTURE_LIST: list[Param] = [
        "Tianjin 75 = 12 national engineering research centres + 63 national enterprise technology centres "
        "(Tianjin 2019 bulletin, jjj_statistics.csv); Beijing and Hebei assumption",
        per="region", kind="int", group="research"),
+    _P("timeline", "Policy timeline: dated lever changes", "dated changes", [], None, "structural",
+       "scenario files: dated lever changes (docs/ODD.md §7.0)", kind="timeline", group="run"),
 ]
 # fmt: on

@@ -10,6 +10,10 @@ import math
 import numpy as np
 from scipy.special import ndtri
 
+POISSON_VECTOR_MIN = 32
+"""Below this many draws still climbing the CDF, :func:`poisson` climbs them one by one (Python floats: the same
+IEEE operations, without numpy's per-call overhead on tiny arrays)."""
+
 
 def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """Poisson draws by inverting the CDF at uniforms ``u``.
@@ -22,14 +26,35 @@ def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     k = np.zeros(u.shape, dtype=np.int64)
     big = lam > 500.0
     prob = np.exp(-np.where(big, 0.0, lam))
-    cdf = prob.copy()
-    todo = ~big & (u > cdf)
     limit = lam + 12.0 * np.sqrt(lam) + 30.0
-    while todo.any():
-        k[todo] += 1
-        prob[todo] *= lam[todo] / k[todo]
-        cdf[todo] += prob[todo]
-        todo &= (u > cdf) & (k < limit)
+    flat_u, flat_k = u.ravel(), k.reshape(-1)
+    idx = np.flatnonzero(~big.ravel() & (flat_u > prob.ravel()))
+    # only the draws still climbing the CDF, all at the same count n: P(n) = P(n - 1) lam / n, CDF(n) += P(n)
+    p_i, u_i, lam_i, limit_i = prob.ravel()[idx], flat_u[idx], lam.ravel()[idx], limit.ravel()[idx]
+    c_i, n = p_i.copy(), 0
+    while idx.size >= POISSON_VECTOR_MIN:
+        n += 1
+        p_i *= lam_i / n
+        c_i += p_i
+        climb = u_i > c_i
+        if n >= 30:  # the limit is at least 30
+            climb &= n < limit_i
+        stay = np.flatnonzero(climb)
+        if stay.size < idx.size:
+            flat_k[idx[~climb]] = n
+            idx, p_i, c_i = idx[stay], p_i[stay], c_i[stay]
+            u_i, lam_i, limit_i = u_i[stay], lam_i[stay], limit_i[stay]
+    for i, p_n, c_n, u_n, lam_n, limit_n in zip(
+        idx.tolist(), p_i.tolist(), c_i.tolist(), u_i.tolist(), lam_i.tolist(), limit_i.tolist(), strict=True
+    ):
+        k_n = n
+        while True:
+            k_n += 1
+            p_n *= lam_n / k_n
+            c_n += p_n
+            if not (u_n > c_n and k_n < limit_n):
+                break
+        flat_k[i] = k_n
     if big.any():
         k[big] = np.maximum(0, np.round(lam[big] + np.sqrt(lam[big]) * ndtri(u[big]))).astype(np.int64)
     return k
@@ -37,7 +62,11 @@ def poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
 def logistic(x: np.ndarray | float) -> np.ndarray:
     """1 / (1 + exp(-x))."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+    e = np.exp(-np.asarray(x, dtype=float))
+    if not isinstance(e, np.ndarray):  # a number
+        return 1.0 / (1.0 + e)
+    e += 1.0  # in place: the same numbers without temporaries
+    return np.divide(1.0, e, out=e)
 
 
 def research_rate(
@@ -49,8 +78,38 @@ def research_rate(
     alpha: float,
     eta: float,
 ) -> np.ndarray:
-    """Expected results per quarter: lambda = A * B_eff^beta * H_eff^alpha * (1 + eta * S_r)."""
-    return productivity * budget_eff**beta * staff_eff**alpha * (1.0 + eta * spillover)
+    """Expected results per quarter: lambda = A * B_eff^beta * H_eff^alpha * (1 + S_r)^eta.
+
+    The knowledge spillover enters log-log with elasticity eta S / (1 + S) < eta <= 1 in the knowledge stock:
+    diminishing returns to the stock of ideas (Jones 1995, phi < 1), so knowledge never feeds output one for one.
+    """
+    return productivity * budget_eff**beta * staff_eff**alpha * spillover_factor(spillover, eta)
+
+
+def spillover_factor(spillover: np.ndarray, eta: float) -> np.ndarray:
+    """(1 + S)^eta: the research multiplier of a spillover pool S >= 0 (Jones 1995 log-log form)."""
+    return (1.0 + np.maximum(np.asarray(spillover, dtype=float), 0.0)) ** eta
+
+
+def efficiency_shock(z: np.ndarray, eps: np.ndarray, persistence: float) -> np.ndarray:
+    """AR(1) of a platform's efficiency draw, stationary N(0, 1): z <- rho z + sqrt(1 - rho^2) eps.
+
+    Efficiency reverts to its mean (persistence rho per quarter; Foster, Haltiwanger & Syverson 2008 find annual
+    persistence of plant productivity of about 0.8, rho = 0.8^(1/4) = 0.95 a quarter), so no platform is
+    permanently the most efficient.
+    """
+    return persistence * z + math.sqrt(max(1.0 - persistence * persistence, 0.0)) * eps
+
+
+def expertise_update(expertise: np.ndarray, steps: np.ndarray, gain: float, cap: float, decay: float) -> np.ndarray:
+    """Expertise after a quarter with ``steps`` piloted TRL steps: each step adds gain (1 - e / E_max), the
+    closed form of ``steps`` such increments, E_max - (E_max - e) (1 - gain / E_max)^steps; then all expertise
+    depreciates, e <- (1 - decay) e. Stays in [0, E_max] for 0 <= gain <= E_max (learning curve that saturates,
+    and forgetting: Argote, Beckman & Epple 1990)."""
+    e = np.asarray(expertise, dtype=float)
+    keep = max(1.0 - gain / cap, 0.0) if cap > 0 else 0.0
+    learned = cap - (cap - e) * keep ** np.asarray(steps, dtype=float)
+    return (1.0 - decay) * np.where(np.asarray(steps) > 0, learned, e)
 
 
 def overhead(autonomy: np.ndarray | float, base: float, cut: float) -> np.ndarray:
@@ -193,16 +252,37 @@ def evaluation_score(indicators: np.ndarray, weights: np.ndarray, groups: np.nda
 def reallocate_budget(
     budget: np.ndarray, score: np.ndarray, groups: np.ndarray, top: float, bottom: float, g: float
 ) -> np.ndarray:
-    """Top ``top`` share of each type by score gain ``g`` of budget; bottom ``bottom`` share lose it."""
-    factor = np.ones_like(budget, dtype=float)
+    """Budget-neutral tournament within each group (platform type): the top ``top`` share by score gains what
+    the bottom ``bottom`` share loses.
+
+    The transfer of a group is T = g * min(sum of the top's budgets, sum of the bottom's budgets); the top share it
+    in proportion to their budgets and the bottom pay it in proportion to theirs, so no platform gains or loses more
+    than the share g of its budget and every group's total is unchanged (to rounding). Counts are rounded half up;
+    a platform is never both top and bottom (the bottom count is cut to the platforms left after the top).
+    """
+    budget = np.asarray(budget, dtype=float)
+    new = budget.copy()
     for grp in np.unique(groups):
         idx = np.flatnonzero(groups == grp)
         order = idx[np.argsort(-score[idx], kind="stable")]
-        n_top, n_bottom = math.floor(top * len(idx) + 0.5), math.floor(bottom * len(idx) + 0.5)  # half up
-        factor[order[:n_top]] += g
-        if n_bottom:
-            factor[order[-n_bottom:]] -= g
-    return budget * factor
+        n_top = math.floor(top * len(idx) + 0.5)  # half up
+        n_bottom = min(math.floor(bottom * len(idx) + 0.5), len(idx) - n_top)
+        if n_top == 0 or n_bottom == 0:
+            continue
+        win, lose = order[:n_top], order[len(idx) - n_bottom :]
+        b_win, b_lose = budget[win].sum(), budget[lose].sum()
+        transfer = g * min(b_win, b_lose)
+        if transfer <= 0:
+            continue
+        new[win] += transfer * budget[win] / b_win
+        new[lose] -= transfer * budget[lose] / b_lose
+    return new
+
+
+def revert_budget(budget: np.ndarray, deviation: np.ndarray, reversion: float) -> tuple[np.ndarray, np.ndarray]:
+    """Budgets move back part-way to their exogenous path: b <- b - r d, d <- (1 - r) d, where d = b - b_path is
+    the deviation that past evaluations left. A group whose deviations sum to zero keeps its total."""
+    return budget - reversion * deviation, (1.0 - reversion) * deviation
 
 
 def theil(x: np.ndarray) -> float:
@@ -213,3 +293,21 @@ def theil(x: np.ndarray) -> float:
         return 0.0
     s = x / mu
     return float(np.mean(np.where(s > 0, s * np.log(np.where(s > 0, s, 1.0)), 0.0)))
+
+
+def crowding(firms: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Density dependence of founding: max(1 - N/K, 0) for N firms in a region of carrying capacity K.
+
+    The logistic model of organisational ecology (Hannan & Freeman 1977; Nielsen & Hannan 1977): founding per
+    incumbent falls linearly as the population crowds its niche and stops at and above the capacity, where
+    expected profit no longer covers the cost of entering (Jovanovic 1982; Klepper 1996). A capacity of 0 gives 0.
+    """
+    firms, capacity = np.asarray(firms, dtype=float), np.asarray(capacity, dtype=float)
+    return np.clip(1.0 - firms / np.where(capacity > 0, capacity, 1.0), 0.0, 1.0) * (capacity > 0)
+
+
+def founding(founders: np.ndarray, firms: np.ndarray, capacity: np.ndarray, per_firm: float) -> np.ndarray:
+    """Expected market entrants of a quarter: rate x F x max(1 - N/K, 0), F the firms that seed founders and N the
+    firms that crowd the niche. With F = N it is logistic population growth (Hannan & Freeman 1977), at most
+    rate x K / 4, at N = K / 2."""
+    return per_firm * np.asarray(founders, dtype=float) * crowding(firms, capacity)

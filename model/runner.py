@@ -20,6 +20,7 @@ from .param import check_seed
 from .params import Params, defaults
 from .regions import JJJ, REGIONS
 from .scenario import Scenario, load_scenario
+from .timeline import frame as lever_frame
 
 FLOW_NAMES = ("contract_value", "contract_count", "talent_moves")
 
@@ -34,6 +35,9 @@ class RunResult:
         flows: cumulative origin x destination matrices (rows: origin, columns: destination).
         summary: final indicators (flat name -> number).
         params: the resolved parameters; seed: the run's seed; scenario: its name.
+        levers: the lever path the run followed, one row per step (``step``, ``year`` and one column per lever or
+            ``lever.sub`` its timeline changes; only ``step`` and ``year`` without a timeline). Step 0 holds the
+            values of the set-up, step k those in force in the quarter step k simulated (model/timeline.py).
     """
 
     series: pd.DataFrame
@@ -44,21 +48,32 @@ class RunResult:
     seed: int
     scenario: str = "custom"
     meta: dict[str, Any] = field(default_factory=dict)
+    levers: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def has_timeline(self) -> bool:
+        """Whether the run followed a timeline (its lever path has a lever column)."""
+        return len(self.levers.columns) > 2
 
     def digest(self) -> str:
         """A hash of every output table (bit-level reproducibility checks)."""
         h = hashlib.sha256()
         for df in (self.series, self.model_series, *self.flows.values()):
             _hash_frame(h, df)
+        if self.has_timeline:  # a run without a timeline keeps the digest it had before timelines existed
+            _hash_frame(h, self.levers)
         h.update(json.dumps(self.summary, sort_keys=True).encode())
         return h.hexdigest()
 
     def save(self, out: str | Path) -> Path:
-        """Write series (Parquet), flow matrices (CSV), summary and a JSON manifest into ``out``."""
+        """Write series (Parquet), flow matrices (CSV), summary and a JSON manifest into ``out``; a run with a
+        timeline also writes its lever path (``levers.parquet``, read back by :func:`read_levers`)."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         self.series.to_parquet(out / "series.parquet", index=False)
         self.model_series.to_parquet(out / "model_series.parquet", index=False)
+        if self.has_timeline:
+            self.levers.to_parquet(out / "levers.parquet", index=False)
         for name, df in self.flows.items():
             df.to_csv(out / f"flows_{name}.csv")
         manifest = {
@@ -71,6 +86,15 @@ class RunResult:
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float))
         return out
+
+
+def read_levers(folder: str | Path) -> pd.DataFrame:
+    """The lever path a saved run followed (``levers.parquet``; only ``step`` and ``year`` from
+    ``model_series.parquet`` for a run without a timeline)."""
+    folder = Path(folder)
+    if (folder / "levers.parquet").exists():
+        return pd.read_parquet(folder / "levers.parquet")
+    return pd.read_parquet(folder / "model_series.parquet", columns=["step", "year"])
 
 
 def _hash_frame(h: Any, df: pd.DataFrame) -> None:
@@ -155,10 +179,11 @@ def collect(model: JJJModel, scenario: str, seed: int) -> RunResult:
         model_series=model_series,
         flows=flows,
         summary=summarise(model, series, model_series),
-        params=model.p.to_dict(),
+        params=(model.lever_path.params if getattr(model, "lever_path", None) else model.p).to_dict(),
         seed=seed,
         scenario=scenario,
         meta=_meta(),
+        levers=lever_frame(model),
     )
 
 
@@ -208,6 +233,9 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
         "efficiency_spread": ms.efficiency_spread[(ms.step > 0) & (ms.step % 4 == 0)].mean(),  # at evaluations
         "productivity": _firm_weighted(last.loc[list(JJJ), "productivity"], last.loc[list(JJJ), "firms"]),
     }
+    for name in MODEL_INDICATORS:  # each measure's public outlay over the run (they sum to public_cost)
+        if name.startswith("cost."):
+            out[name] = ms[name][ms.step > 0].sum()
     moves = f.talent_moves * model.fte_per_agent
     for i, r in enumerate(REGIONS):
         out[f"talent_fte.{r}"] = last.loc[r, "talent_fte"]

@@ -1,7 +1,9 @@
 """Scenario files: a base scenario plus overrides of registry parameters (TOML, in ``scenarios/``).
 
-A file holds ``description``, ``base`` (the scenario it overrides; only ``baseline`` has none) and a
-``[params]`` table. Bases are looked up beside the file first, then among the built-in scenarios.
+A file holds ``description``, ``base`` (the scenario it overrides; only ``baseline`` has none), a
+``[params]`` table and, optionally, an array ``[[timeline]]`` of dated lever changes (:mod:`.timeline`; a file's
+entries must lie inside its own run and are added to its base's; a shorter run stops before later entries).
+Bases are looked up beside the file first, then among the built-in scenarios.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import timeline
 from .params import ConfigError, Params, defaults, did_you_mean
 
-TOP_LEVEL_KEYS = ("description", "base", "params")
+TOP_LEVEL_KEYS = ("description", "base", "params", "timeline")
 MAX_FILE_BYTES = 1 << 20
 """Largest scenario or experiment file read (1 MiB; the built-in ones are under 4 KiB)."""
 MAX_DEPTH = 32
@@ -123,6 +126,13 @@ def read_file(path: Path) -> dict[str, Any]:
             )
     if not isinstance(data.get("params", {}), dict):
         raise ConfigError(str(path), "params", "a table of parameter overrides", data["params"])
+    if timeline.NAME in data.get("params", {}):
+        raise ConfigError(
+            str(path), "params.timeline", "dated changes as [[timeline]] entries at the top level", "a [params] key"
+        )
+    if not isinstance(data.get("timeline", []), list):
+        raise ConfigError(str(path), "timeline", "an array of tables [[timeline]], each a dated lever change",
+                          data["timeline"])  # fmt: skip
     if "base" in data and not isinstance(data["base"], str):
         raise ConfigError(str(path), "base", "the name of a scenario", data["base"])
     if not isinstance(data.get("description", ""), str):
@@ -151,6 +161,9 @@ def load_scenario(ref: str | Path) -> Scenario:
     params = defaults()
     for p, data in reversed(files):
         params = params.replace(data.get("params", {}), where=str(p))
+        if "timeline" in data:  # added to the base's entries; this file's dates inside this file's run
+            entries = timeline.extend(params.values[timeline.NAME], data["timeline"], str(p), params.values)
+            params = params.replace({timeline.NAME: entries}, where=str(p))
     own_path, own = files[0]
     return Scenario(
         name=own_path.stem,

@@ -7,22 +7,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import rules
+from . import rules, timeline
 from .agents import firm, fund, platform, talent
 from .agents.platform import DEMO_BASE, ENG_CENTER, KEY_LAB, SERVICE_PLATFORM
-from .data import StartState, start_state, value_in
+from .data import StartState, start_state, trend, value_in
 from .params import LEVERS
 from .regions import FIELDS, JJJ
 
 if TYPE_CHECKING:
     from .model import JJJModel
+    from .params import Params
 
-PIPELINE_QUARTERS = 8
-"""Quarters of past results in the pipeline at the start (assumption)."""
-KNOWLEDGE_DECAY = 0.05
-"""Quarterly depreciation of regional knowledge stocks (assumption: a 5-year memory)."""
 KEY_LAB_BUDGET_WEIGHT = 1.5
 """Budget of a key lab relative to an engineering centre (assumption)."""
+BASE_YEAR = 2014
+"""The first year of the statistics: the year ``contract_value_unit`` and the propensity to patent refer to."""
 PLATFORM_STAFF_SHARE = 0.4
 """Share of R&D FTE working at the modelled platforms; the rest work in firms (assumption)."""
 FIRM_VA_SHARE = 0.25
@@ -41,9 +40,14 @@ SERVICE_PLATFORM_BUDGET = 0.1
 
 def initialise(m: JJJModel) -> None:
     """Build all agents and calibrate regional research productivity to the start year."""
+    timeline.start(m)  # the levers in force in start_year Q1 (a timeline's first quarter)
     p, s = m.p, start_state(int(m.p.start_year))
     m.start = s
     m.fte_per_agent = p.talent_unit / p.scale
+    # regional exogenous trends: each region's deviation from the JJJ trend of 2014-2020 (data.trend), per
+    # quarter, added to the JJJ-wide budget_growth and talent_growth (Tianjin's R&D fell while Hebei's grew)
+    m.budget_growth_dev = _trend_deviation("rd_expenditure")
+    m.talent_growth_dev = _trend_deviation("rd_personnel_fte_total")
     _talent(m, s)
     _research_platforms(m, s)
     _firms(m, s)
@@ -118,6 +122,13 @@ def _add_platforms(
     return rows
 
 
+def _trend_deviation(indicator: str) -> np.ndarray:
+    """Each region's annual log-linear trend of ``indicator`` minus the JJJ sum's, 2014-2020, per quarter
+    (Outside 0)."""
+    jjj, regions = trend(indicator)
+    return np.r_[(regions - jjj) / 4.0, 0.0]
+
+
 def _firms(m: JJJModel, s: StartState) -> None:
     p = m.p
     n = np.array([_count(x / p.firm_unit, p.scale) for x in s.high_tech_firms])
@@ -126,19 +137,30 @@ def _firms(m: JJJModel, s: StartState) -> None:
     # technology purchases per unit of value added: the region's absorbed contract turnover over the
     # value added of its firms (derived from the statistics of the start year)
     m.tech_share = np.r_[s.contract_absorbed / (FIRM_VA_SHARE * s.gdp), 0.0]
+    # a seller region's mean contract value relative to Beijing's in the start year (registration statistics),
+    # as a log gap that closes at contract_size_convergence (JJJModel.seller_size); Outside's offers: no gap
+    mean_size = s.contract_output / s.contract_count
+    m.contract_size_gap = np.r_[np.log(mean_size / mean_size[0]), 0.0]
+    # the unit value is Beijing's of the data's first year (2014); a later start begins at that year's observed
+    # Beijing mean, and M(t) carries the growth from there
+    first = start_state(BASE_YEAR)
+    m.contract_unit = m.p.contract_value_unit * mean_size[0] / (first.contract_output[0] / first.contract_count[0])
     region = np.repeat(np.arange(3), n).astype(np.int8)
     rows = firm.add(m, m.rng, region, m.rng.integers(0, m.n_fields, region.size))
     zgc = value_in("zgc_branches_in_tj_hb_stock", "Beijing->Tianjin+Hebei", s.year)
     share = np.r_[0.0, np.minimum(zgc * ZGC_BRANCH_SPLIT / s.high_tech_firms[0], 1.0)]
     for dest in range(3):
         chance = np.where(region == 0, share[dest], OTHER_BRANCH_SHARE)
-        m.firm.branches[rows, dest] |= m.rng.random(rows.size) < chance
+        has = (m.rng.random(rows.size) < chance) & (region != dest)
+        firm.add_subsidiaries(m, m.rng, rows[has], np.full(has.sum(), dest))
+    m.start_firms = np.bincount(region, minlength=3).astype(float)  # own firms: the base of the capacity (§7.5)
 
 
 def _staff(m: JJJModel) -> None:
     """Give each region's talents jobs: a share at platforms (by budget), the rest at firms (by size)."""
     t, pl, fm = m.talent, m.platform, m.firm
     m.staff_per_size = np.zeros(4)
+    m.skill_per_size = np.ones(4)
     for r in range(3):
         who = m.rng.permutation(np.flatnonzero(t.region == r))
         n_pl = round(PLATFORM_STAFF_SHARE * who.size)
@@ -152,8 +174,15 @@ def _staff(m: JJJModel) -> None:
         t.field[who[n_pl:]] = fm.field[at_fm]
         pl.staff_per_budget[prow] = (n_pl / prow.size) / pl.budget[prow].mean()
         m.staff_per_size[r] = (who.size - n_pl) / fm.size[frow].sum()
+        m.skill_per_size[r] = t.skill[who[n_pl:]].sum() / fm.size[frow].sum()  # the staffing norm (x = 1)
     firm.update_absorptive(m)
     m.ref_productivity = np.r_[m.mean_productivity()[:3], 1.0]
+
+
+def propensity_to_patent(p: Params, year: float) -> float:
+    """Granted invention patents per result record (x ``result_unit``) in ``year``, relative to BASE_YEAR:
+    exp(``patent_propensity_growth`` x (year - BASE_YEAR)) (ODD §8)."""
+    return math.exp(p.patent_propensity_growth * (year - BASE_YEAR))
 
 
 def _calibrate_research(m: JJJModel, s: StartState) -> None:
@@ -166,31 +195,41 @@ def _calibrate_research(m: JJJModel, s: StartState) -> None:
     lam, skill, count = platform.expected_output(m)
     lam *= 1.0 - platform.duplication(m)
     m.use_params(p)
-    target = s.invention_patents / 4.0 / p.result_unit * p.scale
+    # results in base-year units: a later start's patents include the growth of the propensity to patent since
+    # BASE_YEAR (the measurement equation of the patents counterpart), which is no growth of research output
+    target = s.invention_patents / propensity_to_patent(p, s.year) / 4.0 / p.result_unit * p.scale
     for r in range(3):
         here = pl.region == r
         pl.productivity[here] = target[r] / lam[here].sum()
     mean_skill = np.divide(skill, count, where=count > 0, out=np.ones_like(skill))
     gain = 1.0 + p.quality_effort_gain * pl.quality_effort
     m.quality_norm = float(np.average(mean_skill * gain, weights=np.maximum(lam, 1e-12)))
-    m.knowledge = np.r_[target, 0.0] / KNOWLEDGE_DECAY  # steady state of mean quality 1
+    m.knowledge = np.r_[target, 0.0] / p.knowledge_decay  # steady state of mean quality 1
     m.knowledge_ref = m.knowledge[:3].sum()
 
 
 def _pipeline(m: JJJModel) -> None:
-    """Results of the last ``PIPELINE_QUARTERS`` quarters still in the pipeline at the start: born at
-    the start-year rate, each advanced by self-development for its age (unlicensed ones only)."""
-    for age in range(PIPELINE_QUARTERS, 0, -1):
+    """Results of the last ``result_life`` quarters (those not yet expired) in the pipeline at the start: born at
+    the start-year rate, each advanced by self-development for its age (unlicensed ones only). The results on
+    offer then start near their steady state whatever the life (with a fixed 24 quarters, a life of 80 left the
+    pool of results on offer to build up over the whole run)."""
+    for age in range(m.p.result_life, 0, -1):
         lam, skill, count = platform.expected_output(m)
         n = rules.poisson(m.rng.random(lam.size), lam * (1.0 - platform.duplication(m)))
         platform.create_results(m, m.rng, n, born=-age, skill=skill, count=count, age=age)
 
 
 def _shared_key_labs(m: JJJModel) -> None:
-    """Shared key labs: one node per JJJ region, pooled staff and budget, staffed from existing labs."""
-    pl, p, t = m.platform, m.p, m.talent
+    """Shared key labs at set-up (``shared_key_labs`` x scale, rounded up), staffed from the key labs."""
+    pl, p = m.platform, m.p
     n = math.ceil(p.shared_key_labs * p.scale) if p.shared_key_labs else 0
-    labs = np.flatnonzero(pl.research & (pl.kind == KEY_LAB))
+    add_shared_key_labs(m, n, np.flatnonzero(pl.research & (pl.kind == KEY_LAB)))
+
+
+def add_shared_key_labs(m: JJJModel, n: int, labs: np.ndarray) -> None:
+    """Build ``n`` shared key labs: one node per JJJ region, pooled staff and budget, each node taking the mean
+    budget, productivity and staffing of the key labs ``labs`` of its region and staff moved from them."""
+    pl, t = m.platform, m.talent
     for _ in range(n):
         field = int(m.rng.integers(0, m.n_fields))
         rows = np.empty(3, dtype=np.int64)

@@ -201,6 +201,9 @@ def experiment_files(draw: st.DrawFn) -> str:
     if kind == "scenarios":
         names = st.sampled_from(["baseline", "autonomy", "culture", "nosuch", "/dev/zero"])
         design["scenarios"] = draw(st.lists(names, max_size=3))
+        if draw(st.booleans()):  # measures at doses of their change: tiny, huge, negative, beyond the bounds
+            doses = st.one_of(st.floats(-1.0, 1e6), st.sampled_from([0.5, 1, 2, 1e308, 5e-324]))
+            design["doses"] = draw(st.one_of(st.lists(doses, max_size=4), WILD))
     elif kind == "grid":
         size = draw(st.sampled_from([2, 3, 10_000]))
         design["levers"] = {n: list(range(size)) for n in levers}

@@ -13,11 +13,11 @@ of the offered values or in range. Anything else is a one-line message and nothi
 
 What one tab, and the server, may cost (the constants below):
 
-- a request runs at most :data:`RUN_QUARTERS` (40) quarters and :data:`REQUEST_AGENT_STEPS` (10 M) agent-steps
+- a request runs at most :data:`RUN_QUARTERS` (40) quarters and :data:`REQUEST_AGENT_STEPS` (4 M) agent-steps
   (a few seconds); a live run stops at :data:`MAX_QUARTERS` (the registry's bound on ``steps``);
 - each of a tab's two models (its run and the baseline) has a :class:`~jjjsim.model.budget.Budget` of
-  :data:`MODEL_AGENT_STEPS` (30 M, ~10 s of one core) agent-steps and :data:`MODEL_MEMORY_MB` (64 MiB) of tables,
-  so one run of a tab costs at most :data:`TAB_AGENT_STEPS` (60 M agent-steps, ~20 s of CPU) and holds at most
+  :data:`MODEL_AGENT_STEPS` (30 M, ~25 s of one core) agent-steps and :data:`MODEL_MEMORY_MB` (64 MiB) of tables,
+  so one run of a tab costs at most :data:`TAB_AGENT_STEPS` (60 M agent-steps, ~50 s of CPU) and holds at most
   :data:`TAB_MEMORY_MB` (130 MiB, tables and recorders); a Run whose quarters x what the models hold would pass
   the budget is refused before it steps, and a run that reaches the budget stops with its one-line message
   (Reset starts a new run with a new budget);
@@ -54,6 +54,7 @@ from jjjsim.model.param import MAX_SEED, ConfigError, Param, check_seed, did_you
 from jjjsim.model.params import LEVERS, REGISTRY, Params, validate
 from jjjsim.model.regions import JJJ, REGIONS
 from jjjsim.model.scenario import builtin_names, load_scenario
+from jjjsim.model.timeline import describe as describe_change
 from jjjsim.viz import theme
 from plotly.subplots import make_subplots
 
@@ -61,8 +62,8 @@ if TYPE_CHECKING:
     from jjjsim.viz.data import Results
 
 DEFAULT_SCALE = 0.25
-"""Agent scale of the live models: about 4,800 agents each; a quarter of the run and its baseline takes ~16 ms and
-redrawing the three charts ~60 ms (measured on 2 shared cores)."""
+"""Agent scale of the live models: about 4,800 agents each; a quarter of the run and its baseline takes ~65 ms over
+the first 40 quarters (model v2) and redrawing the three charts ~60 ms (measured on 2 shared cores)."""
 SETUP_LEVERS: tuple[str, ...] = (
     "shared_key_labs",
     "service_platforms",
@@ -77,18 +78,20 @@ MAX_QUARTERS = int(REGISTRY["steps"].bounds[1])
 RUN_QUARTERS = 40
 """Most quarters one Run request steps (ten years; press Run again to go on)."""
 MODEL_AGENT_STEPS = 30_000_000
-"""Agent-step budget of each live model (the run and its baseline): ~10 s of one core at ~0.3 µs an agent-step.
-A baseline at the default scale uses ~0.5 M in 40 quarters and ~5 M in 100 (the world grows fast after that)."""
+"""Agent-step budget of each live model (the run and its baseline): ~25 s of one core at ~0.8 µs an agent-step
+(model v2, measured on 2 shared cores). A baseline at the default scale uses ~1.7 M in 40 quarters and ~9 M in 100
+(the world grows fast after that)."""
 MODEL_MEMORY_MB = 64
-"""Table memory budget of each live model, MiB (a baseline at the default scale holds ~1.5 MiB at 40 quarters)."""
+"""Table memory budget of each live model, MiB (a baseline at the default scale holds ~2.8 MiB at 40 quarters)."""
 RECORDER_MB = 1
 """Bound on one model's recorded series, MiB (~0.6 MiB at MAX_QUARTERS); they are not in the model's budget."""
 TAB_AGENT_STEPS = 2 * MODEL_AGENT_STEPS
-"""What one run of a tab (two models) may cost in agent-steps (~20 s of CPU)."""
+"""What one run of a tab (two models) may cost in agent-steps (~50 s of CPU)."""
 TAB_MEMORY_MB = 2 * (MODEL_MEMORY_MB + RECORDER_MB)
 """What one tab's models may hold, MiB (tables and recorders)."""
-REQUEST_AGENT_STEPS = 10_000_000
-"""Most agent-steps (both models) one request does before it stops and says so (~3 s); at least one quarter."""
+REQUEST_AGENT_STEPS = 4_000_000
+"""Most agent-steps (both models) one request does before it stops and says so (~3 s at ~0.8 µs an agent-step;
+model v2 holds some 3 times model v1's records, so 10 M took 7-9 s); at least one quarter."""
 PLAY_MS = 600
 """Interval between quarters while playing."""
 MAX_SESSIONS = 16
@@ -237,7 +240,7 @@ class Session:
         name = check_scenario(scenario, offered)
         base = offered[name].replace({"scale": scale}, where="app scale")
         run_p = base.replace(levers, where="lever controls")
-        base_p = base.replace({n: p.default for n, p in LEVERS.items()}, where="baseline levers")
+        base_p = base.replace({n: p.default for n, p in LEVERS.items()} | {"timeline": []}, where="baseline levers")
         return cls(
             run=JJJModel(run_p, rng=np.random.SeedSequence(seed), budget=budget),
             baseline=JJJModel(base_p, rng=np.random.SeedSequence(seed), budget=budget),
@@ -246,11 +249,15 @@ class Session:
         )
 
     def apply(self, levers: dict[str, Any]) -> None:
-        """Validate the levers; give the running ones to the model now, keep the set-up ones for a reset."""
+        """Validate the levers; give the running ones to the model now, keep the set-up ones for a reset. Levers
+        the scenario's timeline changes follow it (the model sets them each quarter): their controls are left out."""
         wanted = self.run.p.replace(levers, where="lever controls")
-        running = {k: v for k, v in wanted.values.items() if k in LEVERS and k not in SETUP_LEVERS}
+        dated = scheduled_levers(self.run.p)
+        running = {k: v for k, v in wanted.values.items() if k in LEVERS and k not in SETUP_LEVERS and k not in dated}
         self.run.use_params(self.run.p.replace(running, where="lever controls"))
-        self.pending = {k: wanted.values[k] for k in SETUP_LEVERS if wanted.values[k] != self.run.p.values[k]}
+        self.pending = {
+            k: wanted.values[k] for k in SETUP_LEVERS if k not in dated and wanted.values[k] != self.run.p.values[k]
+        }
 
     @property
     def models(self) -> tuple[JJJModel, JJJModel]:
@@ -407,6 +414,23 @@ def check_scenario(value: Any, offered: Iterable[str]) -> str:
         hint = did_you_mean(value, names) if isinstance(value, str) and len(value) < 100 else ""
         raise ConfigError("app", "scenario", f"one of the offered scenarios ({', '.join(names)})", value, hint)
     return value
+
+
+def scheduled_levers(p: Params) -> set[str]:
+    """The levers a parameter set's timeline changes during the run."""
+    return {e["lever"] for e in p.values.get("timeline", ())}
+
+
+def timeline_text(p: Params) -> str:
+    """The dated lever changes of a parameter set, one line ("" without a timeline)."""
+    entries = p.values.get("timeline", ())
+    if not entries:
+        return ""
+    changes = "; ".join(describe_change(e) for e in entries)
+    return (
+        f"Policy timeline: {changes}. These levers follow the timeline each quarter while the run steps (their "
+        "controls are not used)."
+    )
 
 
 def check_choice(value: Any, offered: Iterable[str], what: str) -> str:
@@ -593,6 +617,7 @@ def layout(scale: float, scenarios: dict[str, Params] | None = None) -> html.Div
                         className="note",
                     ),
                     *lever_panel(base),
+                    html.P(timeline_text(offered["baseline"]), id="live-timeline", className="note"),
                 ],
                 className="controls",
             ),
@@ -834,6 +859,13 @@ def register(
             raise PreventUpdate  # the outputs asked for are not the controls named
         values = offered[name].values
         return [values[n][k] if k else values[n] for n, k in pairs]
+
+    @app.callback(Output("live-timeline", "children"), Input("live-scenario", "value"), prevent_initial_call=True)
+    def show_timeline(scenario: Any) -> str:
+        try:
+            return timeline_text(offered[check_scenario(scenario, offered)])
+        except ConfigError:
+            raise PreventUpdate from None  # the page's other callback says why
 
     @app.callback(Output("live-seed-msg", "children"), Input("live-seed", "value"), prevent_initial_call=True)
     def check_seed(seed: Any) -> str:

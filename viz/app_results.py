@@ -159,6 +159,10 @@ def layout(res: Results | None) -> html.Div:
                         f"{len(res.runs)} runs · {res.folder}",
                         className="meta",
                     ),
+                    *[
+                        html.P(f"Policy timeline of {label}: " + "; ".join(g["change"]) + ".", className="meta")
+                        for label, g in res.timelines().groupby("scenario", sort=False)
+                    ],
                     html.Label("Metric", htmlFor="res-metric"),
                     dcc.Dropdown(
                         id="res-metric",

@@ -18,10 +18,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from jjjsim.experiments.compare import compare
-from jjjsim.experiments.definition import Experiment
+from jjjsim.experiments.definition import Experiment, measure_change
 from jjjsim.experiments.store import read_folder
 from jjjsim.model.param import ConfigError
+from jjjsim.model.params import REGISTRY
 from jjjsim.model.regions import REGIONS
+from jjjsim.model.timeline import describe as describe_change
 
 __all__ = ["BAND_COLUMNS", "FLOW_COLUMNS", "Results", "load_results"]
 
@@ -48,7 +50,8 @@ class Results:
     labels: list[str]
     """Scenario or design-point labels with at least one finished run, in the experiment's order."""
     baseline: str | None
-    """``"baseline"`` if a scenario of a scenario design, else its first scenario; None for lever designs."""
+    """``"baseline"`` if a scenario of a scenario design, else its first scenario (with doses: always the first,
+    their reference; None if it has no finished run); None for lever designs."""
     levers: list[str]
     """The levers a lever design varies (``point.*`` columns without the prefix); [] for scenario designs."""
     has_series: bool
@@ -71,6 +74,44 @@ class Results:
             str(label): ", ".join(f"{c.removeprefix('point.')}={text(v)}" for c, v in row.items())
             for label, row in first.iterrows()
         }
+
+    def timelines(self) -> pd.DataFrame:
+        """The dated lever changes of each scenario (or design point) that has a timeline: one row per change
+        (``scenario``, ``change``, ``source``), in the experiment's order; empty without one (or when the
+        experiment no longer resolves)."""
+        rows: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for spec in self.experiment.runs if self.experiment is not None else ():
+            if spec.label in seen or spec.label not in self.labels:
+                continue
+            seen.add(spec.label)
+            rows += [(spec.label, describe_change(e), e["source"]) for e in spec.params.values.get("timeline", ())]
+        return pd.DataFrame(rows, columns=["scenario", "change", "source"])
+
+    def doses(self) -> pd.DataFrame | None:
+        """The dose of each dosed label of a scenario design with ``doses``: ``scenario``, ``measure``, ``dose``,
+        ``change`` (the lever settings at that dose, as text) and ``levers`` (the levers changed, a tuple), in
+        the experiment's order; None for other designs (or when the experiment no longer resolves)."""
+        if self.experiment is None or self.design != "scenarios" or self.baseline is None:
+            return None
+        ref = next((s for s in self.experiment.runs if s.label == self.baseline), None)
+        rows, seen = [], set()
+        for spec in self.experiment.runs:
+            if spec.dose is None or spec.label in seen or spec.label not in self.labels or ref is None:
+                continue
+            seen.add(spec.label)
+            change = measure_change(ref.params, spec.params)
+            levers = tuple(
+                lever for n, v in change.items() for lever in ([f"{n}.{k}" for k in v] if isinstance(v, dict) else [n])
+            )
+            text = "; ".join(
+                ", ".join(f"{n}.{k} = {_text(x)}" for k, x in v.items()) if isinstance(v, dict) else f"{n} = {_text(v)}"
+                for n, v in change.items()
+            )
+            rows.append((spec.label, spec.measure, float(spec.dose), text, levers))
+        if not rows:
+            return None
+        return pd.DataFrame(rows, columns=["scenario", "measure", "dose", "change", "levers"])
 
     def metrics(self) -> list[str]:
         """The numeric summary columns of the runs (not seed, steps or design-point columns)."""
@@ -174,6 +215,52 @@ class Results:
         out.attrs.update(level=level, baseline=baseline)
         return out
 
+    def dose_tables(
+        self,
+        metrics: Sequence[str] | None = None,
+        amount: float | None = None,
+        level: float = 0.95,
+        cost: str = "public_cost",
+    ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """The dose-response and the equal-cost tables of a scenario design with doses
+        (:func:`jjjsim.experiments.dose.dose_response` with the lever settings of each dose in ``change``, and
+        :func:`jjjsim.experiments.dose.equal_cost` of every metric but the cost, measures without a public cost of
+        their own found by :func:`~jjjsim.experiments.dose.no_cost_measures`, on/off switches those of choice
+        levers only); None without doses or a cost column. ``amount`` is the common extra cost (default: the
+        largest every costly measure reaches)."""
+        from jjjsim.experiments.dose import dose_response, equal_cost, no_cost_measures
+
+        doses = self.doses()
+        if doses is None or cost not in self.runs or self.baseline is None:
+            return None
+        runs = self.runs.rename(columns={"label": "scenario"})
+        metrics = list(metrics) if metrics is not None else self.metrics()
+        levers = {str(m): set().union(*g["levers"]) for m, g in doses.groupby("measure", sort=False)}
+        try:
+            response = dose_response(runs, doses, baseline=self.baseline, metrics=metrics, cost=cost, level=level)
+            free = no_cost_measures(runs, doses, levers, baseline=self.baseline)
+            switches = [
+                m for m, lv in levers.items() if all(REGISTRY[x.partition(".")[0]].kind == "choice" for x in lv)
+            ]
+            equal = equal_cost(
+                runs,
+                doses,
+                baseline=self.baseline,
+                metrics=[m for m in metrics if m != cost],
+                cost=cost,
+                amount=amount,
+                free=free,
+                switches=[m for m in switches if m not in free],
+                level=level,
+            )
+        except ValueError as err:
+            raise ConfigError(
+                str(self.folder), "runs", "dosed runs that pair by seed with the baseline's", str(err)
+            ) from None
+        response = response.merge(doses[["scenario", "change"]], on="scenario", how="left")
+        response.attrs.update(level=level, baseline=self.baseline)
+        return response, equal
+
     def sensitivity(self, metric: str) -> pd.DataFrame | None:
         """Sensitivity indices of ``metric`` for a Sobol' or Morris design (None for other designs):
         :func:`jjjsim.experiments.sensitivity.from_results`, the one implementation.
@@ -209,6 +296,10 @@ class Results:
             except (*_READ_ERRORS, KeyError):
                 continue
         return pd.concat(tables, ignore_index=True) if tables else None
+
+
+def _text(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _empty(columns: Sequence[str], level: float | None = None) -> pd.DataFrame:
@@ -264,6 +355,8 @@ def load_results(folder: str | Path) -> Results:
     labels = [str(x) for x in dict.fromkeys(runs["label"])]
     design = definition["design"]["kind"]
     baseline = ("baseline" if "baseline" in labels else labels[0]) if design == "scenarios" else None
+    if design == "scenarios" and "doses" in definition["design"] and exp is not None:
+        baseline = exp.runs[0].label if exp.runs[0].label in labels else None  # the reference of the doses
     return Results(
         folder=folder,
         manifest=manifest,

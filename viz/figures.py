@@ -34,6 +34,9 @@ __all__ = [
     "COORDINATES",
     "FLOW_TITLES",
     "cost_effectiveness",
+    "cost_response",
+    "dose_response",
+    "equal_cost",
     "forest",
     "lever_heatmap",
     "lever_response",
@@ -472,6 +475,47 @@ def _panels(titles: list[str], n_scenarios: int) -> tuple[go.Figure, int, int]:
     return fig, nrows, ncols
 
 
+def _interval_markers(
+    part: pd.DataFrame,
+    cols: tuple[str, ...],
+    colors: dict[str, str],
+    *,
+    symbol: str,
+    name: str,
+    group: str,
+    legend: bool,
+    hover: str,
+) -> go.Scatter:
+    """Point estimates with asymmetric interval bars, one marker per row of ``part``: ``cols`` = (x, y label,
+    interval low, interval high, further hover columns...); colour by the y label."""
+    x, y, lo, hi = cols[:4]
+    return go.Scatter(
+        x=part[x],
+        y=part[y],
+        mode="markers",
+        marker=dict(
+            color=[colors[s] for s in part[y]],
+            size=10,
+            symbol=symbol,
+            line=dict(width=2, color=[colors[s] for s in part[y]]),
+        ),
+        error_x=dict(
+            type="data",
+            symmetric=False,
+            array=(part[hi] - part[x]).fillna(0.0).to_numpy(),
+            arrayminus=(part[x] - part[lo]).fillna(0.0).to_numpy(),
+            color="#777",
+            thickness=1.4,
+            width=4,
+        ),
+        name=name,
+        legendgroup=group,
+        showlegend=legend,
+        customdata=part[[lo, hi, *cols[4:]]].to_numpy(),
+        hovertemplate=hover,
+    )
+
+
 def forest(comparison: pd.DataFrame, metrics: Sequence[str] | None = None, baseline: str | None = None) -> go.Figure:
     """Per metric, each scenario's mean paired difference from the baseline with its confidence interval (a
     forest plot: scenarios down the side, zero line dotted); filled markers are significant after Holm."""
@@ -493,30 +537,15 @@ def forest(comparison: pd.DataFrame, metrics: Sequence[str] | None = None, basel
             if part.empty:
                 continue
             fig.add_trace(
-                go.Scatter(
-                    x=part["diff"],
-                    y=part["scenario"],
-                    mode="markers",
-                    marker=dict(
-                        color=[colors[s] for s in part["scenario"]],
-                        size=10,
-                        symbol="circle" if sig else "circle-open",
-                        line=dict(width=2, color=[colors[s] for s in part["scenario"]]),
-                    ),
-                    error_x=dict(
-                        type="data",
-                        symmetric=False,
-                        array=(part["diff_ci_high"] - part["diff"]).fillna(0.0).to_numpy(),
-                        arrayminus=(part["diff"] - part["diff_ci_low"]).fillna(0.0).to_numpy(),
-                        color="#777",
-                        thickness=1.4,
-                        width=4,
-                    ),
+                _interval_markers(
+                    part,
+                    ("diff", "scenario", "diff_ci_low", "diff_ci_high"),
+                    colors,
+                    symbol="circle" if sig else "circle-open",
                     name="significant after Holm" if sig else "not significant",
-                    legendgroup=str(sig),
-                    showlegend=sig not in shown,
-                    customdata=part[["diff_ci_low", "diff_ci_high"]].to_numpy(),
-                    hovertemplate="%{y}: %{x:+,.4g} [%{customdata[0]:+,.4g}, %{customdata[1]:+,.4g}]"
+                    group=str(sig),
+                    legend=sig not in shown,
+                    hover="%{y}: %{x:+,.4g} [%{customdata[0]:+,.4g}, %{customdata[1]:+,.4g}]"
                     f"<extra>{metric_title(m, unit=False)}</extra>",
                 ),
                 row=row,
@@ -533,9 +562,10 @@ def cost_effectiveness(
     comparison: pd.DataFrame, metrics: Sequence[str] | None = None, baseline: str | None = None
 ) -> go.Figure:
     """Outcome gained per 亿元 of extra public money (``gain_per_cost`` = paired difference / extra cost), per
-    metric and scenario. Error bars: the confidence interval of the paired outcome difference divided by the mean
-    extra cost (the cost's own seed-to-seed spread, small for policy spending, is not propagated). Scenarios that
-    cost no more than the baseline have no ratio and are left out."""
+    metric and scenario. Error bars: Fieller's interval of the ratio (``gain_per_cost_ci_low``/``_high``, the
+    spread of both the outcome and the cost across seeds; none where the extra cost's own interval reaches zero);
+    a comparison without those columns gets the interval of the outcome difference over the mean extra cost.
+    Scenarios that cost no more than the baseline have no ratio and are left out."""
     _require(
         comparison, ("scenario", "metric", "diff_ci_low", "diff_ci_high", "extra_cost", "gain_per_cost"), "comparison"
     )
@@ -549,7 +579,10 @@ def cost_effectiveness(
     for i, m in enumerate(metrics):
         row, col = i // ncols + 1, i % ncols + 1
         d = df[df["metric"] == m]
-        lo, hi = d["diff_ci_low"] / d["extra_cost"], d["diff_ci_high"] / d["extra_cost"]
+        if "gain_per_cost_ci_low" in d:
+            lo, hi = d["gain_per_cost_ci_low"], d["gain_per_cost_ci_high"]
+        else:
+            lo, hi = d["diff_ci_low"] / d["extra_cost"], d["diff_ci_high"] / d["extra_cost"]
         fig.add_trace(
             go.Bar(
                 x=d["gain_per_cost"],
@@ -576,8 +609,165 @@ def cost_effectiveness(
         fig.add_vline(x=0, line=dict(color="#999", width=1), row=row, col=col)
     fig.update_yaxes(categoryorder="array", categoryarray=scen[::-1], type="category", automargin=True)
     level = _pct(comparison.attrs.get("level", 0.95))
-    title = f"Gain per 亿元 of extra public cost vs {base} (bars: {level} CI of the gain over the mean extra cost)"
+    how = "Fieller" if "gain_per_cost_ci_low" in df else "of the gain over the mean extra cost"
+    title = f"Gain per 亿元 of extra public cost vs {base} (bars: {level} CI, {how})"
     return theme.apply(fig, title, height=_panels_height(nrows, len(scen)))
+
+
+# ---- doses and equal cost -------------------------------------------------------------------------------------
+
+DOSE_AXIS = "Dose (multiple of the measure's change from the baseline)"
+COST_AXIS = "Extra public cost (亿元 over the run)"
+
+
+def _dose_panels(
+    table: pd.DataFrame, metrics: Sequence[str] | None, x: str, what: str, ci: tuple[str, str] | None = None
+) -> tuple[go.Figure, list[str], dict[str, str], int]:
+    """Panels per metric of a dose table, one line per measure through the origin (dose 0 is the baseline)."""
+    _require(table, ("measure", "dose", "metric", "diff", "diff_ci_low", "diff_ci_high", x), "dose")
+    df = table.dropna(subset=["diff", x])
+    have = list(dict.fromkeys(df["metric"]))
+    picked = [m for m in (metrics if metrics is not None else have) if m in have]
+    if not picked:
+        raise ValueError(f"no metric of the dose table has paired differences to plot against {what}")
+    colors = scenario_colors(dict.fromkeys(table["measure"]), None)
+    nrows, ncols = _grid(len(picked), 2)
+    fig = make_subplots(
+        rows=nrows,
+        cols=ncols,
+        subplot_titles=[_two_lines("Δ ", m) for m in picked],
+        horizontal_spacing=0.1,
+        vertical_spacing=min(0.9 / max(nrows - 1, 1), 110 / (120 + 330 * nrows)),
+    )
+    fig.update_annotations(font_size=12)
+    fig.update_layout(margin=dict(t=110))  # room for the figure's title above the two-line panel titles
+    for i, m in enumerate(picked):
+        row, col = i // ncols + 1, i % ncols + 1
+        for measure, d in df[df["metric"] == m].groupby("measure", sort=False):
+            pts = pd.DataFrame(
+                {
+                    "x": d[x],
+                    "y": d["diff"],
+                    "lo": d["diff_ci_low"],
+                    "hi": d["diff_ci_high"],
+                    "dose": d["dose"],
+                    "cost": d.get("extra_cost", np.nan),
+                    "change": d.get("change", ""),
+                    "clo": d[ci[0]] if ci else np.nan,
+                    "chi": d[ci[1]] if ci else np.nan,
+                }
+            ).sort_values("dose")
+            single = len(pts) == 1  # one dose (an on/off switch): a point, no line from the baseline implied
+            if not single:  # dose 0 is the baseline itself: no difference, no extra cost
+                origin = dict(x=0.0, y=0.0, lo=0.0, hi=0.0, dose=0.0, cost=0.0, change="baseline", clo=0.0, chi=0.0)
+                pts = pd.concat([pd.DataFrame([origin]), pts], ignore_index=True)
+            bars = dict(type="data", symmetric=False, color=colors[measure], thickness=1.2, width=3)
+            fig.add_trace(
+                go.Scatter(
+                    x=pts["x"],
+                    y=pts["y"],
+                    mode="markers" if single else "lines+markers",
+                    line=dict(color=colors[measure], width=2),
+                    marker=dict(size=7, color=colors[measure]),
+                    error_y=dict(bars, array=(pts.hi - pts.y).fillna(0.0), arrayminus=(pts.y - pts.lo).fillna(0.0)),
+                    error_x=dict(
+                        bars, array=(pts.chi - pts.x).fillna(0.0), arrayminus=(pts.x - pts.clo).fillna(0.0), width=0
+                    )
+                    if ci
+                    else None,
+                    name=str(measure),
+                    legendgroup=str(measure),
+                    showlegend=i == 0,
+                    customdata=pts[["dose", "cost", "lo", "hi", "change"]].to_numpy(dtype=object),
+                    hovertemplate=f"{measure}, dose %{{customdata[0]}}: Δ %{{y:+,.4g}} "
+                    "[%{customdata[2]:+,.4g}, %{customdata[3]:+,.4g}]<br>extra cost %{customdata[1]:,.4g} 亿元"
+                    f"<br>%{{customdata[4]}}<extra>{metric_title(m, unit=False)}</extra>",
+                ),
+                row=row,
+                col=col,
+            )
+        fig.add_hline(y=0, line=dict(color="#999", dash="dot", width=1), row=row, col=col)
+    fig.update_xaxes(title_text=what, title_font_size=11)
+    return fig, picked, colors, 120 + 330 * nrows
+
+
+def dose_response(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> go.Figure:
+    """Per metric, each measure's paired difference from the baseline against its dose (0 = the baseline, 1 = the
+    measure's own setting), with the confidence interval across seeds (a ``dose_response`` table of
+    :mod:`jjjsim.experiments.dose`)."""
+    fig, _, _, height = _dose_panels(table, metrics, "dose", DOSE_AXIS)
+    level = _pct(table.attrs.get("level", 0.95))
+    return theme.apply(fig, f"Dose-response: mean paired difference from the baseline, {level} CI", height=height)
+
+
+def cost_response(table: pd.DataFrame, metrics: Sequence[str] | None = None, amount: float | None = None) -> go.Figure:
+    """Per metric, each measure's paired difference from the baseline against its mean extra public cost at each
+    dose, all measures on one cost axis (vertical bars: the outcome's interval, horizontal: the cost's); a dashed
+    line marks the common cost ``amount`` of the equal-cost comparison."""
+    fig, picked, _, height = _dose_panels(
+        table, metrics, "extra_cost", COST_AXIS, ci=("extra_cost_ci_low", "extra_cost_ci_high")
+    )
+    if amount is not None and np.isfinite(amount):
+        nrows, ncols = _grid(len(picked), 2)
+        for i in range(len(picked)):
+            fig.add_vline(
+                x=amount, line=dict(color="#555", dash="dash", width=1), row=i // ncols + 1, col=i % ncols + 1
+            )
+    level = _pct(table.attrs.get("level", 0.95))
+    title = f"Effect against extra public cost, per measure and dose ({level} CIs)"
+    if amount is not None and np.isfinite(amount):
+        title += f"; dashed: {amount:,.4g} 亿元"
+    return theme.apply(fig, title, height=height)
+
+
+def equal_cost(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> go.Figure:
+    """Per metric, each measure's effect when scaled to the same extra public cost (an ``equal_cost`` table of
+    :mod:`jjjsim.experiments.dose`), with its confidence interval across seeds; measures with no public cost of their
+    own and on/off switches are drawn at their own setting as open diamonds, those that do not reach the cost are left
+    out."""
+    _require(table, ("measure", "metric", "status", "effect", "effect_ci_low", "effect_ci_high"), "equal-cost")
+    from jjjsim.experiments.dose import AT_OWN
+
+    df = table.dropna(subset=["effect"])
+    have = list(dict.fromkeys(df["metric"]))
+    picked = [m for m in (metrics if metrics is not None else have) if m in have]
+    if not picked:
+        raise ValueError("no measure reaches the common cost")
+    colors = scenario_colors(dict.fromkeys(table["measure"]), None)
+    measures = [m for m in colors if m in set(df["measure"])]
+    amount = float(table["amount"].iloc[0]) if "amount" in table and len(table) else np.nan
+    fig, nrows, ncols = _panels([_two_lines("Δ ", m) for m in picked], len(measures))
+    shown: set[bool] = set()
+    for i, m in enumerate(picked):
+        row, col = i // ncols + 1, i % ncols + 1
+        d = df[df["metric"] == m]
+        for free in (False, True):
+            part = d[d["status"].isin(AT_OWN) == free]
+            if part.empty:
+                continue
+            fig.add_trace(
+                _interval_markers(
+                    part,
+                    ("effect", "measure", "effect_ci_low", "effect_ci_high", "dose"),
+                    colors,
+                    symbol="diamond-open" if free else "circle",
+                    name="at its own setting (no cost of its own, or an on/off switch)"
+                    if free
+                    else f"at {amount:,.4g} 亿元",
+                    group=str(free),
+                    legend=free not in shown,
+                    hover="%{y}: %{x:+,.4g} [%{customdata[0]:+,.4g}, %{customdata[1]:+,.4g}] at dose "
+                    f"%{{customdata[2]:.3g}}<extra>{metric_title(m, unit=False)}</extra>",
+                ),
+                row=row,
+                col=col,
+            )
+            shown.add(free)
+        fig.add_vline(x=0, line=dict(color="#999", dash="dot", width=1), row=row, col=col)
+    fig.update_yaxes(categoryorder="array", categoryarray=measures[::-1], type="category", automargin=True)
+    level = _pct(table.attrs.get("level", 0.95))
+    title = f"Effect of each measure at the same extra public cost, {amount:,.4g} 亿元 over the run ({level} CI)"
+    return theme.apply(fig, title, height=_panels_height(nrows, len(measures)))
 
 
 # ---- lever designs --------------------------------------------------------------------------------------------

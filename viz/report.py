@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from jjjsim.experiments import dose as dose_mod
 from jjjsim.model.indicators import indicator
 from jjjsim.model.param import ConfigError
 
@@ -47,19 +48,23 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions
 
 @dataclass
 class Section:
-    """One figure of the report with its heading and one-line caption."""
+    """One figure of the report with its heading and one-line caption (and, for some, a plain explanation and a
+    table below the figure, and the full table written as ``<report>-<key>.csv``)."""
 
     key: str
     title: str
     caption: str
     figure: go.Figure
+    note: str = ""
+    table: pd.DataFrame | None = None
+    csv: pd.DataFrame | None = None
 
 
 def _fmt(x: float, signed: bool = False) -> str:
     if x is None or not np.isfinite(x):
         return "–"
     text = f"{x:+,.3g}" if signed else f"{x:,.3g}"
-    return text if abs(x) < 1e4 else (f"{x:+,.0f}" if signed else f"{x:,.0f}")
+    return text if abs(x) < 999.5 else (f"{x:+,.0f}" if signed else f"{x:,.0f}")  # 1,235, not 1.23e+03
 
 
 def _metrics(res: Results, wanted: Sequence[str] | None = None) -> list[str]:
@@ -76,6 +81,9 @@ def summary_table(res: Results, comparison: pd.DataFrame | None, metrics: Sequen
     the paired difference with its 95 % interval and relative change."""
     metrics = _metrics(res, metrics)
     if comparison is not None and len(comparison):
+        doses = res.doses()
+        if doses is not None:  # the measures at their own settings; the other doses have their own sections
+            comparison = comparison[~comparison.scenario.isin(doses.scenario[doses.dose != 1])]
         rows = []
         for r in comparison[comparison.metric.isin(metrics)].itertuples():
             diff = "" if r.scenario == res.baseline else f"{_fmt(r.diff, True)} [{_fmt(r.diff_ci_low, True)}, "
@@ -101,38 +109,171 @@ def _best(comparison: pd.DataFrame, metric: str, baseline: str | None) -> str:
     return f" Largest change: {top.scenario}, {top.rel_change:+.1%} ({sig})."
 
 
+def _ci(mean: float, lo: float, hi: float) -> str:
+    """``+1.2 [+0.3, +2.1]``; a ratio whose interval is unbounded (extra cost not clearly above zero) says so."""
+    if mean is None or not np.isfinite(mean):
+        return "–"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{_fmt(mean, True)} [unbounded]"
+    return f"{_fmt(mean, True)} [{_fmt(lo, True)}, {_fmt(hi, True)}]"
+
+
+DOSE_NOTE = (
+    "How to read this: each measure was run at several doses, multiples of its change from the baseline (dose 1 is "
+    "its own setting in its scenario file, 0.5 half that change, 2 twice it; whole-number levers are rounded, and "
+    "an on/off switch such as the evaluation regime has dose 1 only), always on the baseline's seeds, so every "
+    "difference is paired seed by seed. The first figure shows how each outcome responds as a measure is scaled "
+    "up; the second puts every measure on one axis of extra public cost (the money all measures together cost the "
+    "government over the run, against the baseline), so that the steeper a line, the more a measure buys per 亿元. "
+    "The table below the second figure gives, per dose, the extra cost and the outcome gained per 亿元 of it, "
+    "with Fieller's 95 % interval "
+    "(none where the extra cost is not clearly above zero, as the ratio is then unbounded)."
+)
+EQUAL_NOTE = (
+    "How to read this: the measures cost very different amounts at their own settings, so their effects there are "
+    "not comparable. Here every measure is scaled to the same extra public cost over the run, {amount} 亿元{why}. "
+    "The dose that costs that much on average is found between the two tested doses around it (dose 0, the "
+    "baseline, costs nothing extra), and the effect there is interpolated seed by seed along a straight line "
+    "between those doses; its 95 % interval is across the paired seeds. A measure that bends sharply between its "
+    "tested doses should be run at more doses before its number is trusted. A measure that spends no public money of "
+    'its own (autonomy, for one) has no dose "at a given cost", nor has an on/off switch (the evaluation regime) a '
+    "dose to scale: both are shown at their own setting. Measures that do not reach the amount within their largest "
+    "dose are listed as such, never extrapolated."
+)
+
+
+def _dose_sections(res: Results, metrics: list[str], amount: float | None, add: Callable[..., None]) -> None:
+    """The dose-response and equal-cost sections of a scenario design with doses."""
+    tables = res.dose_tables(metrics, amount)
+    if tables is None:
+        return
+    chosen = amount is not None
+    response, equal = tables
+    outcomes = [m for m in metrics if m != "public_cost"]
+    amount = equal.attrs.get("amount", np.nan)
+    rows = []
+    for r in response[response.metric == outcomes[0]].itertuples() if outcomes else ():
+        row = {
+            "measure": r.measure,
+            "dose": f"{r.dose:g}",
+            "lever settings": r.change,
+            "extra public cost (亿元) [95 % CI]": _ci(r.extra_cost, r.extra_cost_ci_low, r.extra_cost_ci_high),
+        }
+        for m in outcomes[:3]:
+            x = response[(response.scenario == r.scenario) & (response.metric == m)].iloc[0]
+            row[f"{metric_title(m, unit=False)} per 亿元 [95 % CI]"] = _ci(
+                x.gain_per_cost, x.gain_per_cost_ci_low, x.gain_per_cost_ci_high
+            )
+        rows.append(row)
+    add(
+        "dose-response",
+        "Dose-response of each measure",
+        "Paired difference from the baseline against the dose of each measure (0 = the baseline, 1 = its own "
+        "setting), with 95 % intervals across seeds; hover for the lever settings and the extra public cost.",
+        lambda: figures.dose_response(response, metrics),
+        note=DOSE_NOTE,
+        csv=response,
+    )
+    if not outcomes:
+        return
+    add(
+        "cost-response",
+        "Effects against extra public cost",
+        "Paired difference from the baseline against the mean extra public cost of each measure at each dose "
+        "(both with 95 % intervals); the dashed line is the common cost of the equal-cost comparison below.",
+        lambda: figures.cost_response(response, outcomes, amount),
+        table=pd.DataFrame(rows),
+    )
+    if not np.isfinite(amount):  # no measure has a public cost of its own
+        return
+    if not (equal.status == dose_mod.INTERPOLATED).any():
+        top = max((c for pts in equal.attrs["curves"].values() for _, c in pts), default=np.nan)
+        raise ConfigError(
+            "report", "--equal-cost", f"an extra public cost some measure reaches (at most {_fmt(top)} 亿元)", amount
+        )
+    own = equal[equal.status.isin(dose_mod.AT_OWN)].measure.unique()
+    why = (
+        " (chosen for this report)"
+        if chosen
+        else ": the largest amount every measure with a public cost of its own reaches within its tested doses"
+    )
+    table = []
+    for measure, g in equal.groupby("measure", sort=False):
+        g = g.set_index("metric")
+        first = g.iloc[0]
+        row = {
+            "measure": measure,
+            "dose": f"{first.dose:.3g}" if np.isfinite(first.dose) else "–",
+            "how": f"{first.status} (doses {first.segment})" if first.segment else first.status,
+        }
+        for m in outcomes[:4]:
+            x = g.loc[m]
+            row[f"Δ {metric_title(m, unit=False)} [95 % CI]"] = _ci(x.effect, x.effect_ci_low, x.effect_ci_high)
+        table.append(row)
+    add(
+        "equal-cost",
+        f"Effects at equal public cost ({_fmt(amount)} 亿元)",
+        f"Each measure's paired difference from the baseline when scaled to {_fmt(amount)} 亿元 of extra public "
+        "cost over the run, with its 95 % interval across seeds"
+        + (
+            f"; open diamonds: at its own setting ({', '.join(own)}: no public cost of its own, or an on/off switch)."
+            if len(own)
+            else "."
+        ),
+        lambda: figures.equal_cost(equal, outcomes),
+        note=EQUAL_NOTE.format(amount=_fmt(amount), why=why),
+        table=pd.DataFrame(table),
+        csv=equal,
+    )
+
+
 def sections(
-    res: Results, lang: Lang = "en", metrics: Sequence[str] | None = None
+    res: Results, lang: Lang = "en", metrics: Sequence[str] | None = None, equal_cost: float | None = None
 ) -> tuple[list[Section], pd.DataFrame | None]:
-    """The figures the folder's data supports, in reading order, and the comparison table (scenario designs)."""
+    """The figures the folder's data supports, in reading order, and the comparison table (scenario designs).
+
+    ``equal_cost``: the common extra public cost (亿元) at which a design with doses compares its measures
+    (default: the largest every measure with a public cost of its own reaches within its doses)."""
     out: list[Section] = []
     comparison = None
     metrics = _metrics(res, metrics)
     names = res.point_names()  # readable grid points in legends and menus
 
-    def add(key: str, title: str, caption: str, build: Callable[[], go.Figure]) -> None:
+    def add(key: str, title: str, caption: str, build: Callable[[], go.Figure], **extra: object) -> None:
         fig = build()
         if fig is not None and len(fig.data):
-            out.append(Section(re.sub(r"[^A-Za-z0-9_.]+", "-", key).strip("-"), title, caption, fig))  # id, file
+            key = re.sub(r"[^A-Za-z0-9_.]+", "-", key).strip("-")  # id, file
+            out.append(Section(key, title, caption, fig, **extra))  # type: ignore[arg-type]
 
     if res.design == "scenarios" and res.baseline is not None and len(res.labels) > 1:
         comparison = res.comparison(metrics)
+        doses = res.doses()
+        shown = comparison  # with doses: the measures at their own settings (the doses have their own sections)
+        if doses is not None:
+            shown = comparison[~comparison.scenario.isin(doses.scenario[doses.dose != 1])]
+            shown.attrs.update(comparison.attrs)
         add(
             "forest",
             "Effect of each scenario against the baseline",
             "Paired difference from the baseline (same seeds) with its 95 % confidence interval, per metric; "
-            "filled markers are significant after Holm correction." + _best(comparison, metrics[0], res.baseline),
-            lambda: figures.forest(comparison, metrics),
+            "filled markers are significant after Holm correction."
+            + (" Measures at their own settings (dose 1)." if doses is not None else "")
+            + _best(shown, metrics[0], res.baseline),
+            lambda: figures.forest(shown, metrics),
         )
         if "public_cost" in metrics and "gain_per_cost" in comparison:
             add(
                 "cost",
                 "Cost effectiveness",
                 "Outcome gained per 亿元 of extra public money (paired difference of the outcome over the paired "
-                "difference of public cost), for the outcomes where more is better; scenarios that cost no more "
-                "than the baseline are left out.",
-                lambda: figures.cost_effectiveness(comparison, [m for m in metrics if indicator(m).better > 0]),
+                "difference of public cost, Fieller's 95 % interval), for the outcomes where more is better; "
+                "scenarios that cost no more than the baseline are left out. Read as a comparison at equal cost, "
+                "this assumes an effect in proportion to the money spent; a design with doses (experiment E7) "
+                "checks that and compares the measures at one common cost.",
+                lambda: figures.cost_effectiveness(shown, [m for m in metrics if indicator(m).better > 0]),
             )
+        if doses is not None and "public_cost" in res.runs:
+            _dose_sections(res, metrics, equal_cost, add)
     if res.has_series:
         bands = res.bands(list(dict.fromkeys(SERIES_INDICATORS + SHARE_INDICATORS)))
         bands["scenario"] = bands["scenario"].map(lambda s: names.get(s, s))
@@ -225,6 +366,7 @@ table { border-collapse: collapse; font-size: 0.86em; margin: 1em 0; }
 th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px; text-align: right; }
 th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
 th { background: #f2f2f2; } .caption { color: #444; font-size: 0.92em; margin: 0.2em 0 0.6em; }
+.note { color: #333; font-size: 0.92em; line-height: 1.5; background: #f6f8fa; padding: 8px 12px; }
 nav ul { columns: 2; font-size: 0.9em; } figure { margin: 0; }
 """
 
@@ -266,17 +408,33 @@ def render(res: Results, secs: list[Section], table: pd.DataFrame, lang: Lang = 
         + (
             "Mean of each metric across seeds; difference from the baseline on the same seeds with its 95 % "
             "interval; * significant after Holm correction."
+            + (
+                " Measures at their own settings (dose 1); every dose is in the dose-response sections below."
+                if res.doses() is not None
+                else ""
+            )
             if "change" in table
             else "Mean of each metric across seeds at each design point."
         )
         + "</p>",
         table.to_html(index=False, border=0, escape=True, na_rep="–"),
     ]
+    timelines = res.timelines()
+    if not timelines.empty:
+        body += [
+            "<h2 id='timelines'>Policy timelines</h2>",
+            "<p class='caption'>The dated lever changes each scenario's runs followed (scenario files' "
+            "[[timeline]] entries: steps from a quarter on, ramps reached in their last quarter), with their sources."
+            "</p>",
+            timelines.to_html(index=False, border=0, escape=True),
+        ]
     for s in secs:
         div = s.figure.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG, div_id=f"fig-{s.key}")
+        note = f"<p class='note'>{html.escape(s.note)}</p>" if s.note else ""
+        tab = s.table.to_html(index=False, border=0, escape=True, na_rep="–") if s.table is not None else ""
         body.append(
             f"<section id='{s.key}'><h2>{html.escape(s.title)}</h2>"
-            f"<p class='caption'>{html.escape(s.caption)}</p><figure>{div}</figure></section>"
+            f"<p class='caption'>{html.escape(s.caption)}</p>{note}<figure>{div}</figure>{tab}</section>"
         )
     return (
         f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
@@ -294,6 +452,7 @@ def write_report(
     png: str | Path | None = None,
     lang: Lang = "en",
     metrics: Sequence[str] | None = None,
+    equal_cost: float | None = None,
 ) -> Path:
     """Write the report of a results folder (default ``<folder>/report.html``) and return its path.
 
@@ -304,9 +463,13 @@ def write_report(
         lang: ``"zh"`` for Chinese region names.
         metrics: the summary metrics of the table, forest plot, cost chart and lever figures (default:
             :data:`KEY_METRICS`, those the runs have).
+        equal_cost: the common extra public cost (亿元) of a design with doses (default: the largest every
+            measure with a public cost of its own reaches).
     """
+    if equal_cost is not None and not (np.isfinite(equal_cost) and equal_cost > 0):
+        raise ConfigError("report", "--equal-cost", "an extra public cost > 0 (亿元)", equal_cost)
     res = load_results(folder)
-    secs, comparison = sections(res, lang, metrics)
+    secs, comparison = sections(res, lang, metrics, equal_cost)
     table = summary_table(res, comparison, metrics)
     path = Path(out) if out is not None else res.folder / "report.html"
     try:
@@ -318,6 +481,9 @@ def write_report(
         raise ConfigError(str(path), "-o", "a writable file", f"{type(e).__name__}: {e.strerror or e}") from None
     if comparison is not None:
         comparison.to_csv(path.with_name(path.stem + "-comparison.csv"), index=False)
+    for s in secs:
+        if s.csv is not None:
+            s.csv.to_csv(path.with_name(f"{path.stem}-{s.key}.csv"), index=False)
     if png is not None:
         write_pngs(secs, Path(png))
     (path.with_name(path.stem + "-figures.json")).write_text(

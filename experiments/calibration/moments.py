@@ -28,7 +28,7 @@ from jjjsim.model.model import JJJModel
 from jjjsim.model.param import ConfigError
 from jjjsim.model.params import Params
 from jjjsim.model.regions import JJJ
-from jjjsim.model.setup import FIRM_VA_SHARE
+from jjjsim.model.setup import FIRM_VA_SHARE, propensity_to_patent
 
 BJ_TJHB = "Beijing->Tianjin+Hebei"
 """The region label of the CSV's Beijing -> Tianjin + Hebei rows."""
@@ -53,6 +53,9 @@ COUNTERPARTS: dict[str, Counterpart] = {
     "tech_contract_turnover_output": Counterpart(
         "flow", "technology-contract value sold by the region's platforms to any buyer (Outside included), 亿元"
     ),
+    "tech_contract_count_output": Counterpart(
+        "flow", "technology contracts sold by the region's platforms to any buyer (deals x 1 / scale), contracts"
+    ),
     "tech_contract_turnover_absorbed": Counterpart(
         "flow", "technology-contract value bought by firms located in the region (buyer location), 亿元"
     ),
@@ -62,7 +65,10 @@ COUNTERPARTS: dict[str, Counterpart] = {
     "bj_tech_contract_outflow": Counterpart(
         "flow", "contract value sold by Beijing platforms to buyers outside Beijing (model only), 亿元", ("Beijing",)
     ),
-    "patents_granted_invention": Counterpart("flow", "new (non-duplicated) result records x result_unit / scale"),
+    "patents_granted_invention": Counterpart(
+        "flow", "new (non-duplicated) result records x result_unit / scale x the propensity to patent (1 in 2014,"
+        " growing at patent_propensity_growth)"
+    ),
     "gdp_implied_by_rd_bulletin": Counterpart(
         "flow", f"firm value added / {FIRM_VA_SHARE} (the set-up's HTE share of GDP), 亿元"
     ),
@@ -70,9 +76,14 @@ COUNTERPARTS: dict[str, Counterpart] = {
         "flow", "research-platform budgets over the year / platform_budget_share (the set-up's inverse), 亿元"
     ),
     "rd_personnel_fte_total": Counterpart("stock", "R&D FTE resident in the region"),
-    "high_tech_enterprises_stock": Counterpart("stock", "living firm agents x firm_unit / scale"),
+    "high_tech_enterprises_stock": Counterpart(
+        "stock", "living firm agents that are not subsidiaries (branches) x firm_unit / scale"
+    ),
     "zgc_branches_in_tj_hb_stock": Counterpart(
-        "stock", "sites in Tianjin or Hebei of living Beijing firms x firm_unit / scale", (BJ_TJHB,)
+        "stock",
+        "sites in Tianjin or Hebei of living Beijing firms, and firms relocated there from Beijing,"
+        " x firm_unit / scale",
+        (BJ_TJHB,),
     ),
     "bj_to_tj_hb_tech_contract_value_cumulative": Counterpart(
         "span", "sum of bj_to_tj_hb_tech_contract_value over the span, 亿元", (BJ_TJHB,)
@@ -83,8 +94,7 @@ COUNTERPARTS: dict[str, Counterpart] = {
         (BJ_TJHB,),
     ),
 }
-"""Every CSV indicator the model has a counterpart for. ``tech_contract_count_output`` has none: a result
-record stands for ``result_unit / scale`` patents, not for a number of contracts."""
+"""Every CSV indicator the model has a counterpart for."""
 
 
 # ---- observed ----------------------------------------------------------------------------------------------------
@@ -197,12 +207,16 @@ def simulate(params: Params, seed: int) -> pd.Series:
     p, start = model.p, int(model.p.start_year)
     firm_real = p.firm_unit / p.scale
     od = [model.flows.contract_value.copy()]
+    counts = [model.flows.contract_count.copy()]
     zgc = [_zgc_branches(model) * firm_real]
+    hte = [_enterprises(model) * firm_real]
     for _ in range(int(p.steps)):
         model.step()
         if model.steps % 4 == 0:
             od.append(model.flows.contract_value.copy())
+            counts.append(model.flows.contract_count.copy())
             zgc.append(_zgc_branches(model) * firm_real)
+            hte.append(_enterprises(model) * firm_real)
     series, _ = model.recorder.frames(start)
     wide = {c: series.pivot(index="step", columns="region", values=c)[list(JJJ)].to_numpy() for c in _SERIES}
     n_years = int(p.steps) // 4
@@ -211,15 +225,19 @@ def simulate(params: Params, seed: int) -> pd.Series:
         y = start + k
         for i, r in enumerate(JJJ):
             rows[("rd_personnel_fte_total", r, y)] = wide["talent_fte"][4 * k, i]
-            rows[("high_tech_enterprises_stock", r, y)] = wide["firms"][4 * k, i] * firm_real
+            rows[("high_tech_enterprises_stock", r, y)] = hte[k][i]
         rows[("zgc_branches_in_tj_hb_stock", BJ_TJHB, y)] = zgc[k]
     for k in range(n_years):  # flows over steps 4k+1 ... 4k+4
         y, q = start + k, slice(4 * k + 1, 4 * k + 5)
-        year_od = od[k + 1] - od[k]
+        # patents per result record: result_unit at this scale x the propensity to patent (1 in 2014, the base
+        # year the set-up counts results in)
+        per_record = p.result_unit / p.scale * propensity_to_patent(p, y)
+        year_od, year_n = od[k + 1] - od[k], counts[k + 1] - counts[k]
         for i, r in enumerate(JJJ):
+            rows[("tech_contract_count_output", r, y)] = year_n[i].sum()
             rows[("tech_contract_turnover_output", r, y)] = year_od[i].sum()
             rows[("tech_contract_turnover_absorbed", r, y)] = year_od[:, i].sum()
-            rows[("patents_granted_invention", r, y)] = wide["results"][q, i].sum() * p.result_unit / p.scale
+            rows[("patents_granted_invention", r, y)] = wide["results"][q, i].sum() * per_record
             rows[("gdp_implied_by_rd_bulletin", r, y)] = wide["value_added"][q, i].sum() / FIRM_VA_SHARE
             budget = wide["platform_budget"][4 * k : 4 * k + 4, i].sum()  # budgets in force during the quarters
             rows[("rd_expenditure", r, y)] = budget / p.platform_budget_share
@@ -229,14 +247,22 @@ def simulate(params: Params, seed: int) -> pd.Series:
     return pd.Series(np.fromiter(rows.values(), float, len(rows)), index=index, name=seed)
 
 
-_SERIES = ("talent_fte", "firms", "results", "value_added", "platform_budget")
+_SERIES = ("talent_fte", "results", "value_added", "platform_budget")
+
+
+def _enterprises(model: JJJModel) -> np.ndarray:
+    """Living firm agents that are not subsidiaries, by JJJ region: the set-up's high-tech enterprises (a
+    Beijing firm's branch is a legal entity of its region but not, as a rule, a recognised high-tech enterprise)."""
+    fm = model.firm
+    return np.bincount(fm.region[fm.alive & (fm.parent < 0)], minlength=4)[:3].astype(float)
 
 
 def _zgc_branches(model: JJJModel) -> float:
-    """Sites of living Beijing firms in Tianjin and Hebei (agent count)."""
+    """Sites in Tianjin and Hebei of living Beijing firms, and firms relocated there from Beijing (agents)."""
     fm = model.firm
     bj = fm.alive & (fm.region == 0)
-    return float(fm.branches[bj][:, 1:3].sum())
+    moved = fm.alive & (fm.parent < 0) & (fm.group_region == 0) & (fm.region > 0)
+    return float(fm.branches[bj][:, 1:3].sum() + moved.sum())
 
 
 # ---- moments -----------------------------------------------------------------------------------------------------

@@ -192,6 +192,8 @@ def load_config(path: str | Path | None = None, quick: bool = False) -> Calibrat
         raise ConfigError(where, f"overrides.{err.key}", err.expected, err.found, err.hint) from None
     if "steps" in overrides:
         raise ConfigError(where, "overrides.steps", "no steps here (use the top-level steps)", overrides["steps"])
+    # the scenario's whole policy timeline is kept: a run of fewer quarters than the scenario file (the fit's 28 of
+    # historical's 40) stops before later entries, and the validation's 40-quarter runs follow all of them
     base = sc.params.replace(overrides, where=where).replace({"steps": steps}, where=where)
 
     params_table = d.get("parameters")

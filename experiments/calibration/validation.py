@@ -464,7 +464,7 @@ def validate(
     scale = 0.25 if quick else float(cfg.base.scale)
     n = min(seeds, 4) if quick else seeds
     run_seeds = _seeds({"count": n, "root": 20231231}, "validate", "seeds")
-    hist = cfg.base.replace({"steps": 40, "scale": scale}, where="validate")
+    hist = cfg.base.replace({"steps": 40, "scale": scale}, where="validate")  # to 2023Q4: the whole timeline
     cfg_v = dataclasses.replace(cfg, base=cfg.base.replace({"scale": scale}, where="validate"))
     x_fit = np.array([float(fit_d["parameters"][e.key]["estimate"]) for e in cfg.parameters]) if fit_d else cfg.start()
     weights = [fit_d["moments"][m.name]["weight"] for m in cfg.moments] if fit_d else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +28,9 @@ COLUMNS = {
     "branches": (np.bool_, (4,)),
     "alive": (np.bool_, ()),
     "born": (np.int32, ()),
+    "parent": (np.int64, ()),
+    "staffing": (np.float64, ()),
+    "group_region": (np.int8, ()),
 }
 
 
@@ -45,6 +49,12 @@ class Firm(RowAgent):
     absorptive = column("absorptive", "Absorptive capacity (0-1) from R&D staff skill.")
     cash = column("cash", "Operating cash, 100m CNY; the firm exits when it turns negative.")
     tech_budget = column("tech_budget", "Money set aside for technology purchases, 100m CNY.")
+    parent = column("parent", "Row of the parent firm of a subsidiary (a branch in another region), or -1.")
+    group_region = column(
+        "group_region", "Region of the group the firm keeps a channel to (a subsidiary's parent, a relocated firm's"
+        " former home), or -1."
+    )
+    staffing = column("staffing", "R&D staff skill per unit of size relative to the region's start-year norm.")
 
     @property
     def branches(self) -> np.ndarray:
@@ -52,162 +62,531 @@ class Firm(RowAgent):
         return self.table._cols["branches"][self.row].copy()
 
 
+OFFER_BLOCK = 16384
+"""Offers decided together (:func:`_market`): about 128 kB per array of the block, so that the block's arrays stay
+in the CPU cache instead of streaming the whole market's arrays through memory for every operation."""
+
+
 def adopt(m: JJJModel) -> None:
-    """Transfer: firms examine market-ready results and adopt by logit (§4.3); funds back deals (§4.4)."""
+    """Transfer: the technology market of one quarter (§7.3).
+
+    Each living firm examines ``search_candidates`` offers: a JJJ result still on offer (non-exclusive
+    licensing: a result can be licensed to many buyers until it expires) or, with chance
+    ``outside_supply_share``, an offer from the rest of China. It signs a contract by logit (§4.3), within its
+    technology budget, one contract per offer; funds back deals it cannot afford alone (§4.4). Each contract's
+    value is drawn from the observed size distribution (:func:`contract_values`). Then the rest of China buys
+    JJJ results (:func:`license_outside`).
+    """
     rng = m.stream("transfer")
     res, fm, p = m.results, m.firm, m.p
-    firms, pool = np.flatnonzero(fm.alive), np.flatnonzero(res.status == MARKET_READY)
-    if firms.size == 0 or pool.size == 0:
+    m.ties.decay(p.partner_decay)
+    network_ties(m, rng)
+    firms = np.flatnonzero(fm.alive)
+    pool = on_offer(m)
+    if firms.size:
+        k = p.search_candidates
+        own, cand, per_slot = _market(m, rng, firms, pool)
+        backed, funds = _fund_deals(m, rng, firms, cand, per_slot)
+        deals = _Deals.concat([own, cand.take(backed)])
+        backer = np.r_[np.full(own.idx.size, -1, dtype=np.int64), funds]
+        f = firms[deals.idx // k]
+        j, origin = per_slot["result"][deals.slot], per_slot["origin"][deals.slot]
+        loc = fm.region[f].astype(np.int64)
+        cross = (origin != loc) & (origin < OUTSIDE)
+        value, cost, quality = deals.value, deals.cost, deals.quality
+        fit = _chain_fit(m).ravel()[deals.sector_field]
+        fund_rules.invest(m, backer, f, j, loc, cross, cost)
+        new = np.flatnonzero((j >= 0) & (res.status[np.maximum(j, 0)] == MARKET_READY))
+        new = new[np.unique(j[new], return_index=True)[1]]  # a result's first licence (one per result)
+        res.status[j[new]], res.buyer[j[new]], res.licensed[j[new]] = LICENSED, loc[new], m.steps
+        m.book(origin, loc, value, seller=j, payer=f, cost=cost)
+        sold = j >= 0
+        m.ties.add(f[sold], res.origin[j[sold]], 1.0)  # every contract with a JJJ platform forms or renews a tie
+        # technology bought raises TFP in proportion to its value relative to the firm's output (diminishing
+        # in the dose: log1p), times quality, absorptive capacity and chain fit
+        dose = np.bincount(f, cost * quality * (1.0 + fit), minlength=len(fm)) / np.maximum(value_added(m), 1e-12)
+        fm.productivity *= 1.0 + p.productivity_gain * fm.absorptive * np.log1p(dose)
+        m.tally.adoptions += np.bincount(loc[new], minlength=4)  # results taken up for the first time
+        m.tally.contracts += np.bincount(loc, minlength=4)
+    license_outside(m, pool)
+
+
+def network_ties(m: JJJModel, rng: np.random.Generator) -> None:
+    """The talent network brings firms in touch with other regions' platforms: a firm whose R&D staff have
+    collaborators in another JJJ region forms Poisson(``partner_network_rate`` x those ties) new ties of
+    strength 1/2 with research platforms there (drawn at random), per quarter."""
+    t, fm, pl, p = m.talent, m.firm, m.platform, m.p
+    u = rng.random((len(fm), 3))  # per firm row and region: common random numbers
+    emp = np.flatnonzero(t.alive & (t.employer_kind == 2))
+    if emp.size == 0 or p.partner_network_rate <= 0:
         return
-    f, j, draw = _search(m, rng, firms, pool)
-    origin = res.region[j].astype(np.int64)
-    loc = _buyer_location(m, f, j, origin)
-    cross = origin != loc
-    logit = _adoption_logit(m, f, j, origin, loc, cross)
-    value = m.contract_value(j)
-    cost = value * (1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * cross)
-    own = _one_per_result_and_firm(
-        rng, f, j, np.flatnonzero((draw < rules.logistic(logit)) & (fm.tech_budget[f] >= cost))
-    )
-    backed, backer = _fund_deals(m, rng, f, j, loc, cross, draw, logit, cost, own)
-    ok = np.r_[own, backed]
-    f, j, loc, cross, backer, value, cost = f[ok], j[ok], loc[ok], cross[ok], backer[ok], value[ok], cost[ok]
-    fund_rules.invest(m, backer, f, j, loc, cross)
-    res.status[j], res.buyer[j], res.licensed[j] = LICENSED, loc, m.steps
-    m.book_contracts(j, loc, value, payer=f, cost=cost)
-    fit = p.chain_integration * (fm.field[f] == res.field[j])  # a result that fits the chain pays more
-    fm.productivity[f] *= 1.0 + p.productivity_gain * res.quality[j] * fm.absorptive[f] * (1.0 + fit)
-    m.tally.adoptions += np.bincount(loc, minlength=4)
-    license_outside(m)
+    ties = np.zeros((len(fm), 3))
+    employer, collaborators = t.employer[emp], t.ties[emp, :3]
+    for r in range(3):  # the staff's ties summed by employer (bincount: the sums of np.add.at, in the same order)
+        ties[:, r] = np.bincount(employer, collaborators[:, r], minlength=len(fm))
+    ties[np.arange(len(fm)), np.minimum(fm.region, 2)] = 0.0  # collaborators at home bring no new region
+    lam = p.partner_network_rate * ties.ravel() * np.repeat(fm.alive, 3)
+    n = np.zeros(lam.size, dtype=np.int64)
+    some = np.flatnonzero(lam > 0)  # a mean of 0 draws 0: only firm rows and regions with collaborators draw
+    n[some] = rules.poisson(u.ravel()[some], lam[some])
+    if n.sum() == 0:
+        return
+    firm_rows = np.repeat(np.repeat(np.arange(len(fm)), 3), n)
+    region = np.repeat(np.tile(np.arange(3), len(fm)), n)
+    research = np.flatnonzero(pl.alive & pl.research)
+    by_region = research[np.argsort(pl.region[research], kind="stable")]
+    start = np.searchsorted(pl.region[by_region], region, "left")
+    end = np.searchsorted(pl.region[by_region], region, "right")
+    ok = end > start
+    pos = start + np.minimum((rng.random(region.size) * (end - start)).astype(np.int64), np.maximum(end - start - 1, 0))
+    m.ties.add(firm_rows[ok], by_region[pos[ok]], 0.5)
 
 
-def _search(
-    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each living firm examines ``search_candidates`` results at random: (firm, result, uniform) per pair.
-
-    Draws are made per firm row (not per living firm), so that each firm meets the same random numbers in
-    every scenario run with the same seed (common random numbers).
-    """
-    k = m.p.search_candidates
-    pick, draw = rng.random((2, len(m.firm), k))
-    return np.repeat(firms, k), pool[(pick[firms].ravel() * pool.size).astype(np.int64)], draw[firms].ravel()
+def on_offer(m: JJJModel) -> np.ndarray:
+    """Rows of JJJ results on the market: market-ready or already licensed, younger than ``result_life``."""
+    res = m.results
+    live = (res.status == MARKET_READY) | (res.status == LICENSED)
+    return np.flatnonzero(live & (m.steps - res.born < m.p.result_life))
 
 
-def _buyer_location(m: JJJModel, f: np.ndarray, j: np.ndarray, origin: np.ndarray) -> np.ndarray:
-    """Where the firm buys: a branch in the result's region, else a branch where a demo base piloted it
-    (the anchor), else its headquarters."""
-    fm = m.firm
-    anchor = m.results.anchor[j].astype(np.int64)
-    at_anchor = (anchor >= 0) & fm.branches[f, np.maximum(anchor, 0)]
-    return np.where(fm.branches[f, origin], origin, np.where(at_anchor, anchor, fm.region[f])).astype(np.int64)
-
-
-def _adoption_logit(
-    m: JJJModel, f: np.ndarray, j: np.ndarray, origin: np.ndarray, loc: np.ndarray, cross: np.ndarray
+def contract_values(
+    m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, noise: np.ndarray, seller: np.ndarray | int
 ) -> np.ndarray:
-    """The adoption logit of each (firm, result) pair without fund backing (rules.adoption_logit)."""
-    res, fm, p = m.results, m.firm, m.p
-    return rules.adoption_logit(
-        quality=res.quality[j],
-        trl_above=res.trl[j] - p.market_ready_trl,
-        absorptive=fm.absorptive[f],
-        cognitive_distance=1.0 - m.similarity[fm.field[f], res.field[j]],
-        fit=p.chain_integration * (fm.field[f] == res.field[j]),
-        distance_km=DISTANCE_KM[origin, loc],
-        barrier=m.barrier[origin, loc],
-        service_boost=rules.service_boost(m.service_platforms_by_field()[res.field[j]], p.service_platform_half)
-        * cross,
-        anchored=(res.anchor[j] == loc),
-        backed=np.zeros(f.size),
-        w=m.adoption_weights,
+    """Value of one contract, 100m CNY per deal at this scale: unit x M(t)^s x the seller region's size factor
+    (:meth:`JJJModel.seller_size`) x quality x (1 + 0.25 per TRL above market-ready) x a mean-one log-normal draw
+    (``noise``: standard normals) of log sd ``contract_size_sd``; s = ``contract_size_market_share``, the part of
+    the market's deepening that comes as larger contracts."""
+    return _contract_mean(m, quality, trl_above, seller) * _contract_noise(m, noise)
+
+
+def _contract_mean(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, seller: np.ndarray | int) -> np.ndarray:
+    """The part of :func:`contract_values` before the draw: unit x M(t)^s x size factor of the seller region x
+    quality x (1 + 0.25 x trl_above)."""
+    p = m.p
+    grown = m.market_index() ** p.contract_size_market_share * m.seller_size()[seller]
+    return m.contract_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above)
+
+
+def _contract_noise(m: JJJModel, z: np.ndarray) -> np.ndarray:
+    """The mean-one log-normal factor of :func:`contract_values` from standard normals ``z``."""
+    sd = m.p.contract_size_sd
+    noise = sd * z
+    noise -= sd * sd / 2
+    return np.exp(noise, out=noise)
+
+
+def _with_sentinel(values: np.ndarray, sentinel: float, dtype: type) -> np.ndarray:
+    """``values`` followed by one ``sentinel`` (the entry of an offer from the rest of China)."""
+    out = np.empty(values.size + 1, dtype=dtype)
+    out[:-1], out[-1] = values, sentinel
+    return out
+
+
+def _chain_fit(m: JJJModel) -> np.ndarray:
+    """Chain fit of a buyer's sector (row) with a result's field (column): ``chain_integration`` where equal."""
+    return m.p.chain_integration * np.eye(m.n_fields, dtype=bool)
+
+
+@dataclass
+class _Deals:
+    """Offers that may become contracts, by offer index (firm-major, ``k`` per living firm): the ``slot`` of the
+    result (its position in the results on offer; their count for an offer from the rest of China), the contract
+    ``value``, its ``cost`` to the buyer, the result's ``quality``, ``sector_field`` (buyer sector x the number of
+    fields + the result's field) and, for a fund candidate, whether only the collaborative fund's ``mandate``
+    allows it and whether it is ``fresh``: the firm signing nothing on its own this quarter and the deal affordable
+    with a fund's ticket (a new project may start with it; a project already running may pay for any candidate)."""
+
+    idx: np.ndarray
+    slot: np.ndarray
+    value: np.ndarray
+    cost: np.ndarray
+    quality: np.ndarray
+    sector_field: np.ndarray
+    mandate: np.ndarray
+    fresh: np.ndarray
+
+    def take(self, i: np.ndarray) -> _Deals:
+        """The deals at positions ``i``."""
+        return _Deals(*(getattr(self, f.name)[i] for f in fields(self)))
+
+    @staticmethod
+    def concat(parts: list[_Deals]) -> _Deals:
+        """The deals of ``parts``, in order."""
+        return _Deals(*(np.concatenate([getattr(d, f.name) for d in parts]) for f in fields(_Deals)))
+
+
+def _market(
+    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray
+) -> tuple[_Deals, _Deals, dict[str, np.ndarray]]:
+    """The offers each living firm examines this quarter, ``search_candidates`` per firm, and what becomes of them.
+
+    An offer comes from the rest of China with chance ``outside_supply_share`` (a result of mean quality one,
+    market-ready, of a random field), else from the JJJ results on offer, from a partner platform's with chance
+    ``partner_search_share`` (:func:`_block_slots`). Draws are made per firm row (not per living firm), so that
+    each firm meets the same random numbers in every scenario run with the same seed (common random numbers).
+
+    What depends on the result alone (the first terms of the adoption logit, the contract's mean value) is computed
+    once per result on offer and gathered; the offers are then decided in blocks of about ``OFFER_BLOCK`` (whole
+    firms): adoption logit, signing, affordability, fund candidates (:func:`_block_decide`).
+
+    Returns the deals firms sign on their own, the fund candidates and the per-slot arrays (``result``: row,
+    ``origin``: region).
+    """
+    p, res = m.p, m.results
+    k, n, size = p.search_candidates, len(m.firm), pool.size
+    uniforms = rng.random((n, 6, k))  # per firm row: pick, draw, src, up, via, which
+    normals = rng.standard_normal((n, 2, k))  # per firm row: quality, value
+    sectors = rng.integers(0, m.n_fields, (n, k))  # the field of an offer from the rest of China
+    q_pool = res.quality[pool]
+    trl_pool = (res.trl[pool] - p.market_ready_trl).astype(float)
+    w = m.adoption_weights
+    per_slot = dict(
+        result=_with_sentinel(pool, -1, np.int64),
+        quality=_with_sentinel(q_pool, 1.0, np.float64),
+        head=_with_sentinel(w["intercept"] + w["quality"] * np.log(q_pool) + w["trl"] * trl_pool, 0.0, np.float64),
+        mean=_with_sentinel(_contract_mean(m, q_pool, trl_pool, res.region[pool]), 0.0, np.float64),
+        field=_with_sentinel(res.field[pool], 0, np.int64),
+        origin=_with_sentinel(res.region[pool], OUTSIDE, np.int64),
+        anchor=_with_sentinel(res.anchor[pool], -1, np.int64),
+        platform=_with_sentinel(res.origin[pool], -1, np.int64),
     )
+    # gathered together, a row per slot (one take of 32-byte rows instead of a gather per array)
+    per_slot["floats"] = np.column_stack([per_slot[x] for x in ("quality", "head", "mean", "quality")])
+    per_slot["ints"] = np.column_stack([per_slot[x] for x in ("field", "origin", "anchor", "platform")])
+    count = np.bincount(res.origin[pool], minlength=len(m.platform))
+    partners = dict(
+        by_origin=np.argsort(res.origin[pool], kind="stable"),  # positions in pool, by platform
+        count=count,
+        first=np.cumsum(count) - count,
+        pick=m.ties.picker() if len(m.ties) else None,
+    )
+    tables = _logit_tables(m)
+    own, cand = [], []
+    spent = 0.0  # the running sum of spending over the offers (the affordability rule's cumulative sum)
+    step = max(OFFER_BLOCK // k, 1)
+    for a in range(0, firms.size, step):
+        block = firms[a : a + step]
+        u = np.take(uniforms, block, axis=0)
+        slot, inside = _block_slots(m, block, u, size, partners)
+        z, sector = np.take(normals, block, axis=0), np.take(sectors, block, axis=0).ravel()
+        spent, own_b, cand_b = _block_decide(m, block, slot, inside, u, z, sector, per_slot, tables, spent)
+        own_b.idx += a * k
+        cand_b.idx += a * k
+        own.append(own_b)
+        cand.append(cand_b)
+    return _Deals.concat(own), _Deals.concat(cand), per_slot
+
+
+def _block_slots(
+    m: JJJModel, block: np.ndarray, u: np.ndarray, size: int, partners: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slots of one block's offers (``u``: the block's uniforms, firm x kind x offer) and the offers of JJJ
+    results. A share ``partner_search_share`` of these is replaced by a result of a partner platform (drawn in
+    proportion to tie strength), where the firm has a partner with results on offer."""
+    p, k = m.p, u.shape[2]
+    slot = np.full(block.size * k, size, dtype=np.int64)
+    if size == 0:
+        return slot, np.zeros(0, dtype=np.int64)
+    inside = np.flatnonzero(u[:, 2] >= p.outside_supply_share)
+    pick = u[:, 0].ravel()
+    slot[inside] = np.minimum((pick[inside] * size).astype(np.int64), size - 1)
+    idx = inside[u[:, 4].ravel()[inside] < p.partner_search_share]
+    if idx.size and partners["pick"] is not None:
+        partner = partners["pick"](block[idx // k], u[:, 5].ravel()[idx])
+        count = partners["count"]
+        has = np.flatnonzero(partner >= 0)
+        has = has[count[partner[has]] > 0]
+        start, n = partners["first"][partner[has]], count[partner[has]]
+        slot[idx[has]] = partners["by_origin"][start + np.minimum((pick[idx[has]] * n).astype(np.int64), n - 1)]
+    return slot, inside
+
+
+def _logit_tables(m: JJJModel) -> dict[str, np.ndarray | float]:
+    """The terms of :func:`rules.adoption_logit` that depend on a pair of fields, regions or flags, as tables (the
+    same products of the same numbers, so that gathering them gives the logit to the bit)."""
+    p, w = m.p, m.adoption_weights
+    flag = np.array([[False], [True]])
+    service = rules.service_boost(m.service_platforms_by_field(), p.service_platform_half)
+    return dict(
+        # [buyer sector x field]: the novelty and the chain-fit terms
+        novelty_fit=np.column_stack(
+            [(w["novelty"] * rules.learning_value(1.0 - m.similarity)).ravel(), (w["fit"] * _chain_fit(m)).ravel()]
+        ),
+        distance=(w["distance"] * np.log1p(DISTANCE_KM)).ravel(),  # [origin, buyer region]
+        # [in the group's region, origin, buyer region]: a subsidiary or relocated firm faces part of the barrier
+        barrier=(w["barrier"] * (m.barrier.ravel() * (1.0 - p.subsidiary_barrier_cut * flag))).ravel(),
+        service=(w["service"] * (service * flag)).ravel(),  # [cross-region, field]
+        anchored=np.array([w["anchor"] * False, w["anchor"] * True]),
+        backed=w["funding"] * 0.0,
+        tie0=p.partner_trust * np.log1p(0.0),
+        ticket=m.ticket * (1.0 + m.crowd_in),  # [buyer region]: a fund's ticket with the private money it draws in
+    )
+
+
+def _block_decide(
+    m: JJJModel,
+    block: np.ndarray,
+    slot: np.ndarray,
+    inside: np.ndarray,
+    u: np.ndarray,
+    z: np.ndarray,
+    sector: np.ndarray,
+    per_slot: dict[str, np.ndarray],
+    tables: dict,
+    spent: float,
+) -> tuple[float, _Deals, _Deals]:
+    """Decide the offers of one block of firms (``block``; ``u``, ``z``, ``sector``: their draws, offers
+    firm-major, indices within the block).
+
+    The adoption logit is :func:`rules.adoption_logit` plus ``partner_trust`` x ln(1 + tie strength with the
+    seller's platform), its terms added in the same order; a subsidiary buying from its parent's region, or a
+    relocated firm from its former home, faces ``1 - subsidiary_barrier_cut`` of the barrier (the group's own
+    channel). A firm signs an offer by that logit while its spending so far (in the order it examined its offers)
+    plus the cost stays within its technology budget. An offer of a JJJ result goes ahead only with a fund if the
+    firm did not sign it on its own and it is likely enough with a fund's backing (logit + ``funding_boost``), or
+    under the collaborative fund's mandate also with the barrier's friction offset; it is fresh (a new project may
+    start with it) if the firm signs nothing on its own this quarter and it is affordable with the ticket and the
+    private money it draws in.
+
+    Returns the running sum of spending after the block (``spent`` before it), the block's own deals and its fund
+    candidates.
+    """
+    fm, p, w, k = m.firm, m.p, m.adoption_weights, u.shape[2]
+    out = np.flatnonzero(slot == per_slot["quality"].size - 1)  # offers from the rest of China
+    sd = p.quality_sd
+    q_out = sd * z[:, 0].ravel()[out]
+    q_out -= sd * sd / 2
+    np.exp(q_out, out=q_out)
+    trl_out = (u[:, 3].ravel()[out] < 0.5).astype(float)
+    by_slot, ints = np.take(per_slot["floats"], slot, axis=0), np.take(per_slot["ints"], slot, axis=0)
+    quality, head, mean = by_slot[:, 0], by_slot[:, 1], by_slot[:, 2]
+    field, origin, anchor, platform = ints.T
+    quality[out] = q_out
+    head_out = np.log(q_out)  # the first terms of rules.adoption_logit, in its order
+    head_out *= w["quality"]
+    head_out += w["intercept"]
+    head_out += w["trl"] * trl_out
+    head[out] = head_out
+    mean[out] = _contract_mean(m, q_out, trl_out, OUTSIDE)
+    field[out] = sector[out]
+    loc = np.repeat(fm.region[block].astype(np.int64), k)
+    cross = (origin != loc) & (origin < OUTSIDE)
+    pair = origin * 4 + loc
+    sector_field = np.repeat(fm.field[block].astype(np.int64) * m.n_fields, k) + field
+    logit = head + np.repeat(w["absorptive"] * fm.absorptive[block], k)
+    novelty_fit = np.take(tables["novelty_fit"], sector_field, axis=0)
+    logit += novelty_fit[:, 0]
+    logit += novelty_fit[:, 1]
+    logit -= tables["distance"][pair]
+    logit -= tables["barrier"][(np.repeat(fm.group_region[block], k) == origin) * 16 + pair]
+    logit += tables["service"][cross * m.n_fields + field]
+    logit += np.where(anchor == loc, tables["anchored"][1], tables["anchored"][0])
+    logit += tables["backed"]
+    strength = m.ties.get(block[inside // k], platform[inside])
+    tied = np.flatnonzero(strength > 0)  # ln(1 + 0) = 0: only offers from a partner platform differ from tie0
+    tied, strength = inside[tied], p.partner_trust * np.log1p(strength[tied])
+    strength += logit[tied]
+    logit += tables["tie0"]
+    logit[tied] = strength
+    value = mean * _contract_noise(m, z[:, 1].ravel())
+    cost = value.copy()  # x (1 + re-certification) across regions (x 1.0 within: the same number)
+    across = np.flatnonzero(cross)
+    cost[across] *= 1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * True
+    draw = u[:, 1].ravel()
+    # signing within budget: an offer goes ahead while the firm's spending so far plus its cost stays within budget
+    accept = draw < rules.logistic(logit)
+    budget = fm.tech_budget[block]
+    spent, own = _within_budget(accept, cost, budget, k, spent)
+    # fund candidates: offers of JJJ results not signed alone that are likely enough with a fund's backing; fresh
+    # (a new project may start with it) if the firm signs nothing alone and it is affordable with the ticket
+    signed = np.zeros(slot.size, dtype=bool)
+    signed[own] = True
+    cand = inside[~signed[inside]]
+    x = logit[cand] + p.funding_boost
+    tipped = draw[cand] < rules.logistic(x)
+    mandate = ~tipped & cross[cand] & (draw[cand] < rules.logistic(x + p.adopt_barrier * m.barrier.ravel()[pair[cand]]))
+    go = tipped | mandate
+    cand, mandate = cand[go], mandate[go]
+    buys = np.zeros(block.size, dtype=bool)
+    buys[own // k] = True
+    reach = np.where(buys, -np.inf, budget + tables["ticket"][fm.region[block]])
+    fresh = reach[cand // k] >= cost[cand]
+    none = np.zeros(own.size, dtype=bool)
+    deals = [
+        _Deals(i, slot[i], value[i], cost[i], quality[i], sector_field[i], flag, ok)
+        for i, flag, ok in ((own, none, none), (cand, mandate, fresh))
+    ]
+    return spent, deals[0], deals[1]
+
+
+def _within_budget(
+    accept: np.ndarray, cost: np.ndarray, budget: np.ndarray, k: int, spent: float
+) -> tuple[float, np.ndarray]:
+    """The accepted offers (``k`` per firm, firm-major, ``budget`` per firm) that the firm can pay for: an offer goes
+    ahead while the firm's accepted spending before it (in the order it examined its offers) plus its cost stays
+    within its budget.
+
+    The spending before an offer is taken, as in the rule's plain form, from the cumulative sum of accepted costs
+    over the market's offers in order (``spent`` before this block): C(i) - cost(i) - (C(s) - spend(s)), s the firm's
+    first offer. The sum is run over the accepted offers only (adding nothing for the others changes no partial
+    sum), so the numbers are those of the plain form. Returns the running sum after the block and the offers.
+    """
+    acc = np.flatnonzero(accept)
+    cum = np.cumsum(np.concatenate(([spent], cost[acc])))  # cum[t]: after the first t accepted offers
+    count = np.bincount(acc // k, minlength=budget.size)
+    first = accept[::k]  # whether each firm's first offer is accepted
+    base = cum[np.cumsum(count) - count + first] - np.where(first, cost[::k], 0.0)  # C(s) - spend(s)
+    firm = acc // k
+    before = cum[1:] - cost[acc] - base[firm]
+    return float(cum[-1]), acc[before + cost[acc] <= budget[firm]]
 
 
 def _fund_deals(
-    m: JJJModel,
-    rng: np.random.Generator,
-    f: np.ndarray,
-    j: np.ndarray,
-    loc: np.ndarray,
-    cross: np.ndarray,
-    draw: np.ndarray,
-    logit: np.ndarray,
-    cost: np.ndarray,
-    own: np.ndarray,
+    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, cand: _Deals, per_slot: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Deals that go ahead only with a fund: likely enough with its backing (logit + funding_boost),
-    affordable with its ticket and the private money it draws in, firm and result not taken by an own deal.
-    Under the collaborative fund's mandate a cross-region deal also has its barrier friction offset.
+    """Deals on JJJ results that go ahead only with a fund's money (§4.4, §7.4): the candidates ``cand`` of
+    :func:`_block_decide`. First the firm's active technology-transfer projects pay for such offers from their
+    seller region (:func:`fund.project_deals`); then funds back new projects among the rest that are ``fresh``
+    (affordable with a ticket and the private money it draws in, for firms not buying this quarter otherwise), one
+    per firm and result (:func:`fund.back_deals`).
 
-    Returns the indices of the backed deals and the backing fund row of every candidate (-1 if none).
-    """
-    p, barrier = m.p, m.barrier[m.results.region[j].astype(np.int64), loc]
-    tipped = draw < rules.logistic(logit + p.funding_boost)
-    mandate_only = ~tipped & cross & (draw < rules.logistic(logit + p.funding_boost + p.adopt_barrier * barrier))
-    ok = (tipped | mandate_only) & (m.firm.tech_budget[f] + m.ticket * (1.0 + m.crowd_in[loc]) >= cost)
-    ok &= ~np.isin(j, j[own]) & ~np.isin(f, f[own])
-    cand = _one_per_result_and_firm(rng, f, j, np.flatnonzero(ok))
-    backer = np.full(f.size, -1, dtype=np.int64)
-    backer[cand] = fund_rules.back_deals(m, f[cand], j[cand], loc[cand], cross[cand], mandate_only[cand])
-    return cand[backer[cand] >= 0], backer
+    Returns the positions in ``cand`` of the project-paid and the newly backed deals, and their backing fund rows
+    (-1 for a project-paid deal: no new project)."""
+    f = firms[cand.idx // m.p.search_candidates]
+    j, origin = per_slot["result"][cand.slot], per_slot["origin"][cand.slot]
+    follow = fund_rules.project_deals(m, f, origin, cand.cost, ~cand.mandate, cand.mandate)
+    fresh = cand.fresh.copy()
+    fresh[follow] = False
+    fresh &= ~np.isin(f, f[follow])
+    pick = _one_per_result_and_firm(rng, f, j, np.flatnonzero(fresh))
+    loc = m.firm.region[f[pick]].astype(np.int64)
+    cross = (origin[pick] != loc) & (origin[pick] < OUTSIDE)
+    funds = fund_rules.back_deals(m, f[pick], j[pick], loc, cross, cand.mandate[pick])
+    backed = funds >= 0
+    return np.r_[follow, pick[backed]], np.r_[np.full(follow.size, -1, dtype=np.int64), funds[backed]]
 
 
 def _one_per_result_and_firm(rng: np.random.Generator, f: np.ndarray, j: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """A random subset of candidate deals ``idx`` with one licensee per result and one deal per firm."""
+    """A random subset of candidate deals ``idx`` with one deal per result and one per firm."""
     idx = idx[rng.permutation(idx.size)]
-    idx = idx[np.unique(j[idx], return_index=True)[1]]
-    return idx[np.unique(f[idx], return_index=True)[1]]
+    idx = idx[_first_of_each(j[idx])]
+    return idx[_first_of_each(f[idx])]
 
 
-def license_outside(m: JJJModel) -> None:
-    """The rest of China licenses market-ready results still on offer: hazard outside_demand x min(q, 1)."""
+def _first_of_each(values: np.ndarray) -> np.ndarray:
+    """Position of the first occurrence of each distinct value, in increasing order of the value: what
+    ``np.unique(values, return_index=True)[1]`` returns, for non-negative integers without a sort."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.full(int(values.max()) + 1, values.size, dtype=np.int64)
+    np.minimum.at(first, values, np.arange(values.size))
+    return first[first < values.size]
+
+
+def license_outside(m: JJJModel, pool: np.ndarray) -> None:
+    """The rest of China buys JJJ results on offer: Poisson-many contracts per result per quarter, mean
+    ``outside_demand`` x min(quality, 1) x M(t)^(1 - s), each of a drawn size (:func:`contract_values`, which
+    carries the M(t)^s): the rest of China's demand deepens with the technology market as JJJ's does."""
     rng = m.stream("outside")
     res = m.results
-    pool = np.flatnonzero(res.status == MARKET_READY)
-    out = pool[rng.random(pool.size) < m.p.outside_demand * np.minimum(res.quality[pool], 1.0)]
-    if out.size:
-        res.status[out], res.buyer[out], res.licensed[out] = LICENSED, OUTSIDE, m.steps
-        m.book_contracts(out, np.full(out.size, OUTSIDE), m.contract_value(out), payer=None)
+    u = rng.random(len(res))  # a draw per result row: common random numbers
+    deepening = m.market_index() ** (1.0 - m.p.contract_size_market_share)
+    lam = m.p.outside_demand * np.minimum(res.quality[pool], 1.0) * deepening
+    n = rules.poisson(u[pool], lam)
+    rows = np.repeat(pool, n)
+    if rows.size == 0:
+        return
+    # contract_values, its mean computed once per result and repeated for the result's contracts
+    seller = res.region[pool].astype(np.int64)
+    mean = np.repeat(_contract_mean(m, res.quality[pool], res.trl[pool] - m.p.market_ready_trl, seller), n)
+    value = mean * _contract_noise(m, rng.standard_normal(rows.size))
+    first = pool[(n > 0) & (res.status[pool] == MARKET_READY)]
+    res.status[first], res.buyer[first], res.licensed[first] = LICENSED, OUTSIDE, m.steps
+    m.book(np.repeat(seller, n), np.full(rows.size, OUTSIDE), value, seller=rows)
 
 
 def produce(m: JJJModel) -> None:
-    """Firms produce value added, spend on R&D, update absorptive capacity and take a TFP shock."""
+    """Firms produce value added with their R&D staff, spend on R&D, set money aside for technology by the
+    demand rule (:func:`technology_demand`) and take a TFP shock."""
     rng = m.stream("production")
     fm, p = m.firm, m.p
-    va = fm.productivity * fm.size * fm.alive
+    update_absorptive(m)
+    va = value_added(m)
     fm.cash += (p.firm_margin - p.firm_rd_share) * va - fm.fixed_cost * fm.alive
-    accrual = m.tech_share[fm.region] * va
+    accrual = technology_demand(m) * va
     # accrual stops at the cap; money above it (a fund's ticket) is kept
     fm.tech_budget[:] = np.maximum(fm.tech_budget, np.minimum(fm.tech_budget + accrual, TECH_BUDGET_CAP * accrual))
     m.tally.value_added += np.bincount(fm.region, va, minlength=4)
-    update_absorptive(m)
     sd = p.firm_shock_sd
     fm.productivity *= rng.lognormal(-sd * sd / 2, sd, len(fm))
 
 
+def value_added(m: JJJModel) -> np.ndarray:
+    """Value added of each firm row (0 if gone): A x S x ((1 + x) / 2)^gamma, x the firm's R&D staffing (staff
+    skill per unit of size relative to its region's start-year norm; 1 at the norm). R&D staff augment output
+    with elasticity ``labour_elasticity`` at the norm (gamma x / (1 + x)); other labour is part of the size S."""
+    fm = m.firm
+    return fm.productivity * fm.size * ((1.0 + fm.staffing) / 2.0) ** m.p.labour_elasticity * fm.alive
+
+
+def technology_demand(m: JJJModel) -> np.ndarray:
+    """Technology budget set aside per unit of value added, by firm row: theta_r x M(t) x (AC / AC_0)^epsilon.
+
+    theta_r is the start year's absorbed contract turnover over the region's firm value added; M(t) the
+    technology-market index (:meth:`JJJModel.market_index`); AC the firm's absorptive capacity, AC_0 = 1/2 its
+    value at the start-year staffing norm, epsilon ``demand_absorptive_elasticity`` (Cohen & Levinthal 1990:
+    firms that can absorb more buy more external technology). Bounded: AC < 1.
+    """
+    fm, p = m.firm, m.p
+    return m.tech_share[fm.region] * m.market_index() * (fm.absorptive / 0.5) ** p.demand_absorptive_elasticity
+
+
 def update_absorptive(m: JJJModel) -> None:
-    """Absorptive capacity AC = 1 - exp(-staff skill): R&D staff make a firm able to absorb results
-    (Cohen & Levinthal 1990; functional form assumption)."""
-    emp = m.talent.alive & (m.talent.employer_kind == 2)
-    skill = np.bincount(m.talent.employer[emp], m.talent.skill[emp], minlength=len(m.firm))
-    m.firm.absorptive[:] = 1.0 - np.exp(-skill)
+    """Staffing x = staff skill / (size x the region's start-year skill per size) and absorptive capacity
+    AC = 1 - 2^(-x): 1/2 at the norm, rising with R&D staff towards 1 (Cohen & Levinthal 1990; functional form
+    assumption)."""
+    t, fm = m.talent, m.firm
+    emp = t.alive & (t.employer_kind == 2)
+    skill = np.bincount(t.employer[emp], t.skill[emp], minlength=len(fm))
+    fm.staffing[:] = skill / np.maximum(fm.size * m.skill_per_size[fm.region], 1e-12)
+    fm.absorptive[:] = 1.0 - np.exp2(-fm.staffing)
+
+
+def capacity(m: JJJModel) -> np.ndarray:
+    """Carrying capacity of each JJJ region for its own firm agents (not subsidiaries of groups based elsewhere):
+    K_r(t) = kappa x N_r(0) x M(t)^epsilon, kappa = ``firm_capacity``, N_r(0) the region's own firms at the start,
+    M(t) the technology-market index and epsilon ``firm_capacity_elasticity``: the niche grows as the market for
+    technology deepens."""
+    p = m.p
+    return p.firm_capacity * m.start_firms * m.market_index() ** p.firm_capacity_elasticity
 
 
 def enter_exit(m: JJJModel) -> None:
-    """Firms with negative cash exit; market entrants and spin-offs (raised by climate) enter (§4.5)."""
+    """Firms with negative cash exit; market entrants (seeded by every firm in the region) and spin-offs (raised
+    by climate) enter, both crowded out as the region's own firms approach its carrying capacity (§7.5:
+    rules.founding, rules.crowding), and together at most the room left below it. Subsidiaries are founded by
+    the branch decision (:func:`open_branches`)."""
     rng = m.stream("entry")
     fm, p = m.firm, m.p
     gone = np.flatnonzero(fm.alive & (fm.cash < 0))
     fm.alive[gone] = False
+    m.ties.drop_firms(gone)
     m.tally.firm_exits += np.bincount(fm.region[gone], minlength=4)
     lost = np.isin(m.talent.employer, gone) & (m.talent.employer_kind == 2)
     m.talent.employer_kind[lost], m.talent.employer[lost] = 0, -1
     m.remove_agents("firm", gone)
-    n = np.bincount(fm.region[fm.alive], minlength=4)[:3]
+    n = np.bincount(fm.region[fm.alive], minlength=4)[:3]  # every firm located in the region seeds founders
+    own = np.bincount(fm.region[fm.alive & (fm.parent < 0)], minlength=4)[:3]  # its own firms crowd its niche
+    k = capacity(m)
     u_entry, u_spin = rng.random((2, 3))
-    entrants = rules.poisson(u_entry, p.firm_entry_rate * n)
-    spinoffs = rules.poisson(u_spin, p.spinoff_rate * (1.0 + m.climate[:3]) * m.tally.adoptions[:3])
+    entrants = rules.poisson(u_entry, rules.founding(n, own, k, p.firm_entry_rate))
+    spin = p.spinoff_rate * (1.0 + m.climate[:3]) * m.tally.adoptions[:3] * rules.crowding(own, k)
+    spinoffs = rules.poisson(u_spin, spin)
+    # entry fills at most the room left in the niche: where every incumbent has just exited (a negative net margin),
+    # crowding is nil and spin-offs per adoption would otherwise refill a region past its capacity each quarter
+    room = np.floor(np.maximum(k - own, 0.0)).astype(np.int64)
+    entrants = np.minimum(entrants, room)
+    spinoffs = np.minimum(spinoffs, room - entrants)
     m.tally.spinoffs += np.r_[spinoffs, 0]
     m.tally.firm_entries += np.r_[entrants + spinoffs, 0]
     region = np.repeat(np.arange(3), entrants + spinoffs)
@@ -216,14 +595,25 @@ def enter_exit(m: JJJModel) -> None:
 
 
 def add(
-    m: JJJModel, rng: np.random.Generator, region: np.ndarray, field: np.ndarray, size_factor: float = 1.0
+    m: JJJModel,
+    rng: np.random.Generator,
+    region: np.ndarray,
+    field: np.ndarray,
+    size_factor: float = 1.0,
+    parent: np.ndarray | None = None,
 ) -> np.ndarray:
     """Create firms at the regional reference productivity and size with half a quarter's value added
-    in cash; firms present at the start hold a technology budget from 0 to its cap, entrants none."""
-    prod = m.ref_productivity[region] * rng.lognormal(-0.045, 0.3, region.size)
-    size = m.ref_size[region] * size_factor * rng.lognormal(-0.125, 0.5, region.size)
+    in cash; firms present at the start hold a technology budget of up to a quarter's accrual, entrants none.
+    Subsidiaries (``parent``: the parent rows) take their parent's field and productivity and
+    ``subsidiary_size`` of its size."""
+    if parent is None:
+        prod = m.ref_productivity[region] * rng.lognormal(-0.045, 0.3, region.size)
+        size = m.ref_size[region] * size_factor * rng.lognormal(-0.125, 0.5, region.size)
+    else:
+        fm = m.firm
+        field, prod, size = fm.field[parent], fm.productivity[parent], m.p.subsidiary_size * fm.size[parent]
     va = prod * size
-    saved = rng.random(region.size) * TECH_BUDGET_CAP if m.steps == 0 else 0.0
+    saved = rng.random(region.size) if m.steps == 0 else 0.0  # up to a quarter's accrual
     rows = m.firm.append(
         region.size,
         region=region,
@@ -236,6 +626,9 @@ def add(
         fixed_cost=m.p.firm_fixed_cost * va,
         alive=True,
         born=m.steps,
+        parent=-1 if parent is None else parent,
+        staffing=0.0,
+        group_region=-1 if parent is None else m.firm.region[parent],
     )
     m.firm.branches[rows, region] = True
     m.add_agents(Firm, rows)
@@ -243,10 +636,12 @@ def add(
 
 
 def open_branches(m: JJJModel) -> None:
-    """Firms open branches in other JJJ regions: logit on cost gap, demo-base access and barrier."""
+    """Firms open branches in other JJJ regions: logit on cost gap, demo-base access and barrier. A branch is
+    a subsidiary firm of its own in that region (:func:`add_subsidiaries`): it produces, hires and buys
+    technology there, as the statistics count legal entities."""
     rng = m.stream("branches")
     fm, p = m.firm, m.p
-    firms = np.flatnonzero(fm.alive)
+    firms = np.flatnonzero(fm.alive & (fm.parent < 0))  # subsidiaries open no branches of their own
     home = fm.region[firms].astype(np.int64)
     draws = rng.random((2, len(fm)))  # per firm row: common random numbers
     for shift in (1, 2):
@@ -261,5 +656,44 @@ def open_branches(m: JJJModel) -> None:
             - p.branch_barrier * m.barrier[home, dest]
         )
         new = todo & (draws[shift - 1, firms] < rules.logistic(logit))
-        fm.branches[firms[new], dest[new]] = True
+        add_subsidiaries(m, rng, firms[new], dest[new])
         m.tally.branches_opened += np.bincount(dest[new], minlength=4)
+
+
+def add_subsidiaries(m: JJJModel, rng: np.random.Generator, parent: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Mark the parents' branches and create the subsidiary firms (rows returned)."""
+    m.firm.branches[parent, region] = True
+    if parent.size == 0:
+        return parent
+    return add(m, rng, region.astype(np.int8), m.firm.field[parent], parent=parent)
+
+
+def relocate(m: JJJModel) -> None:
+    """Non-capital-function relocation: Beijing firms (headquarters, not subsidiaries) move to Tianjin or Hebei
+    with hazard ``relocation_rate`` x the ``capital_function_relocation`` lever, to the region the branch logit
+    prefers (cost gap and barrier, §7.5). A firm moves with its staff; it keeps a channel to Beijing's sellers
+    (``group_region``), as a subsidiary keeps one to its parent's region."""
+    rng = m.stream("firm_relocation")
+    fm, t, p = m.firm, m.talent, m.p
+    u, pick = rng.random((2, len(fm)))  # per firm row: common random numbers
+    hazard = p.relocation_rate * p.capital_function_relocation
+    movers = np.flatnonzero(fm.alive & (fm.region == 0) & (fm.parent < 0) & (u < hazard))
+    if movers.size == 0:
+        return
+    cost = p.cost_of_living
+    pull = np.array(
+        [p.branch_cost_gap * (cost[0] - cost[d]) / cost[0] - p.branch_barrier * m.barrier[0, d] for d in (1, 2)]
+    )
+    to_tianjin = np.exp(pull[0]) / np.exp(pull).sum()
+    dest = np.where(pick[movers] < to_tianjin, 1, 2).astype(np.int8)
+    moving = np.zeros(len(fm) + 1, dtype=bool)  # by employer row (the extra last entry: no employer, -1)
+    moving[movers] = True
+    staff = t.alive & (t.employer_kind == 2) & moving[t.employer]
+    rows = np.flatnonzero(staff)
+    where = np.zeros(len(fm), dtype=np.int8)
+    where[movers] = dest
+    np.add.at(m.flows.talent_moves, (t.region[rows], where[t.employer[rows]]), 1)
+    t.region[rows] = where[t.employer[rows]]
+    fm.region[movers], fm.group_region[movers] = dest, 0
+    fm.branches[movers, 0], fm.branches[movers, dest] = False, True
+    m.tally.relocations += np.bincount(dest, minlength=4)

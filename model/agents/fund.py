@@ -1,5 +1,8 @@
 """Funds: regional guidance funds, the collaborative innovation fund, private VC (model-spec §4.4).
 
+Funds take equity in technology-transfer projects: a firm's programme of buying JJJ results from one seller region,
+started by a deal it would not do on its own money. The fund's ticket and the private co-investment it draws in are
+the project's budget, spent on contracts at their real size over the following quarters (:func:`project_deals`).
 Money is conserved per fund: capital' = capital - invested + exit proceeds - fees + inflows.
 """
 
@@ -42,6 +45,8 @@ INVESTMENT_COLUMNS = {
     "success_p": (np.float64, ()),
     "status": (np.int8, ()),
     "proceeds": (np.float64, ()),
+    "origin": (np.int8, ()),
+    "budget": (np.float64, ()),
 }
 
 
@@ -81,7 +86,9 @@ def back_deals(
 ) -> np.ndarray:
     """Each fund backs the candidate deals it scores best, within its budget and mandate.
 
-    Candidates are deals that go ahead only with a fund's money (firm f, result j, buyer region loc). The
+    Candidates are deals that go ahead only with a fund's money (firm f, result j, buyer region loc). A fund
+    deploys up to ``fund_deploy_rate`` of its uninvested capital a quarter (the collaborative fund
+    ``collab_fund_deploy_rate``), raised by its region's climate, in tickets of ``fund_ticket``. The
     collaborative fund first reserves a share ``mandate`` of its deals for cross-region ones, where it may also
     take the ``mandate_only`` candidates (cross-region deals that need its help with the barrier too). Returns
     the backing fund's row for each candidate, or -1.
@@ -95,7 +102,8 @@ def back_deals(
     order = np.argsort(-(score + 1e-9 * rng.random(f.size)), kind="stable")
     for k in np.flatnonzero(fd.alive):
         climate = m.climate[:3].mean() if fd.kind[k] == COLLABORATIVE else m.climate[fd.region[k]]
-        budget = p.fund_deploy_rate * fd.capital[k] * (1.0 + p.culture_risk_appetite * climate)
+        rate = p.collab_fund_deploy_rate if fd.kind[k] == COLLABORATIVE else p.fund_deploy_rate
+        budget = rate * fd.capital[k] * (1.0 + p.culture_risk_appetite * climate)
         n = int(min(budget, fd.capital[k]) // m.ticket)
         if n == 0:
             continue
@@ -109,11 +117,15 @@ def back_deals(
     return backer
 
 
-def invest(m: JJJModel, backer: np.ndarray, f: np.ndarray, j: np.ndarray, loc: np.ndarray, cross: np.ndarray) -> None:
-    """Backed deals that went ahead: the fund pays the ticket, private money follows (crowd-in)."""
+def invest(
+    m: JJJModel, backer: np.ndarray, f: np.ndarray, j: np.ndarray, loc: np.ndarray, cross: np.ndarray, cost: np.ndarray
+) -> None:
+    """Backed deals that went ahead open technology-transfer projects: the fund pays the ticket, private money
+    follows (crowd-in), and the project's money pays for its first contract; the rest is the project's budget
+    for later contracts with sellers of the same region (:func:`project_deals`)."""
     fd, fm = m.fund, m.firm
     b = backer >= 0
-    k, f, j, loc, cross = backer[b], f[b], j[b], loc[b], cross[b]
+    k, f, j, loc, cross, cost = backer[b], f[b], j[b], loc[b], cross[b], cost[b]
     if k.size == 0:
         return
     amount = np.full(k.size, m.ticket)
@@ -121,8 +133,10 @@ def invest(m: JJJModel, backer: np.ndarray, f: np.ndarray, j: np.ndarray, loc: n
     np.add.at(fd.capital, k, -amount)
     np.add.at(fd.invested, k, amount)
     np.add.at(fd.crowd_in, k, private)
-    fm.tech_budget[f] += amount + private
-    pi = success_chance(m, j, m.results.region[j].astype(np.int64), loc)
+    pay = np.minimum(cost, amount + private)
+    fm.tech_budget[f] += pay  # one backed deal per firm: no repeated index
+    origin = m.results.region[j]
+    pi = success_chance(m, j, origin.astype(np.int64), loc)
     m.investments.append(
         k.size,
         fund=k,
@@ -135,11 +149,45 @@ def invest(m: JJJModel, backer: np.ndarray, f: np.ndarray, j: np.ndarray, loc: n
         success_p=pi,
         status=ACTIVE,
         proceeds=0.0,
+        origin=origin,
+        budget=amount + private - pay,
     )
 
 
+def project_deals(
+    m: JJJModel, f: np.ndarray, origin: np.ndarray, cost: np.ndarray, tipped: np.ndarray, mandate_only: np.ndarray
+) -> np.ndarray:
+    """Contracts that active projects pay for: offers from the project's seller region that the firm takes with
+    the project's backing (``tipped``; for a cross-region project of the collaborative fund also ``mandate_only``),
+    in the order examined while the project money of that firm and region lasts. The money moves to the firm's
+    technology budget, which pays the contract. Returns the offer indices."""
+    inv, fd = m.investments, m.fund
+    live = np.flatnonzero((inv.status == ACTIVE) & (inv.budget > 0))
+    if live.size == 0 or f.size == 0:
+        return np.empty(0, dtype=np.int64)
+    n = len(m.firm) * 4
+    key_inv = inv.firm[live] * 4 + inv.origin[live]
+    money = np.bincount(key_inv, inv.budget[live], minlength=n)
+    mandated = np.bincount(key_inv, inv.cross[live] & (fd.kind[inv.fund[live]] == COLLABORATIVE), minlength=n) > 0
+    key = f * 4 + np.minimum(origin, 3)
+    idx = np.flatnonzero((tipped | (mandate_only & mandated[key])) & (money[key] > 0))
+    if idx.size == 0:
+        return idx
+    idx = idx[np.argsort(key[idx], kind="stable")]  # by (firm, region), in the order examined
+    k, c = key[idx], cost[idx]
+    cum = np.cumsum(c)
+    start = np.r_[0, np.flatnonzero(np.diff(k)) + 1]
+    before = cum - c - np.repeat(cum[start] - c[start], np.diff(np.r_[start, k.size]))
+    chosen = idx[before + c <= money[k]]
+    spent = np.bincount(key[chosen], cost[chosen], minlength=n)
+    inv.budget[live] = np.maximum(inv.budget[live] * (1.0 - spent[key_inv] / money[key_inv]), 0.0)
+    m.firm.tech_budget += np.bincount(f[chosen], cost[chosen], minlength=len(m.firm))
+    return np.sort(chosen)
+
+
 def settle(m: JJJModel) -> None:
-    """Funds pay fees; deals past the holding period exit (proceeds) or are written off."""
+    """Funds pay fees; deals past the holding period exit (proceeds) or are written off, and the project money
+    they left unspent goes to the firm's technology budget (lost if the firm has exited)."""
     rng = m.stream("exits")
     fd, inv, p = m.fund, m.investments, m.p
     fee = np.minimum(p.management_fee * fd.committed, fd.capital) * fd.alive
@@ -149,6 +197,9 @@ def settle(m: JJJModel) -> None:
     win = rng.random(due.size) < inv.success_p[due]
     proceeds = inv.amount[due] * p.exit_multiple * win
     inv.status[due] = np.where(win, EXITED, WRITTEN_OFF)
+    firm_rows = inv.firm[due]  # project money not spent by the end stays with the firm
+    np.add.at(m.firm.tech_budget, firm_rows, inv.budget[due] * m.firm.alive[firm_rows])
+    inv.budget[due] = 0.0
     inv.proceeds[due] = proceeds
     np.add.at(fd.capital, inv.fund[due], proceeds)
     np.add.at(fd.proceeds, inv.fund[due], proceeds)

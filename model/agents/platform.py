@@ -27,6 +27,7 @@ COLUMNS = {
     "research": (np.bool_, ()),
     "alive": (np.bool_, ()),
     "budget": (np.float64, ()),
+    "budget_dev": (np.float64, ()),  # budget above its exogenous path, left by past evaluations
     "productivity": (np.float64, ()),
     "efficiency_z": (np.float64, ()),
     "instruments": (np.float64, ()),
@@ -51,6 +52,7 @@ class Platform(RowAgent):
     kind = column("kind", "0 key_lab, 1 eng_center, 2 service_platform, 3 demo_base.")
     field = column("field", "Primary technology field index.")
     budget = column("budget", "Budget, 100m CNY per quarter.")
+    budget_dev = column("budget_dev", "Budget above its exogenous path left by past evaluations, 100m CNY/quarter.")
     quality_effort = column("quality_effort", "Effort share on quality rather than quantity (0-1).")
     expertise = column("expertise", "Field expertise gained from piloting feedback.")
     score = column("score", "Latest evaluation score.")
@@ -79,7 +81,7 @@ def staff_skill(m: JJJModel) -> tuple[np.ndarray, np.ndarray]:
     """Sum of staff skill and number of staff by platform row (dual appointments count phi)."""
     t, n = m.talent, len(m.platform)
     emp = t.alive & (t.employer_kind == 1)
-    skill = np.bincount(t.employer[emp], t.skill[emp], minlength=n)
+    skill = np.bincount(t.employer[emp], t.skill[emp], minlength=n).astype(float)  # int64 when no one is employed
     count = np.bincount(t.employer[emp], minlength=n).astype(float)
     dual = t.alive & (t.dual >= 0)
     skill += m.p.dual_effort_share * np.bincount(t.dual[dual], t.skill[dual], minlength=n)
@@ -122,12 +124,16 @@ def duplication(m: JJJModel) -> np.ndarray:
     cnt = np.zeros((4, m.n_fields))
     np.add.at(cnt, (pl.region[live], pl.field[live]), 1)
     other = cnt[:3].sum(axis=0)[pl.field] - cnt[pl.region, pl.field]
-    return rules.duplication_share(m.p.project_alignment, 1.0 - np.exp(-other / 5.0), m.p.duplication_base)
+    overlap = 1.0 - np.exp(-other / m.p.duplication_overlap_scale)
+    return rules.duplication_share(m.p.project_alignment, overlap, m.p.duplication_base)
 
 
 def research(m: JJJModel) -> None:
     """Research: Poisson-many results per platform, quality from staff, effort and expertise (§4.1)."""
     rng = m.stream("research")
+    # next quarter's efficiency shocks: one per platform row from a child of the research stream, so that a row's
+    # shock does not depend on how many rows (demo bases, shared labs) a scenario has (common random numbers)
+    eps = rng.spawn(1)[0].standard_normal(len(m.platform))
     pl = m.platform
     lam, skill, count = expected_output(m)
     dup = duplication(m)
@@ -138,6 +144,7 @@ def research(m: JJJModel) -> None:
     np.add.at(pl.n_results, rows, 1.0)
     np.add.at(pl.quality_sum, rows, quality)
     m.knowledge += np.bincount(pl.region[rows], quality, minlength=4)
+    pl.efficiency_z[:] = rules.efficiency_shock(pl.efficiency_z, eps, m.p.efficiency_persistence)
 
 
 def create_results(
@@ -186,32 +193,43 @@ def pilot(m: JJJModel) -> None:
     expire, some licensed Outside."""
     rng = m.stream("piloting")
     res, pl, p = m.results, m.platform, m.p
+    # one uniform per result row for its TRL step this quarter, piloted or not, and one for its pilot intake, from
+    # child streams: a result meets the same draws whatever the number of bases, pilots and candidates (common
+    # random numbers across demo-base settings)
+    step_rng, pick_rng = rng.spawn(2)
+    u = step_rng.random(len(res))
     piloting = np.flatnonzero(res.status == PILOTING)
     base = res.base[piloting]
     fit = 0.5 + 0.5 * m.similarity[pl.field[base], res.field[piloting]]
-    up = rng.random(piloting.size) < rules.pilot_hazard(p.pilot_hazard, 1.0 + pl.expertise[base], fit)
+    up = u[piloting] < rules.pilot_hazard(p.pilot_hazard, 1.0 + pl.expertise[base], fit)
     res.trl[piloting[up]] += 1
-    np.add.at(pl.expertise, res.origin[piloting[up]], p.expertise_gain)  # iteration feeds back to origin
-    np.add.at(pl.expertise, base[up], p.expertise_gain)  # and the base learns by doing
+    # each piloted step teaches the result's origin (iteration feeds back) and the base (learning by doing);
+    # expertise saturates at expertise_max and depreciates
+    learned = np.bincount(res.origin[piloting[up]], minlength=len(pl)) + np.bincount(base[up], minlength=len(pl))
+    pl.expertise[:] = rules.expertise_update(
+        pl.expertise, learned, p.expertise_gain, p.expertise_max, p.expertise_decay
+    )
     new = np.flatnonzero(res.status == NEW)
-    res.trl[new[rng.random(new.size) < p.self_development_hazard]] += 1
+    res.trl[new[u[new] < p.self_development_hazard]] += 1
     mr = p.market_ready_trl
     ready = np.flatnonzero(((res.status == NEW) & (res.trl >= mr)) | ((res.status == PILOTING) & (res.trl > mr)))
     res.status[ready] = MARKET_READY
-    assign_pilots(m, rng)
+    assign_pilots(m, pick_rng)
     expire(m, rng)
 
 
 def assign_pilots(m: JJJModel, rng: np.random.Generator) -> None:
-    """Fill free demo-base slots with candidate results, preferring low barriers and good fit.
+    """Fill free demo-base slots with candidate results, preferring fresh results, low barriers and good fit.
 
     Each base, visited in random order, draws its ``free`` pilots from the remaining candidates by weighted
-    sampling without replacement, weight ``(1 - barrier) * fit`` (Efraimidis & Spirakis 2006: the largest keys
-    ``log(u) / weight``). The weight depends only on the candidate's (region, field) group, so each group is
-    sorted by ``u`` once and a base looks only at the next ``free`` candidates of each group: the cost is linear
-    in the candidates, not bases x candidates.
+    sampling without replacement, weight ``(1 - barrier) * fit * 2^(-age / pilot_intake_half_life)``
+    (Efraimidis & Spirakis 2006: the largest keys ``log(u) / weight``): bases take the results labs have just
+    completed. The base's part of the weight depends only on the candidate's (region, field) group, so each group
+    is sorted by ``log(u) / freshness`` once and a base looks only at the next ``free`` candidates of each group:
+    the cost is linear in the candidates, not bases x candidates. ``u`` is one uniform per result row.
     """
     res, pl, p = m.results, m.platform, m.p
+    u = rng.random(len(res))  # one per result row, drawn first
     bases = np.flatnonzero((pl.kind == DEMO_BASE) & pl.alive)
     if bases.size == 0:
         return
@@ -222,12 +240,13 @@ def assign_pilots(m: JJJModel, rng: np.random.Generator) -> None:
     cand = np.flatnonzero((res.status == NEW) & (res.trl >= p.market_ready_trl - 2))
     if order.size == 0 or cand.size == 0:
         return
+    fresh = np.exp2(-(m.steps - res.born[cand]) / p.pilot_intake_half_life)
     with np.errstate(divide="ignore"):
-        log_u = np.log(rng.random(cand.size))
+        own_key = np.log(u[cand]) / fresh
     n_groups = 4 * m.n_fields
     group = res.region[cand].astype(np.int64) * m.n_fields + res.field[cand]
-    sort = np.lexsort((-log_u, group))  # by group, then largest u first
-    cand, log_u = cand[sort], log_u[sort]
+    sort = np.lexsort((-own_key, group))  # by group, then largest key first
+    cand, own_key = cand[sort], own_key[sort]
     start = np.searchsorted(group[sort], np.arange(n_groups + 1))
     taken = np.zeros(n_groups, dtype=np.int64)
     g_region, g_field = np.divmod(np.arange(n_groups), m.n_fields)
@@ -240,7 +259,7 @@ def assign_pilots(m: JJJModel, rng: np.random.Generator) -> None:
             break
         idx = pos[ok]
         with np.errstate(divide="ignore", invalid="ignore"):
-            key = log_u[idx] / np.repeat(weight, ok.sum(axis=1))
+            key = own_key[idx] / np.repeat(weight, ok.sum(axis=1))
         pick = idx[np.argsort(-key, kind="stable")[:k]]  # stable: ties go to the earlier in a group, a prefix
         taken += np.bincount(np.searchsorted(start, pick, side="right") - 1, minlength=n_groups)
         chosen_rows.append(cand[pick])
@@ -264,7 +283,8 @@ def expire(m: JJJModel, rng: np.random.Generator) -> None:
 
 
 def evaluate(m: JJJModel) -> None:
-    """Every 4 steps: score research platforms, move budget to the top, adjust effort (§4.7)."""
+    """Every 4 steps: score research platforms on the period's indicators, revert budgets part-way to their
+    exogenous path, move budget from the bottom to the top of each type (budget-neutral), adjust effort (§4.7)."""
     pl, p = m.platform, m.p
     rows = np.flatnonzero(pl.research & pl.alive)
     per_budget = 1.0 / pl.budget[rows]  # output and income are judged relative to resources
@@ -280,14 +300,26 @@ def evaluate(m: JJJModel) -> None:
     )
     w = regime_weights(p.evaluation_regime, pl.kind[rows], p.evaluation_quality_weight)
     pl.score[rows] = rules.evaluation_score(ind, w, pl.kind[rows])
-    pl.budget[rows] = rules.reallocate_budget(
-        pl.budget[rows],
+    # budgets first revert part-way to their exogenous path, then the budget-neutral tournament moves budget
+    # from the bottom to the top of each type: no permanent winners, and each type's total is unchanged
+    before = pl.budget[rows].copy()
+    # regions grow at their own trends (§7.8), so a type's deviations from the path no longer sum to zero; that
+    # common part joins the path (in proportion to budget), and reversion, like the tournament, keeps each type's
+    # total
+    kind, dev = pl.kind[rows], pl.budget_dev[rows]
+    common = np.bincount(kind, dev) / np.maximum(np.bincount(kind, before), 1e-300)
+    reverted, dev = rules.revert_budget(before, dev - before * common[kind], p.evaluation_reversion)
+    after = rules.reallocate_budget(
+        reverted,
         pl.score[rows],
         pl.kind[rows],
         p.evaluation_top_share,
         p.evaluation_bottom_share,
         p.evaluation_budget_change,
     )
+    pl.budget[rows], pl.budget_dev[rows] = after, dev + (after - reverted)
+    m.tally.evaluation_transfer = np.bincount(pl.region[rows], np.maximum(after - reverted, 0.0), minlength=4)
+    m.tally.evaluation_net = np.bincount(pl.region[rows], after - before, minlength=4)
     target = (w[:, 1] + w[:, 2]) / (w[:, 0] + w[:, 1] + w[:, 2])
     pl.quality_effort[rows] += p.effort_adjustment * (target - pl.quality_effort[rows])
     for col in ("n_results", "quality_sum", "income", "hires"):

@@ -26,7 +26,11 @@ COLUMNS = {
     "dual": (np.int64, ()),
     "ties": (np.float64, (4,)),
     "alive": (np.bool_, ()),
+    "arrived": (np.int32, ()),
 }
+
+CAREER_QUARTERS = 160
+"""Longest time in the region given to a talent present at the start (40 years; see :func:`add`)."""
 
 
 class Talent(RowAgent):
@@ -40,6 +44,7 @@ class Talent(RowAgent):
     employer_kind = column("employer_kind", "0 none, 1 platform, 2 firm.")
     employer = column("employer", "Row of the employing platform or firm (-1 if none).")
     dual = column("dual", "Row of a platform in another region with a dual appointment, or -1.")
+    arrived = column("arrived", "Quarter of the last move into the region (entry included; <= 0 before the start).")
 
     @property
     def ties(self) -> np.ndarray:
@@ -65,7 +70,18 @@ def relocate(m: JJJModel) -> None:
     # movers keep their ties and gain the former colleagues they leave behind (Agrawal et al. 2006)
     t.ties[rows, orig] += 1.5
     t.region[rows] = dest
+    t.arrived[rows] = m.steps
     t.employer_kind[rows], t.employer[rows], t.dual[rows] = NONE, -1, -1
+
+
+def incentive_eligible(m: JJJModel, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Whether each talent is paid its region's incentive: every resident (``talent_incentive_target`` =
+    residents), or only one who moved into the region or entered it within the last ``incentive_years``."""
+    t, p = m.talent, m.p
+    arrived = t.arrived[rows]
+    if p.talent_incentive_target == "residents":
+        return np.ones(arrived.shape, dtype=bool)
+    return m.steps - arrived < round(4 * p.incentive_years)
 
 
 def utility(m: JJJModel, rows: np.ndarray) -> np.ndarray:
@@ -73,10 +89,12 @@ def utility(m: JJJModel, rows: np.ndarray) -> np.ndarray:
     t, p = m.talent, m.p
     cur = t.region[rows]
     recognition = np.r_[np.full(3, p.talent_network), 0.0]
-    return rules.talent_utility(
+    incentive = np.r_[p.talent_incentive, 0.0]
+    stays = (np.arange(4)[None, :] == cur[:, None]).astype(float)
+    u = rules.talent_utility(
         wage=m.wage,
         skill=t.skill[rows],
-        incentive=np.r_[p.talent_incentive, 0.0],
+        incentive=incentive,
         pull=np.r_[p.incentive_pull, 0.0],
         cost=p.cost_of_living,
         amenity=p.amenity,
@@ -85,7 +103,7 @@ def utility(m: JJJModel, rows: np.ndarray) -> np.ndarray:
         away_from_home=(np.arange(4)[None, :] != t.home[rows][:, None]).astype(float),
         recognition=recognition,
         ties=t.ties[rows],
-        stays=(np.arange(4)[None, :] == cur[:, None]).astype(float),
+        stays=stays,
         network_cut=p.network_moving_cut * p.talent_network * ((cur[:, None] < OUTSIDE) & (np.arange(4) < OUTSIDE)),
         size=np.r_[1.0, 1.0, 1.0, p.outside_alternatives],
         b=dict(
@@ -99,6 +117,11 @@ def utility(m: JJJModel, rows: np.ndarray) -> np.ndarray:
             stay=p.stay_bonus,
         ),
     )
+    # a mover-targeted subsidy: a move into any region is paid (the utility keeps I_r there), but staying is
+    # paid only to a talent still within incentive_years of arriving
+    unpaid = ~incentive_eligible(m, rows)
+    u -= p.beta_incentive * (np.r_[p.incentive_pull, 0.0] * incentive)[None, :] * stays * unpaid[:, None]
+    return u
 
 
 def network(m: JJJModel) -> None:
@@ -106,13 +129,15 @@ def network(m: JJJModel) -> None:
     rng = m.stream("network")
     t, p = m.talent, m.p
     t.ties *= 1.0 - p.tie_decay
+    m.ties_formed = 0.0  # talent-agent ties formed this quarter (public cost of the network, model/costs.py)
     alive = np.flatnonzero(t.alive & (t.region < OUTSIDE))
     if p.talent_network <= 0 or alive.size == 0:
         return
     u_tie, u_other, u_dual, u_end = rng.random((4, len(t)))  # per row: common random numbers
     new = rules.poisson(u_tie[alive], p.tie_formation * p.talent_network)
+    m.ties_formed = float(new.sum())
     other = (t.region[alive] + 1 + (u_other[alive] < 0.5)) % 3
-    np.add.at(t.ties, (alive, other), new)
+    t.ties[alive, other] += new  # one cell per talent (np.add.at's sums without its cost)
     ending = np.flatnonzero(t.dual >= 0)
     t.dual[ending[u_end[ending] < p.dual_end_rate]] = -1
     # dual appointments for platform staff at a platform of another JJJ region (share phi of effort)
@@ -152,7 +177,8 @@ def turnover(m: JJJModel) -> None:
     t.alive[leaving] = False
     m.remove_agents("talent", leaving)
     counts = np.bincount(t.region[t.alive], minlength=4)[:3]
-    entries = rules.poisson(rng.random(3), (p.retirement_rate + p.talent_growth) * counts)
+    rate = np.maximum(p.retirement_rate + p.talent_growth + m.talent_growth_dev[:3], 0.0)  # JJJ trend + region's
+    entries = rules.poisson(rng.random(3), rate * counts)
     region = np.repeat(np.arange(3), entries).astype(np.int8)
     if region.size:
         add(
@@ -166,9 +192,21 @@ def turnover(m: JJJModel) -> None:
 
 
 def add(m: JJJModel, rng: np.random.Generator, region: np.ndarray, skill: np.ndarray, field: np.ndarray) -> np.ndarray:
-    """Create talents (rows and Mesa agents), unemployed, with home ties in their region."""
+    """Create talents (rows and Mesa agents), unemployed, with home ties in their region.
+
+    An entrant arrives now. A talent present at the start (set-up, step 0) gets a time in the region from the
+    steady state of entry and retirement, exponential at rate ``retirement_rate + talent_growth`` (plus the region's
+    trend deviation) per quarter, by
+    quantiles within its region (no random draw, so the set-up's draws are as before)."""
     ties = np.zeros((region.size, 4))
     ties[np.arange(region.size), region] = rng.poisson(5.0, region.size)
+    arrived = np.full(region.size, m.steps, dtype=np.int32)
+    if m.steps == 0:
+        for r in np.unique(region):
+            rate = max(m.p.retirement_rate + m.p.talent_growth + m.talent_growth_dev[r], 1.0 / CAREER_QUARTERS)
+            here = np.flatnonzero(region == r)
+            q = (np.arange(here.size) + 0.5) / here.size
+            arrived[here] = -np.minimum(np.floor(-np.log1p(-q) / rate), CAREER_QUARTERS).astype(np.int32)
     rows = m.talent.append(
         region.size,
         region=region,
@@ -180,6 +218,7 @@ def add(m: JJJModel, rng: np.random.Generator, region: np.ndarray, skill: np.nda
         dual=-1,
         ties=ties,
         alive=True,
+        arrived=arrived,
     )
     m.add_agents(Talent, rows)
     return rows

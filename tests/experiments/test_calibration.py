@@ -144,10 +144,10 @@ def test_common_random_numbers_give_the_same_objective_twice() -> None:
     ("change", "key"),
     [
         (("[parameters.outside_demand]", "[parameters.outside_demandd]"), "parameters.outside_demandd"),
-        (("bounds = [0.0, 1.0]", "bounds = [0.0, 1.5]"), "parameters.outside_demand.bounds"),
-        (("start = 0.3", "start = 1.5"), "parameters.outside_demand.start"),
+        (("bounds = [0.5, 30.0]", "bounds = [0.5, 60.0]"), "parameters.outside_demand.bounds"),
+        (("start = 8.0", "start = 45.0"), "parameters.outside_demand.start"),
         (("[parameters.outside_demand]", "[parameters.fund_size]"), "parameters.fund_size"),
-        (('"bj_to_tj_hb_tech_contract_value"\n', '"tech_contract_count_output"\n'), "indicator"),
+        (('"bj_to_tj_hb_tech_contract_value"\n', '"gdp"\n'), "indicator"),
     ],
 )
 def test_bad_config_is_a_config_error_naming_file_and_key(tmp_path: Path, change: tuple[str, str], key: str) -> None:
@@ -161,23 +161,41 @@ def test_bad_config_is_a_config_error_naming_file_and_key(tmp_path: Path, change
         assert err.value.where == str(path) and key in err.value.key
 
 
-def test_registry_defaults_are_the_published_calibration() -> None:
-    """The calibrated defaults cite the published calibration and are its values (rounded to 3 decimals); the
-    published fit started where the config's pinned start points say, so `reproduce E5` reruns it."""
+def test_registry_defaults_are_the_published_calibration_where_they_cite_it() -> None:
+    """Every parameter the published calibration estimated cites it and has its value (rounded to 3 decimals) and
+    standard error; the config's pinned start points are the values before that calibration, so that a rerun
+    starts, weights and ends where the published one did (``jjjsim reproduce E5``)."""
     from jjjsim.model.registry import CALIBRATION_ID
 
     published = Path(__file__).parents[2] / "experiments" / "E5-calibration" / "published"
     update = json.loads((published / "registry_update.json").read_text(encoding="utf-8"))
     assert update["calibration_id"] == CALIBRATION_ID and update["quick"] is False
-    manifest = json.loads((published / "manifest.json").read_text(encoding="utf-8"))
+    cited = {n for n, p in REGISTRY.items() if CALIBRATION_ID in p.source}
+    assert cited == set(update["parameters"])
+    for name in cited:
+        row, p = update["parameters"][name], REGISTRY[name]
+        assert p.default == pytest.approx(round(row["value"], 3), abs=1e-12), name
+        assert f"s.e. {row['std_error']:.3g}" in p.source, name
+    assert "contract_value_unit" not in cited  # derived from the data, not estimated
     cfg = load_config()
-    assert manifest["config_sha256"] == cfg.digest  # the built-in config is the one that produced the defaults
-    assert CALIBRATION_ID.endswith(cfg.digest[:8])
-    assert set(update["parameters"]) == {e.key for e in cfg.parameters}
     for e, start in zip(cfg.parameters, cfg.start(), strict=True):
-        row, p = update["parameters"][e.key], REGISTRY[e.name]
-        assert p.default == pytest.approx(round(row["value"], 3), abs=1e-12), e.key
-        assert CALIBRATION_ID in p.source and f"s.e. {row['std_error']:.3g}" in p.source, e.key
-        assert row["previous_default"] == start, e.key
-    cited = {n for n, p in REGISTRY.items() if "E5-msm-" in p.source}
-    assert cited == {e.name for e in cfg.parameters}
+        assert start == pytest.approx(update["parameters"][e.name]["previous_default"]), e.key
+
+
+def test_the_fit_runs_historical_to_2020q4_with_its_whole_timeline() -> None:
+    """The calibration's 28 quarters of ``historical`` keep the scenario's timeline as it is (no entry dropped): the
+    entries after 2020Q4 are in the schedule, wait beyond the run, and the validation's 40 quarters follow them."""
+    from jjjsim.model import timeline
+    from jjjsim.model.scenario import load_scenario
+
+    hist = load_scenario("historical").params
+    for quick in (False, True):
+        cfg = load_config(quick=quick)
+        assert cfg.scenario == "historical" and cfg.steps == int(cfg.base.steps) == 28
+        assert cfg.base.values["timeline"] == hist.values["timeline"], "the timeline is kept whole"
+    last = int(cfg.base.start_year) * 4 + cfg.steps - 1
+    assert timeline.quarter_label(last) == "2020Q4"
+    later = [e for e in cfg.base.values["timeline"] if timeline.span(e)[0] > last]
+    assert later, "historical has entries after the fitted years"
+    path = timeline.path(cfg.base.replace({"steps": 40}, where="test"))
+    assert not path.iloc[28].equals(path.iloc[40]), "the 40-quarter validation run follows them"

@@ -220,6 +220,42 @@ def test_cost_effectiveness() -> None:
     assert t.loc[("free", "public_cost"), "p_value"] == 1.0
 
 
+def test_gain_per_cost_has_fieller_interval() -> None:
+    """The interval of gain / extra cost: the ratios R whose paired t-test of y - R c does not reject (Fieller)."""
+    t = compare(tiny()).set_index(["scenario", "metric"])
+    # tiny(): cost differences 2, 3, 1 (mean 2, sd 1): with 3 seeds their own interval 2 +- 4.30 / sqrt(3) reaches
+    # zero, so a = 2^2 - t^2 / 3 < 0 and the ratio is unbounded: no interval
+    r = t.loc[("policy", "y")]
+    assert r["gain_per_cost"] == pytest.approx(1.0)
+    assert np.isnan(r["gain_per_cost_ci_low"]) and np.isnan(r["gain_per_cost_ci_high"])
+    assert np.isnan(t.loc[("policy", "public_cost"), "gain_per_cost_ci_low"])  # the cost itself: no ratio
+
+    def runs(dy: list[float], dc: list[float]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "scenario": ["baseline"] * 3 + ["policy"] * 3,
+                "seed": [0, 1, 2] * 2,
+                "y": [10.0, 20.0, 30.0] + [10.0 + dy[0], 20.0 + dy[1], 30.0 + dy[2]],
+                "public_cost": [5.0, 6.0, 7.0] + [5.0 + dc[0], 6.0 + dc[1], 7.0 + dc[2]],
+            }
+        )
+
+    # a cost that does not vary: the t interval of the gain (1, 2, 3: 2 +- T2 / sqrt(3)) over the cost, 4
+    c = compare(runs([1.0, 2.0, 3.0], [4.0, 4.0, 4.0])).set_index(["scenario", "metric"]).loc[("policy", "y")]
+    assert c["gain_per_cost"] == pytest.approx(0.5)
+    want = ((2 - T2 / math.sqrt(3)) / 4, (2 + T2 / math.sqrt(3)) / 4)
+    assert (c["gain_per_cost_ci_low"], c["gain_per_cost_ci_high"]) == pytest.approx(want)
+    # both vary: each bound R is where the paired t statistic of y - R c is exactly the 97.5 % quantile
+    dy, dc = np.array([2.0, 4.0, 9.0]), np.array([10.0, 11.0, 13.0])
+    g = compare(runs(list(dy), list(dc))).set_index(["scenario", "metric"]).loc[("policy", "y")]
+    assert g["gain_per_cost"] == pytest.approx(15.0 / 34.0)  # mean 5 over mean 34 / 3
+    lo, hi = g["gain_per_cost_ci_low"], g["gain_per_cost_ci_high"]
+    assert lo < g["gain_per_cost"] < hi
+    for bound in (lo, hi):
+        z = dy - bound * dc
+        assert abs(z.mean()) / (z.std(ddof=1) / math.sqrt(3)) == pytest.approx(T2, rel=1e-9)
+
+
 def test_clear_errors() -> None:
     runs = tiny()
     with pytest.raises(ValueError, match="baseline scenario 'status quo' not in"):

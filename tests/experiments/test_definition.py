@@ -42,9 +42,10 @@ def brief() -> Experiment:
 def test_brief_measures_compares_baseline_every_single_measure_and_all(brief: Experiment) -> None:
     expected = sorted(set(builtin_names()) - {"historical"})
     labels = list(dict.fromkeys(r.label for r in brief.runs))
-    assert len(labels) == 15 and sorted(labels) == expected and labels[0] == "baseline"
+    # the 13 measures of the brief, the relocation of non-capital functions (model v2: in all-measures), all-measures
+    assert len(labels) == 16 and sorted(labels) == expected and labels[0] == "baseline"
     assert brief.design == "scenarios" and brief.problem is None
-    assert len(brief.seeds) == 30 and len(brief.runs) == 15 * 30
+    assert len(brief.seeds) == 30 and len(brief.runs) == 16 * 30
     assert brief.steps == 40 and brief.keep == Keep(series=True, flows=True, every=1)  # the report plots both
     assert brief.name == "brief-measures" and brief.description
     assert all(r.point == {} for r in brief.runs)
@@ -191,6 +192,84 @@ def test_same_params_and_seed_give_the_same_run_id(tmp_path: Path) -> None:
     b = design(tmp_path, 'kind = "scenarios"\nscenarios = ["baseline"]\n')
     assert [r.run_id for r in a.runs] == [r.run_id for r in b.runs]
     assert math.isclose(a.runs[0].params.fund_size, 100.0)
+
+
+# ---- doses of measures ---------------------------------------------------------------------------------------------
+
+DOSES = 'kind = "scenarios"\nscenarios = ["baseline", {measures}]\ndoses = {doses}\n'
+
+
+def dosed(tmp_path: Path, measures: str, doses: str = "[0.5, 1, 2]") -> Experiment:
+    return design(tmp_path, DOSES.format(measures=measures, doses=doses))
+
+
+def test_doses_scale_each_measure_from_the_baseline(tmp_path: Path) -> None:
+    exp = dosed(tmp_path, '"talent-incentives", "shared-key-labs"', "[2, 0.25, 1]")
+    labels = list(dict.fromkeys(r.label for r in exp.runs))
+    assert labels == [
+        "baseline",
+        "talent-incentives@0.25",
+        "talent-incentives",
+        "talent-incentives@2",
+        "shared-key-labs@0.25",
+        "shared-key-labs",
+        "shared-key-labs@2",
+    ]  # the reference once, then each measure's doses ascending
+    by = {r.label: r for r in exp.runs[:: len(exp.seeds)]}
+    assert by["baseline"].dose is None and by["baseline"].measure == ""
+    assert (by["talent-incentives@0.25"].measure, by["talent-incentives@0.25"].dose) == ("talent-incentives", 0.25)
+    # talent subsidy 2 -> 4 in Tianjin, 2 -> 6 in Hebei, Beijing unchanged at 1
+    ti = {k: by[k].params.values["talent_incentive"] for k in ("talent-incentives@0.25", "talent-incentives@2")}
+    assert ti["talent-incentives@0.25"] == {"Beijing": 1.0, "Tianjin": 2.5, "Hebei": 3.0}
+    assert ti["talent-incentives@2"] == {"Beijing": 1.0, "Tianjin": 6.0, "Hebei": 10.0}
+    # a whole-number lever is rounded: 0 -> 10 key labs at dose 0.25 is 2.5, i.e. 3
+    assert by["shared-key-labs@0.25"].params.shared_key_labs == 3
+    assert by["shared-key-labs@2"].params.shared_key_labs == 20
+    # every other parameter is the baseline's; dose 1 is exactly the scenario (same run as a plain comparison)
+    base = by["baseline"].params.values
+    assert {k for k, v in by["talent-incentives@2"].params.values.items() if v != base[k]} == {"talent_incentive"}
+    plain = design(tmp_path, 'kind = "scenarios"\nscenarios = ["baseline", "talent-incentives"]\n')
+    assert by["talent-incentives"].run_id == plain.runs[len(plain.seeds)].run_id
+    assert len(exp.runs) == 7 * len(exp.seeds) and all(r.point == {} for r in exp.runs)
+
+
+def test_a_switch_runs_once_and_a_dose_beyond_the_bounds_is_left_out(tmp_path: Path) -> None:
+    # autonomy 0.3 -> 0.7: dose 2 would be 1.1, beyond the registry's [0, 1]; the evaluation regime is a choice
+    exp = dosed(tmp_path, '"autonomy", "differentiated-evaluation", "all-measures"')
+    labels = list(dict.fromkeys(r.label for r in exp.runs))
+    assert labels == ["baseline", "autonomy@0.5", "autonomy", "differentiated-evaluation", "all-measures@0.5",
+                      "all-measures"]  # fmt: skip
+    half = next(r for r in exp.runs if r.label == "all-measures@0.5").params
+    assert half.autonomy == pytest.approx(0.5) and half.evaluation_regime == "differentiated"  # a choice is on
+    beyond = r"design\.doses: expected at least one dose.*dose 2: autonomy would be 1\.1; dose 2\.5: autonomy .* 1\.3"
+    with pytest.raises(ConfigError, match=beyond):
+        dosed(tmp_path, '"autonomy"', "[2.5, 2]")
+
+
+def test_design_size_counts_the_doses(tmp_path: Path) -> None:
+    from jjjsim.experiments.definition import design_size
+
+    data = {"seeds": {"count": 3, "root": 1}, "design": {"kind": "scenarios", "scenarios": ["a", "b", "c"]}}
+    assert design_size(data) == (3, 3)
+    data["design"]["doses"] = [0.5, 1, 2, 3]
+    assert design_size(data) == (1 + 2 * 4, 3)
+
+
+@pytest.mark.parametrize(
+    ("doses", "measures", "match"),
+    [
+        ("[]", '"autonomy"', "a non-empty list of doses > 0"),
+        ("[0, 1]", '"autonomy"', "a non-empty list of doses > 0"),
+        ('["1"]', '"autonomy"', "a non-empty list of doses > 0"),
+        ("[1, 1.0]", '"autonomy"', "distinct doses"),
+        ("[1]", '"historical"', "measures that change levers of baseline only.*historical changes start_year"),
+    ],
+)
+def test_bad_doses_are_clear_errors(tmp_path: Path, doses: str, measures: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        dosed(tmp_path, measures, doses)
+    with pytest.raises(ConfigError, match="a reference scenario and at least one measure"):
+        design(tmp_path, 'kind = "scenarios"\nscenarios = ["baseline"]\ndoses = [1]\n')
 
 
 # ---- bad input ---------------------------------------------------------------------------------------------------

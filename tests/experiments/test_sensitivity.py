@@ -238,3 +238,21 @@ def test_reproduce_e4_quick_runs_both_stages(tmp_path: Path) -> None:
         assert (out / f"{name}.html").stat().st_size > 100_000
     assert summary["runs"]["morris"] == 2 * 2 * (len(load_experiment(out / "morris.toml").problem["names"]) + 1)
     assert json.loads((out / "summary.json").read_text())["chosen"] == chosen
+
+
+@pytest.mark.parametrize("stage", ["morris", "sobol"])
+def test_e4_ranges_lie_within_the_registry_and_hold_its_defaults(stage: str) -> None:
+    """Every range of E4's designs lies within the registry's bounds (the loader refuses it otherwise) and holds the
+    input's default, so the screening is around the baseline (model v2 gave some inputs new units and defaults)."""
+    from jjjsim.experiments.definition import builtin_dir
+    from jjjsim.model.params import REGISTRY
+
+    exp = load_experiment(builtin_dir() / "E4-sensitivity" / f"{stage}.toml")
+    assert exp.problem is not None
+    outside = []
+    for name, (lo, hi) in zip(exp.problem["names"], exp.problem["bounds"], strict=True):
+        base, _, sub = name.partition(".")
+        default = REGISTRY[base].default
+        values = [default[sub]] if sub else list(default.values()) if isinstance(default, dict) else [default]
+        outside += [(name, v, (lo, hi)) for v in values if not lo <= v <= hi]
+    assert outside == [], outside

@@ -6,7 +6,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 import pytest
-from jjjsim.model.agents import Firm, Fund, Platform, Talent
+from jjjsim.model.agents import Firm, Fund, Platform, Talent, firm
 from jjjsim.model.regions import HEBEI, REGIONS
 
 AGENT_TABLES = {Talent: "talent", Platform: "platform", Firm: "firm", Fund: "fund"}
@@ -82,3 +82,31 @@ def test_retired_talents_leave_the_agentset(make_model):
     talents = m.agents_by_type[Talent]
     assert not any(by_row[r] in talents for r in retired)
     assert all(by_row[r] in talents for r in by_row if m.talent.alive[r])
+
+
+def test_no_firm_enters_a_region_at_its_carrying_capacity(make_model):
+    """Market entry and spin-offs stop where a region's own firms reach its capacity K_r (firm.capacity), and
+    resume below it (ODD §7.5), whatever the entry and spin-off rates and the climate."""
+    m = make_model(6, firm_entry_rate=0.1, spinoff_rate=0.5)
+    m.climate[:3] = 5.0
+    fm = m.firm
+    own = np.bincount(fm.region[fm.alive & (fm.parent < 0)], minlength=4)[:3].astype(float)
+    # capacities K_r: Beijing at its own firms, Tianjin at half of them, Hebei far above
+    m.start_firms = np.array([own[0], 0.5 * own[1], 1e6]) / m.p.firm_capacity
+    m.tally.adoptions[:3] = 50
+    before = m.firm_counts()[:3]
+    firm.enter_exit(m)
+    assert m.tally.firm_entries[:2].tolist() == [0, 0] and m.tally.spinoffs[:2].tolist() == [0, 0]
+    assert m.tally.firm_entries[2] > 0 and m.tally.spinoffs[2] > 0
+    assert np.array_equal(m.firm_counts()[:2], before[:2] - m.tally.firm_exits[:2])
+
+
+def test_the_carrying_capacity_starts_at_its_multiple_of_the_start_firms_and_grows_with_the_market(make_model):
+    m = make_model(2, firm_capacity=2.0, firm_capacity_elasticity=0.3, tech_market_growth=0.05)
+    fm = m.firm
+    assert np.array_equal(m.start_firms, np.bincount(fm.region[fm.alive & (fm.parent < 0)], minlength=4)[:3])
+    assert m.start_firms.sum() < m.firm_counts()[:3].sum()  # subsidiaries are not part of the base
+    assert firm.capacity(m) == pytest.approx(2.0 * m.start_firms)
+    for _ in range(4):
+        m.step()
+    assert firm.capacity(m) == pytest.approx(2.0 * m.start_firms * np.exp(0.05 * 4 * 0.3))

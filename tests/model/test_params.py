@@ -24,12 +24,16 @@ def test_registry_entry_is_documented(name):
     assert p.label.strip() and p.unit.strip(), "label and unit"
     assert p.role in ROLES
     assert p.source.strip(), "a source (or 'assumption')"
-    assert p.kind in ("float", "int", "choice")
+    assert p.kind in ("float", "int", "choice", "timeline")
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_registry_default_is_valid(name):
     p = REGISTRY[name]
+    if p.kind == "timeline":  # dated lever changes (model/timeline.py): none by default
+        assert p.default == [] and p.bounds is None and p.role == "structural"
+        assert p.validate(p.default, "test") == []
+        return
     values = _values(p)
     if p.per:
         assert tuple(values) == p.keys, "one default per sub-key, in order"

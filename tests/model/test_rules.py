@@ -196,9 +196,56 @@ def test_pilot_hazard_rises_in_resources_and_fit_and_stays_below_one():
 
 # ---- research (model-spec §4.1) ---------------------------------------------------------------------------
 def test_research_rate_value():
-    # lambda = A B^beta H^alpha (1 + eta S) = 2 * 4^0.5 * 9^0.5 * (1 + 0.4*0.5) = 2 * 2 * 3 * 1.2
+    # lambda = A B^beta H^alpha (1 + S)^eta = 2 * 4^0.5 * 9^0.5 * 1.5^0.4 = 12 * 1.1760790225
     lam = rules.research_rate(np.array([4.0]), np.array([9.0]), np.array([0.5]), np.array([2.0]), 0.5, 0.5, 0.4)
-    assert lam == pytest.approx([14.4], rel=1e-12)
+    assert lam == pytest.approx([12 * 1.5**0.4], rel=1e-12)
+    assert lam == pytest.approx([14.1129482703], rel=1e-10)
+
+
+def test_spillover_has_diminishing_returns_in_the_knowledge_stock():
+    s = np.linspace(0.0, 50.0, 501)
+    for eta in (0.1, 0.3, 1.0):
+        f = rules.spillover_factor(s, eta)
+        assert f[0] == 1.0 and np.all(np.diff(f) > 0)
+        elasticity = np.diff(np.log(f)) / np.diff(np.log(np.maximum(s, 1e-300)))
+        assert np.all(elasticity[1:] < eta), "d ln f / d ln S = eta S / (1 + S) < eta <= 1"
+        assert np.all(np.diff(np.diff(f)) < 1e-12), "concave for eta <= 1"
+    assert rules.spillover_factor(np.array([3.0]), 0.5) == pytest.approx([2.0])
+    assert rules.spillover_factor(np.array([-1.0]), 0.5) == pytest.approx([1.0]), "a pool below 0 counts as 0"
+
+
+def test_efficiency_shock_is_a_mean_reverting_ar1_with_unit_variance():
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal(20_000) * 3.0  # far from the stationary spread
+    for _ in range(200):
+        z = rules.efficiency_shock(z, rng.standard_normal(z.size), 0.95)
+    assert abs(z.mean()) < 0.03 and z.std() == pytest.approx(1.0, abs=0.02)
+    z0 = np.array([2.0, -1.0])
+    assert rules.efficiency_shock(z0, np.zeros(2), 0.9) == pytest.approx([1.8, -0.9], abs=1e-15)
+    assert rules.efficiency_shock(z0, np.array([1.0, 1.0]), 0.6) == pytest.approx([2.0, 0.2], abs=1e-15)
+    assert rules.efficiency_shock(z0, np.array([0.5, 0.5]), 0.0) == pytest.approx([0.5, 0.5]), "rho 0: iid"
+
+
+def test_expertise_saturates_at_its_ceiling_and_depreciates():
+    e = np.zeros(3)
+    steps = np.array([0, 1, 50])
+    for _ in range(400):
+        e = rules.expertise_update(e, steps, gain=0.2, cap=1.0, decay=0.0)
+    assert e[0] == 0.0 and np.all(e <= 1.0) and e[2] == pytest.approx(1.0, abs=1e-12)
+    # one step: e + gain (1 - e / E_max), then (1 - d) e
+    one = rules.expertise_update(np.array([0.5]), np.array([1]), gain=0.1, cap=2.0, decay=0.1)
+    assert one == pytest.approx([(0.5 + 0.1 * (1 - 0.25)) * 0.9], rel=1e-12)
+    # n steps in a quarter equal n single steps
+    two = rules.expertise_update(np.array([0.5]), np.array([2]), gain=0.1, cap=2.0, decay=0.0)
+    once = rules.expertise_update(np.array([0.5]), np.array([1]), gain=0.1, cap=2.0, decay=0.0)
+    assert two == pytest.approx(rules.expertise_update(once, np.array([1]), gain=0.1, cap=2.0, decay=0.0))
+    # with decay the steady state of one step a quarter is below the ceiling: e* = (1 - d) g / (1 - (1 - d)(1 - g/E))
+    e = np.zeros(1)
+    for _ in range(2000):
+        e = rules.expertise_update(e, np.array([1]), gain=0.02, cap=1.0, decay=0.025)
+    assert e == pytest.approx([0.975 * 0.02 / (1 - 0.975 * 0.98)], rel=1e-9)
+    # without piloting, expertise only depreciates
+    assert rules.expertise_update(np.array([0.8]), np.array([0]), 0.02, 1.0, 0.25) == pytest.approx([0.6])
 
 
 def test_overhead_falls_with_autonomy():
@@ -227,7 +274,7 @@ def test_evaluation_score_uses_z_within_type():
     assert rules.evaluation_score(other, weights, groups)[3:] == pytest.approx(score[3:], abs=1e-12)
 
 
-def test_reallocate_budget_rewards_top_30_and_cuts_bottom_10_percent_per_type():
+def test_reallocate_budget_moves_budget_from_the_bottom_to_the_top_of_each_type():
     rng = np.random.default_rng(5)
     groups = rng.permutation(np.r_[np.zeros(10, int), np.ones(20, int)])
     score = rng.standard_normal(30)
@@ -235,11 +282,65 @@ def test_reallocate_budget_rewards_top_30_and_cuts_bottom_10_percent_per_type():
     new = rules.reallocate_budget(budget, score, groups, top=0.3, bottom=0.1, g=0.1)
     factor = new / budget
     for grp, n_top, n_bottom in ((0, 3, 1), (1, 6, 2)):
-        f, s = factor[groups == grp], score[groups == grp]
-        up, down, same = np.isclose(f, 1.1), np.isclose(f, 0.9), np.isclose(f, 1.0)
+        m = groups == grp
+        f, s, b = factor[m], score[m], budget[m]
+        up, down, same = f > 1 + 1e-12, f < 1 - 1e-12, np.isclose(f, 1.0, rtol=0, atol=1e-12)
         assert (up.sum(), down.sum(), same.sum()) == (n_top, n_bottom, f.size - n_top - n_bottom)
         assert s[up].min() > s[~up].max(), "the rewarded are the best scored of their type"
         assert s[down].max() < s[~down].min(), "the cut are the worst scored of their type"
+        # the bottom (smaller in total) lose the share g; the top share it in proportion to their budgets
+        assert f[down] == pytest.approx(np.full(n_bottom, 0.9), rel=1e-12)
+        gained = 0.1 * b[down].sum()
+        assert f[up] == pytest.approx(1 + gained / b[up].sum(), rel=1e-12)
+        assert abs(new[m].sum() - b.sum()) <= 1e-9 * b.sum(), "budget-neutral within the type"
+
+
+@pytest.mark.parametrize("top,bottom,g", [(0.3, 0.1, 0.1), (0.5, 0.5, 0.5), (0.1, 0.5, 0.5), (0.5, 0.0, 0.5)])
+def test_reallocate_budget_is_budget_neutral_and_bounded(top, bottom, g):
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 7, 40, 301):
+        groups = rng.integers(0, 2, n)
+        budget = rng.lognormal(0.0, 2.0, n)  # budgets spread over orders of magnitude
+        new = rules.reallocate_budget(budget, rng.standard_normal(n), groups, top, bottom, g)
+        for grp in (0, 1):
+            m = groups == grp
+            assert abs(new[m].sum() - budget[m].sum()) <= 1e-9 * max(budget[m].sum(), 1.0), (n, grp)
+        ratio = new / budget
+        assert np.all(ratio >= 1 - g - 1e-12) and np.all(ratio <= 1 + g + 1e-12), "at most g of any budget"
+
+
+def test_reallocate_budget_never_makes_a_platform_both_top_and_bottom():
+    # 3 platforms, half up: 2 top and (at most) 1 bottom, never the same one
+    new = rules.reallocate_budget(np.ones(3), np.array([3.0, 2.0, 1.0]), np.zeros(3, int), 0.5, 0.5, 0.3)
+    assert new == pytest.approx([1.15, 1.15, 0.7])
+    assert rules.reallocate_budget(np.ones(4), np.arange(4.0), np.zeros(4, int), 0.0, 0.5, 0.5) == pytest.approx(
+        np.ones(4)
+    ), "no winners, nothing is taken"
+
+
+def test_revert_budget_undoes_part_of_past_deviations_and_keeps_totals():
+    budget = np.array([1.3, 0.7, 1.0, 2.0])
+    dev = np.array([0.3, -0.3, 0.0, 0.0])
+    b, d = rules.revert_budget(budget, dev, 0.5)
+    assert b == pytest.approx([1.15, 0.85, 1.0, 2.0]) and d == pytest.approx([0.15, -0.15, 0.0, 0.0])
+    assert b.sum() == pytest.approx(budget.sum(), abs=1e-12)
+    b1, d1 = rules.revert_budget(budget, dev, 1.0)
+    assert b1 == pytest.approx(budget - dev) and np.all(d1 == 0), "full reversion: back on the exogenous path"
+
+
+def test_a_permanent_winner_stays_bounded():
+    """A platform that tops every round: the deviation converges (tournament + reversion), no runaway."""
+    budget, dev = np.ones(10), np.zeros(10)
+    score = np.arange(10.0)[::-1]  # platform 0 always best, 9 always worst
+    history = []
+    for _ in range(200):
+        rev, dev = rules.revert_budget(budget, dev, 0.1)
+        new = rules.reallocate_budget(rev, score, np.zeros(10, int), 0.1, 0.1, 0.5)
+        dev, budget = dev + (new - rev), new
+        history.append(budget[0])
+        assert budget.sum() == pytest.approx(10.0, abs=1e-9)
+    assert history[-1] == pytest.approx(history[-2], rel=1e-9), "a steady state"
+    assert 1.0 < history[-1] < 10.0 and budget[-1] > 0
 
 
 # ---- inequality -------------------------------------------------------------------------------------------
@@ -278,3 +379,31 @@ def test_inverse_cdf_poisson_of_a_mean_at_or_below_zero_is_zero_without_warnings
         warnings.simplefilter("error")  # no sqrt of a negative mean, no overflow
         k = rules.poisson(u, np.where(np.arange(50) % 2 == 0, -0.5, 0.0))
     assert np.array_equal(k, np.zeros(50, dtype=np.int64))
+
+
+# ---- firm entry (model-spec §4.5; ODD §7.5) ---------------------------------------------------------------
+def test_crowding_falls_linearly_with_density_and_is_zero_at_and_above_capacity():
+    k = np.full(7, 200.0)
+    n = np.array([0.0, 50.0, 100.0, 150.0, 200.0, 250.0, 1e6])
+    assert rules.crowding(n, k) == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0, 0.0, 0.0])
+    assert np.all(np.diff(rules.crowding(np.linspace(0.0, 300.0, 61), 200.0)) <= 0)
+    assert rules.crowding(np.array([0.0, 5.0]), np.array([0.0, 0.0])) == pytest.approx([0.0, 0.0])  # no niche
+
+
+def test_founding_is_logistic_in_density():
+    """rate x N x (1 - N/K): per incumbent it falls as density rises; in total it peaks at N = K/2 (rate K/4)."""
+    n = np.array([10.0, 50.0, 100.0, 150.0, 200.0, 300.0])
+    lam = rules.founding(n, n, np.full(n.size, 200.0), 0.04)
+    assert lam == pytest.approx([0.04 * 10 * 0.95, 0.04 * 50 * 0.75, 2.0, 0.04 * 150 * 0.25, 0.0, 0.0])
+    grid = np.linspace(1.0, 400.0, 400)
+    total = rules.founding(grid, grid, np.full(grid.size, 200.0), 0.04)
+    assert np.all(np.diff(total / grid) <= 1e-15)  # entry per incumbent falls with density
+    assert total.max() == pytest.approx(0.04 * 200 / 4) and grid[total.argmax()] == 100.0
+    assert np.all(total[grid >= 200.0] == 0.0)
+    assert rules.founding(np.array([80.0]), np.array([80.0]), np.array([200.0]), 0.0) == pytest.approx([0.0])
+
+
+def test_founders_and_crowding_firms_can_differ():
+    """Founders come from every firm (F), the niche is crowded by the region's own firms (N): rate x F x (1 - N/K)."""
+    lam = rules.founding(np.array([300.0, 300.0]), np.array([100.0, 250.0]), np.array([200.0, 200.0]), 0.1)
+    assert lam == pytest.approx([0.1 * 300 * 0.5, 0.0])

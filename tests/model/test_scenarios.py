@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jjjsim.model import ConfigError, run
+from jjjsim.model import ConfigError, run, timeline
+from jjjsim.model.params import LEVERS
 from jjjsim.model.scenario import builtin_names, list_scenarios, load_scenario
 
 NOT_A_SINGLE_MEASURE = {"baseline", "all-measures", "historical"}
@@ -30,9 +31,10 @@ def test_every_builtin_scenario_loads_and_describes_itself():
             assert s.overrides, f"{s.name} overrides something"
 
 
-def test_there_are_13_single_measure_scenarios():
+def test_there_are_14_single_measure_scenarios():
+    """The brief's 13 measures and the relocation of non-capital functions (issue 10)."""
     names = _single_measure_names()
-    assert len(names) == 13, names
+    assert len(names) == 14, names
     assert all(load_scenario(n).chain == (n, "baseline") for n in names)
 
 
@@ -116,6 +118,25 @@ def test_unknown_top_level_keys_are_rejected(tmp_path):
 
 @pytest.mark.parametrize("name", builtin_names())
 def test_every_builtin_scenario_runs(name):
-    result = run(name, seed=0, overrides={"scale": 0.05}, steps=2)
+    result = run(name, seed=0, overrides={"scale": 0.05}, steps=2)  # a timeline's later entries wait: no error
     assert result.scenario == name
-    assert len(result.model_series) == 3
+    assert len(result.model_series) == 3 and len(result.levers) == 3
+
+
+def test_historical_is_the_documented_timeline_to_the_baselines_start():
+    """Every entry has a source and the timeline reaches 2023; in 2023Q1, the baseline's first quarter, the
+    historical run's levers are the baseline's but for the fund (110 with the Guotou fund, the baseline's 100 is the
+    2015 fund only); the two 2023Q3 measures (barriers, chain integration) come after the baseline's start."""
+    hist, base = load_scenario("historical").params, load_scenario("baseline").params
+    entries = hist.values["timeline"]
+    assert all(e["source"] for e in entries)
+    assert all("assumption" in e["source"] or "jjj_statistics.csv" in e["source"] for e in entries)
+    assert {timeline.span(e)[0] // 4 for e in entries} >= {2015, 2017, 2018, 2023}
+    assert int(hist.start_year) == 2014 and int(hist.steps) == 40
+
+    def differ(quarter: int) -> set[str]:
+        now = hist.replace(timeline.levers_at(hist, quarter), where="test")
+        return {n for n in LEVERS if now.values[n] != base.values[n]}
+
+    assert differ(4 * (2023 - 2014)) == {"fund_size"}
+    assert differ(39) == {"fund_size", "barrier", "chain_integration"}

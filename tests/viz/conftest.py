@@ -3,6 +3,7 @@
 ``scenario_results``: baseline, talent-incentives and collaborative-fund, 3 seeds, 8 quarters, series and flows.
 ``grid_results``: fund_size x talent_incentive.Hebei, 2 x 2, 2 seeds, series. ``sobol_results``: Sobol' over two
 levers, N = 4 (24 points), 1 seed, no series. ``morris_results``: Morris over two levers, 3 trajectories, 1 seed.
+``dose_results``: three measures at doses 0.5 and 1 against the baseline, 3 seeds, no series.
 All at agent scale 0.05 (a few seconds in all).
 """
 
@@ -72,6 +73,21 @@ levers = ["fund_size", "instrument_sharing"]
 """
 
 
+DOSES = """
+name = "viz-doses"
+description = "Three measures at two doses against the baseline, three seeds (viz tests)."
+[seeds]
+count = 3
+root = 43
+[outputs]
+series = false
+[design]
+kind = "scenarios"
+scenarios = ["baseline", "talent-incentives", "collaborative-fund", "autonomy"]
+doses = [0.5, 1]
+"""
+
+
 def _build(factory: pytest.TempPathFactory, name: str, text: str) -> Path:
     base = factory.mktemp(f"viz-{name}")
     toml = base / f"{name}.toml"
@@ -104,3 +120,10 @@ def sobol_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def morris_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Results folder of a Morris design over fund_size and instrument_sharing (3 trajectories), 1 seed."""
     return _build(tmp_path_factory, "morris", MORRIS)
+
+
+@pytest.fixture(scope="session")
+def dose_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Results folder of a scenario design with doses: talent-incentives, collaborative-fund and autonomy at doses
+    0.5 and 1 against the baseline, 3 seeds, no series."""
+    return _build(tmp_path_factory, "doses", DOSES)

@@ -432,11 +432,11 @@ def test_malformed_and_oversized_bodies_are_4xx(live_app: Any) -> None:
 def test_a_tab_stops_at_its_work_budget_with_a_message() -> None:
     """A Run is refused up front when quarters x what the models hold would pass what is left of the budget;
     a run that passes it anyway (the world grows as it runs) stops with the budget's one line, no 500."""
-    store = app_live.Sessions(cap=4, budget=Budget(agent_steps=600_000, memory_mb=64))
+    store = app_live.Sessions(cap=4, budget=Budget(agent_steps=2_500_000, memory_mb=64))
     f = in_process(create_app(sessions=store))
     sid = _sid()
     f.live(sid, ["live-session.data"])
-    status, resp = f.live(sid, ["live-run.n_clicks"], quarters=40)  # ~ 490 k agent-steps: within
+    status, resp = f.live(sid, ["live-run.n_clicks"], quarters=40)  # ~ 1.7 M agent-steps (model v2): within
     assert status == 200 and quarter(resp) == 40 and message(resp) == ""
     s = store.get(sid)
     assert s.run.budget.agent_steps - s.run.work < 40 * s.run.holding()
@@ -444,10 +444,10 @@ def test_a_tab_stops_at_its_work_budget_with_a_message() -> None:
     assert status == 200 and quarter(resp) == 40, message(resp)  # refused before stepping
     assert "would need at least" in message(resp) and "agent-steps" in message(resp) and "Reset" in message(resp)
 
-    store = app_live.Sessions(cap=4, budget=Budget(agent_steps=300_000, memory_mb=64))
+    store = app_live.Sessions(cap=4, budget=Budget(agent_steps=600_000, memory_mb=64))
     f = in_process(create_app(sessions=store))
     f.live(sid, ["live-session.data"])
-    status, resp = f.live(sid, ["live-run.n_clicks"], quarters=40)  # 40 x ~6 k at the start: passes the estimate
+    status, resp = f.live(sid, ["live-run.n_clicks"], quarters=40)  # 40 x ~11 k at the start: passes the estimate
     assert status == 200 and 0 < quarter(resp) < 40
     assert "reached its budget (run budget: agent-steps" in message(resp) and "Reset" in message(resp), message(resp)
     stopped_at = quarter(resp)
@@ -747,7 +747,7 @@ def test_a_run_to_its_budget_on_the_real_server_stays_bounded(tmp_path: Path) ->
         sid = _sid()
         f.live(sid, ["live-session.data"], scenario="all-measures")
         log: list[tuple[int, str]] = []
-        for _ in range(12):  # bounded: the budget ends it well before
+        for _ in range(20):  # bounded: the budget ends it before (~14 requests of at most 4 M agent-steps)
             status, resp = f.live(sid, ["live-run.n_clicks"], scenario="all-measures", quarters=40)
             assert status == 200, resp
             log.append((quarter(resp), message(resp)))

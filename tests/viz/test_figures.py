@@ -254,8 +254,13 @@ def test_cost_effectiveness_shows_gain_per_extra_cost(comparison: pd.DataFrame) 
     )
     bar = fig.data[0]
     assert list(bar.y) == list(rows.scenario) and list(bar.x) == pytest.approx(list(rows.gain_per_cost))
-    hi = rows.diff_ci_high / rows.extra_cost - rows.gain_per_cost
+    # error bars: the ratio's Fieller interval (none drawn where it is unbounded: the cost's own interval reaches 0)
+    hi = (rows.gain_per_cost_ci_high - rows.gain_per_cost).fillna(0.0)
     assert list(bar.error_x.array) == pytest.approx(list(hi))
+    # a comparison without those columns: the outcome's interval over the mean extra cost
+    old = figures.cost_effectiveness(comparison.drop(columns=["gain_per_cost_ci_low", "gain_per_cost_ci_high"]))
+    hi = rows.diff_ci_high / rows.extra_cost - rows.gain_per_cost
+    assert list(old.data[0].error_x.array) == pytest.approx(list(hi))
     colors = theme.scenario_colors(SCENARIOS)
     assert list(bar.marker.color) == [colors[s] for s in rows.scenario]
     assert (
@@ -265,6 +270,66 @@ def test_cost_effectiveness_shows_gain_per_extra_cost(comparison: pd.DataFrame) 
     free["extra_cost"] = 0.0
     with pytest.raises(ValueError, match="costs more"):
         figures.cost_effectiveness(free)
+
+
+# ---- doses and equal cost -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dose_tables(dose_results: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    tables = load_results(dose_results).dose_tables(["value_added", "results", "public_cost"])
+    assert tables is not None
+    return tables
+
+
+def test_dose_response_lines_start_at_the_baseline(dose_tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    response, _ = dose_tables
+    fig = figures.dose_response(response, ["value_added", "public_cost"])
+    _themed(fig)
+    _no_nan(fig)
+    assert len(fig.data) == 2 * 3 and [t.name for t in fig.data if t.showlegend] == [
+        "talent-incentives",
+        "collaborative-fund",
+        "autonomy",
+    ]
+    for trace in fig.data:
+        assert list(trace.x) == [0.0, 0.5, 1.0] and trace.y[0] == 0.0  # dose 0 is the baseline: no difference
+    rows = response[(response.measure == "talent-incentives") & (response.metric == "public_cost")]
+    cost = fig.data[3]
+    assert list(cost.y[1:]) == pytest.approx(list(rows["diff"]))
+    assert list(cost.error_y.array[1:]) == pytest.approx(list(rows.diff_ci_high - rows["diff"]))
+    assert fig.layout.xaxis.title.text == figures.DOSE_AXIS
+
+
+def test_cost_response_puts_every_measure_on_the_cost_axis(dose_tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    response, equal = dose_tables
+    amount = equal.attrs["amount"]
+    fig = figures.cost_response(response, ["value_added", "results"], amount)
+    _themed(fig)
+    _no_nan(fig)
+    rows = response[(response.measure == "collaborative-fund") & (response.metric == "value_added")]
+    fund = next(t for t in fig.data if t.name == "collaborative-fund")
+    assert list(fund.x) == pytest.approx([0.0, *rows.extra_cost]) and list(fund.y) == pytest.approx(
+        [0.0, *rows["diff"]]
+    )
+    assert list(fund.error_x.array[1:]) == pytest.approx(list(rows.extra_cost_ci_high - rows.extra_cost))
+    lines = [s for s in fig.layout.shapes if s.line.dash == "dash"]
+    assert len(lines) == 2 and all(s.x0 == s.x1 == amount for s in lines)  # the common cost, in each panel
+
+
+def test_equal_cost_forest(dose_tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    _, equal = dose_tables
+    fig = figures.equal_cost(equal, ["value_added", "results"])
+    _themed(fig)
+    _no_nan(fig)
+    scaled = [t for t in fig.data if t.marker.symbol == "circle"]
+    own = [t for t in fig.data if t.marker.symbol == "diamond-open"]
+    assert len(scaled) == len(own) == 2 and set(own[0].y) == {"autonomy"}  # no public cost of its own
+    rows = equal[(equal.metric == "value_added") & (equal.status == "interpolated")]
+    assert list(scaled[0].y) == list(rows.measure) and list(scaled[0].x) == pytest.approx(list(rows.effect))
+    assert f"{equal.attrs['amount']:,.4g} 亿元" in fig.layout.title.text
+    with pytest.raises(ValueError, match="no measure reaches"):
+        figures.equal_cost(equal.assign(effect=np.nan))
 
 
 # ---- lever designs --------------------------------------------------------------------------------------------

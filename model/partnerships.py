@@ -1,0 +1,147 @@
+"""Persistent partnerships between firms and platforms (buyer-seller ties), in the spirit of SKIN's partnerships.
+
+A tie (firm f, platform p) has a strength: it is formed or reinforced by every contract between them and by the
+talent network (a firm's R&D staff with collaborators in another region bring the firm in touch with that
+region's platforms), it decays every quarter and is dropped below ``TIE_FLOOR``. Ties are kept as a sparse,
+sorted table of keys ``f * KEY_BASE + p``, so memory and work are linear in the ties, not in firms x platforms.
+
+What flows through a tie (:mod:`.agents.firm`): a firm looks first at its partners' results (a share
+``partner_search_share`` of its offers, partner chosen in proportion to strength), and a partner's offer has a
+higher adoption logit, ``partner_trust`` x ln(1 + strength): trust and a known counterpart lower the cost of a
+deal (Gilbert, Ahrweiler & Pyka 2001 SKIN; Uzzi 1996 on embedded ties).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+KEY_SHIFT = 32
+KEY_BASE = 1 << KEY_SHIFT
+"""Keys are firm row x KEY_BASE + platform row (rows stay below 2^32)."""
+TIE_FLOOR = 0.05
+"""Ties weaker than this are dropped (assumption: below a twentieth of one contract's trace)."""
+
+
+class Ties:
+    """A sparse set of weighted (firm, platform) ties."""
+
+    def __init__(self) -> None:
+        self.key = np.zeros(0, dtype=np.int64)
+        self.strength = np.zeros(0)
+
+    def __len__(self) -> int:
+        return int(self.key.size)
+
+    @property
+    def firm(self) -> np.ndarray:
+        """Firm row of each tie (non-decreasing: the table is sorted by key)."""
+        return self.key >> KEY_SHIFT
+
+    @property
+    def platform(self) -> np.ndarray:
+        """Platform row of each tie."""
+        return self.key & (KEY_BASE - 1)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.key.nbytes + self.strength.nbytes)
+
+    def decay(self, rate: float) -> None:
+        """Strength x (1 - rate); ties below the floor are dropped."""
+        self.strength *= 1.0 - rate
+        keep = np.flatnonzero(self.strength >= TIE_FLOOR)
+        if keep.size < self.key.size:
+            self.key, self.strength = self.key[keep], self.strength[keep]
+
+    def add(self, firm: np.ndarray, platform: np.ndarray, amount: np.ndarray | float) -> None:
+        """Add ``amount`` to the ties (firm, platform), creating those that do not exist."""
+        if firm.size == 0:
+            return
+        keys = firm.astype(np.int64) * KEY_BASE + platform.astype(np.int64)
+        amount = np.broadcast_to(np.asarray(amount, dtype=float), keys.shape)
+        new, inv = np.unique(keys, return_inverse=True)  # only the new keys are sorted, not the whole table
+        add = np.bincount(inv, amount, minlength=new.size)
+        pos = np.searchsorted(self.key, new)
+        found = pos < self.key.size
+        found[found] = self.key[pos[found]] == new[found]
+        self.strength[pos[found]] += add[found]
+        ins = np.flatnonzero(~found)
+        if ins.size == 0:
+            return
+        # merge the sorted new keys into the sorted table: the i-th new key lands at its insertion point + i
+        at = pos[ins] + np.arange(ins.size)
+        old = np.ones(self.key.size + ins.size, dtype=bool)
+        old[at] = False
+        key, strength = np.empty(old.size, dtype=np.int64), np.empty(old.size)
+        key[old], strength[old] = self.key, self.strength
+        key[at], strength[at] = new[ins], add[ins]
+        self.key, self.strength = key, strength
+
+    def get(self, firm: np.ndarray, platform: np.ndarray) -> np.ndarray:
+        """Strength of each (firm, platform) pair (0 where there is no tie)."""
+        keys = firm.astype(np.int64) * KEY_BASE + platform.astype(np.int64)
+        if self.key.size == 0 or keys.size == 0:
+            return np.zeros(keys.shape)
+        i = _search(self.key, keys)
+        i = np.minimum(i, self.key.size - 1)
+        return np.where(self.key[i] == keys, self.strength[i], 0.0)
+
+    def drop_firms(self, firms: np.ndarray) -> None:
+        """Remove the ties of firms that left the model."""
+        if firms.size == 0 or self.key.size == 0:
+            return
+        gone = np.unique(firms).astype(np.int64) * KEY_BASE
+        start, end = np.searchsorted(self.key, gone), np.searchsorted(self.key, gone + KEY_BASE)
+        n = end - start  # each firm's ties are the run key[start:end]
+        if n.sum() == 0:
+            return
+        drop = np.repeat(start - (np.cumsum(n) - n), n) + np.arange(n.sum())
+        keep = np.ones(self.key.size, dtype=bool)
+        keep[drop] = False
+        self.key, self.strength = self.key[keep], self.strength[keep]
+
+    def pick_partner(self, firm: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """For each firm, a partner platform drawn in proportion to tie strength with the uniform ``u``
+        (-1 for a firm with no ties)."""
+        return self.picker()(firm, u)
+
+    def picker(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """:meth:`pick_partner` for any number of batches of firms while the table stays as it is (the cumulative
+        strengths, over the whole table, are summed once)."""
+        key, cum = self.key, np.cumsum(self.strength)
+        first = np.concatenate(([0], np.cumsum(np.bincount(key >> KEY_SHIFT))))  # firm f's ties: first[f]:first[f + 1]
+
+        def pick(firm: np.ndarray, u: np.ndarray) -> np.ndarray:
+            out = np.full(firm.size, -1, dtype=np.int64)
+            if key.size == 0 or firm.size == 0:
+                return out
+            last = first.size - 1  # firms past the last one with ties have none
+            start, end = first[np.minimum(firm, last)], first[np.minimum(firm + 1, last)]
+            has = np.flatnonzero(end > start)  # the firm's ties are key[start:end]
+            start, end = start[has], end[has]
+            base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
+            total = cum[end - 1] - base
+            i = _search(cum, base + u[has] * total, "right", start, end)
+            out[has] = key[np.clip(i, start, end - 1)] & (KEY_BASE - 1)
+            return out
+
+        return pick
+
+
+def _search(
+    table: np.ndarray,
+    values: np.ndarray,
+    side: str = "left",
+    lo: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
+) -> np.ndarray:
+    """``np.searchsorted(table, values, side)`` where each answer is known to lie in the span of the values (or
+    within ``lo``-``hi``): the search runs on that slice of the table only, which a batch of nearby values (one
+    block of firms) keeps in the CPU cache."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = int(lo.min()) if lo is not None else int(np.searchsorted(table, values.min(), side))
+    end = int(hi.max()) if hi is not None else int(np.searchsorted(table, values.max(), side))
+    return np.searchsorted(table[start:end], values, side) + start

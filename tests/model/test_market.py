@@ -1,0 +1,165 @@
+"""The technology market of issue 10: contracts at their real size, non-exclusive licensing, a two-way Outside,
+subsidiaries that buy as local entities, and technology demand that grows with the market and absorptive
+capacity. Direction tests use paired seeds (common random numbers), one-sided at p < 0.01."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from jjjsim.model import JJJModel, defaults
+from jjjsim.model.agents import firm
+from jjjsim.model.regions import BEIJING, HEBEI, OUTSIDE, TIANJIN
+from scipy import stats
+
+
+def _model(seed: int, steps: int = 12, scale: float = 0.2, **overrides: Any) -> JJJModel:
+    p = defaults().replace({"scale": scale, "steps": steps, **overrides}, where="tests")
+    m = JJJModel(p, rng=np.random.SeedSequence(seed))
+    for _ in range(steps):
+        m.step()
+    return m
+
+
+def _paired(metric: Any, seeds: int, base: dict[str, Any], policy: dict[str, Any], **kw: Any) -> np.ndarray:
+    return np.array([metric(_model(s, **kw, **policy)) - metric(_model(s, **kw, **base)) for s in range(seeds)])
+
+
+def _greater(diff: np.ndarray) -> float:
+    return float(stats.ttest_1samp(diff, 0.0, alternative="greater").pvalue)
+
+
+def _bj_to_tjhb(m: JJJModel) -> float:
+    v = m.flows.contract_value
+    return float(v[BEIJING, TIANJIN] + v[BEIJING, HEBEI])
+
+
+def test_contracts_are_many_and_small() -> None:
+    """A year's flows are thousands of contracts of the observed mean size, not a handful of deals."""
+    m = _model(3, steps=4, scale=1.0, start_year=2014)
+    f = m.flows
+    count, value = f.contract_count[:3].sum(), f.contract_value[:3].sum()
+    assert count > 20_000  # JJJ sold ~86,000 contracts in 2014 (jjj_statistics.csv)
+    assert 0.02 < value / count < 0.3  # 亿元 per contract: 0.03-0.11 observed by region, 2014-2020
+    bj_tjhb = f.contract_count[BEIJING, TIANJIN] + f.contract_count[BEIJING, HEBEI]
+    assert bj_tjhb > 500  # > 20,000 contracts over 2014-2020 (jjj_statistics.csv)
+
+
+def test_licensing_is_non_exclusive_and_outside_is_two_way() -> None:
+    m = _model(1)
+    res, f = m.results, m.flows
+    assert res.licences.max() > 1  # a result sold to several buyers
+    assert f.contract_value[OUTSIDE, :OUTSIDE].sum() > 0  # the rest of China sells into JJJ
+    assert f.contract_value[:OUTSIDE, OUTSIDE].sum() > 0  # and buys from it
+    pool = firm.on_offer(m)
+    assert np.all(m.steps - res.born[pool] < m.p.result_life)
+
+
+def test_a_subsidiary_is_a_local_buyer_with_its_parents_channel() -> None:
+    m = _model(2, steps=1)
+    fm = m.firm
+    subs = np.flatnonzero(fm.alive & (fm.parent >= 0))
+    assert subs.size > 0
+    parents = fm.parent[subs]
+    assert np.all(fm.region[subs] != fm.region[parents])
+    assert np.all(fm.branches[parents, fm.region[subs]])  # the parent's branch is the subsidiary
+    assert np.all(fm.size[subs] == pytest.approx(m.p.subsidiary_size * fm.size[parents]))
+
+
+BRANCH_FLOW = (
+    "after the recalibration on model v2 (E5-msm-20261201-3ff0e413) more branch opening (branch_intercept + 3: 5x"
+    " the subsidiaries in Tianjin and Hebei) raises the Beijing -> Tianjin+Hebei flow only weakly: +13 (sd 76) over"
+    " 12 pairs at scale 0.5, 24 quarters, p = 0.28; -25 over the 20 pairs below (+107 before the recalibration)."
+    " At the calibrated adoption intercept (1.38) firms sign most offers they examine, so a subsidiary's barrier cut"
+    " changes little, and each subsidiary's technology budget is small (its own value added): the subsidiaries"
+    " bought 15 % more from Beijing while their number rose 5-fold (docs/validation.md §7)"
+)
+
+
+@pytest.mark.xfail(reason=BRANCH_FLOW, strict=False)
+def test_more_branches_raise_beijing_to_tianjin_hebei_flow() -> None:
+    """Subsidiaries buy as Tianjin/Hebei entities: more branch opening raises the measured flow (it once lowered
+    it, when a branch booked its purchases as intra-Beijing)."""
+    base = {"branch_intercept": defaults().values["branch_intercept"]}
+    diff = _paired(_bj_to_tjhb, 20, base, {"branch_intercept": base["branch_intercept"] + 3.0}, steps=24)
+    assert diff.mean() > 0 and _greater(diff) < 0.01, diff
+
+
+def test_demand_policy_raises_the_regions_absorbed_turnover() -> None:
+    """More demonstration-base capacity in Hebei anchors adoption there: Hebei buys more technology. Piloting
+    takes several quarters to bring results to Hebei's firms, so the design runs six years (at four years and
+    scale 0.2 the effect, +53 亿元 in 12 pairs, was within the noise, p = 0.12; at this design p < 1e-5)."""
+    hebei = lambda m: float(m.flows.contract_value[:, HEBEI].sum())  # noqa: E731
+    diff = _paired(hebei, 16, {}, {"demo_base_capacity": {"Hebei": 300}}, steps=24, scale=0.3)
+    assert diff.mean() > 0 and _greater(diff) < 0.01, diff
+
+
+def test_technology_demand_grows_with_the_market_index() -> None:
+    """The budget share follows M(t): with no deepening of the market, firms buy less by the end."""
+    bought = lambda m: float(m.flows.contract_value[:, :OUTSIDE].sum())  # noqa: E731
+    diff = _paired(bought, 6, {"tech_market_growth": 0.0}, {}, steps=16)
+    assert np.all(diff > 0), diff
+
+
+def test_demand_follows_absorptive_capacity() -> None:
+    m = _model(4, steps=2)
+    fm = m.firm
+    live = np.flatnonzero(fm.alive)
+    d = firm.technology_demand(m)[live]
+    ac = fm.absorptive[live]
+    same = fm.region[live] == BEIJING
+    rho = stats.spearmanr(ac[same], d[same]).statistic
+    assert rho == pytest.approx(1.0)  # within a region, demand is monotone in absorptive capacity
+    assert np.all(ac < 1.0) and np.all(d <= m.tech_share[fm.region[live]] * m.market_index() * 2.0 ** 1.0 + 1e-12)
+
+
+def test_ties_add_get_decay_and_pick_agree_with_a_dictionary() -> None:
+    """The sparse tie table against a plain dict of (firm, platform) -> strength."""
+    from jjjsim.model.partnerships import TIE_FLOOR, Ties
+
+    rng = np.random.default_rng(0)
+    ties, ref = Ties(), {}
+    for _ in range(15):
+        f, p, a = rng.integers(0, 40, 200), rng.integers(0, 25, 200), rng.random(200)
+        ties.add(f, p, a)
+        for x, y, z in zip(f.tolist(), p.tolist(), a.tolist(), strict=True):
+            ref[(x, y)] = ref.get((x, y), 0.0) + z
+        ties.decay(0.2)
+        ref = {k: v * 0.8 for k, v in ref.items() if v * 0.8 >= TIE_FLOOR}
+        assert np.all(np.diff(ties.key) > 0) and len(ties) == len(ref)
+    keys = np.array(list(ref))
+    np.testing.assert_allclose(ties.get(keys[:, 0], keys[:, 1]), list(ref.values()))
+    assert ties.get(np.array([99]), np.array([0]))[0] == 0.0
+    firm0 = {y: v for (x, y), v in ref.items() if x == 0}
+    picks = ties.pick_partner(np.zeros(4000, dtype=np.int64), rng.random(4000))
+    share = {y: np.mean(picks == y) for y in firm0}
+    total = sum(firm0.values())
+    assert all(abs(share[y] - v / total) < 0.04 for y, v in firm0.items())  # in proportion to strength
+    assert ties.pick_partner(np.array([99]), np.array([0.5]))[0] == -1
+    ties.drop_firms(np.array([0]))
+    assert not np.any(ties.firm == 0)
+
+
+def test_seller_contract_size_starts_at_the_data_and_closes_its_gap() -> None:
+    """A seller region's mean contract size starts at its start-year ratio to Beijing's in the statistics
+    (value over count) and moves towards Beijing's at ``contract_size_convergence``; Outside's is 1."""
+    from jjjsim.model.data import value_in
+
+    p = defaults().replace({"scale": 0.1, "steps": 1, "start_year": 2014}, where="tests")
+    m = JJJModel(p, rng=np.random.SeedSequence(0))
+    mean = [
+        value_in("tech_contract_turnover_output", r, 2014) / value_in("tech_contract_count_output", r, 2014)
+        for r in ("Beijing", "Tianjin", "Hebei")
+    ]
+    start = m.seller_size()
+    np.testing.assert_allclose(start, [1.0, mean[1] / mean[0], mean[2] / mean[0], 1.0], rtol=1e-12)
+    assert 0.15 < start[HEBEI] < 0.25  # Hebei's contracts were a fifth of Beijing's in 2014
+    m.steps = 24  # six years on
+    later = m.seller_size()
+    kappa = m.p.contract_size_convergence
+    np.testing.assert_allclose(np.log(later), np.log(start) * np.exp(-kappa * 6), rtol=1e-12)
+    assert start[HEBEI] < later[HEBEI] < 1.0
+    quality, trl, z = np.ones(2), np.zeros(2), np.zeros(2)
+    v = firm.contract_values(m, quality, trl, z, np.array([BEIJING, HEBEI]))
+    assert v[1] / v[0] == pytest.approx(later[HEBEI], rel=1e-12)
