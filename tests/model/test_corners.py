@@ -48,13 +48,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+import workers
 from jjjsim.model import Budget, BudgetExceeded, JJJModel, defaults
 from jjjsim.model.agents import platform
 from jjjsim.model.metrics import MODEL_INDICATORS, REGION_INDICATORS
 from jjjsim.model.params import REGISTRY, ConfigError
 from scipy.stats import qmc
-
-import workers
 
 MAX_GROWTH = 20.0
 MAY_BE_NAN = ("efficiency_spread", "collab_fund_expected_multiple")

@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import workers
 from jjjsim.model.params import LEVERS, Param
 from jjjsim.model.runner import run
 from jjjsim.model.scenario import builtin_names, load_scenario
 from scipy import stats
-
-import workers
 
 ALPHA = 0.01
 
