@@ -143,6 +143,7 @@ class JJJModel(mesa.Model):
         self.flows = Flows()
         self.tally = Tally()
         self.ties = Ties()
+        self.ties.guard = lambda extra: self.reserve("ties", extra)
         setup.initialise(self)
         self.recorder = Recorder(self, p.steps)
         self.recorder.record(self)

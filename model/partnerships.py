@@ -30,6 +30,8 @@ class Ties:
     def __init__(self) -> None:
         self.key = np.zeros(0, dtype=np.int64)
         self.strength = np.zeros(0)
+        self.guard: Callable[[int], None] | None = None
+        """Called with the bytes the table is about to grow by (the model's memory budget), before it grows."""
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -70,6 +72,8 @@ class Ties:
         ins = np.flatnonzero(~found)
         if ins.size == 0:
             return
+        if self.guard is not None:
+            self.guard(ins.size * (self.key.itemsize + self.strength.itemsize))
         # merge the sorted new keys into the sorted table: the i-th new key lands at its insertion point + i
         at = pos[ins] + np.arange(ins.size)
         old = np.ones(self.key.size + ins.size, dtype=bool)
