@@ -38,7 +38,7 @@ bench: setup  ## speed benchmarks: one run vs Mesa's Boltzmann example; sweeps; 
 golden: setup  ## refresh the golden-file regression data on purpose
 	@$(BIN)/python tools/refresh_golden.py
 
-reproduce: setup  ## every published experiment E1-E7 into results/ (E1-E6 took 48 min on 2 cores with model v1; v2 is about twice as heavy), then docs/img (figures and screenshots)
+reproduce: setup  ## every published experiment E1-E7 into results/ (model v2 on 2 cores: E1 6, E2 3, E3 2, E6 6, E7 16, E5 11 min measured; E4 about 1.5 h estimated), then docs/img (figures and screenshots)
 	@for e in E1 E2 E3 E4 E6 E7; do $(BIN)/jjjsim reproduce $$e --out results/$$e || exit 1; done
 	@$(BIN)/jjjsim reproduce E5 --out results/E5-calibration
 	@$(BIN)/python tools/docs_figures.py
