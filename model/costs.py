@@ -6,7 +6,7 @@ over the run, so that measures can be compared at equal public cost (docs/ODD.md
 cost of each measure").
 
 Five outlays are budgets the model already spends: talent incentives, public funds' deals, shared key-lab nodes,
-demo bases and service platforms. The other nine levers are indices; each is charged for its dose above its
+demo bases and service platforms. The other levers are indices; each is charged for its dose above its
 registry default (the baseline, the reference level), at a rate from the registry (group ``cost``), so the
 baseline's public cost stays what it was and a measure's cost grows with its dose. Autonomy is the exception:
 its instrument is oversight the government gives up, which costs no money (its outlay is 0).
@@ -42,6 +42,7 @@ OUTLAYS: dict[str, str] = {
     "evaluation_regime": "peer review of platforms (differentiated regime) plus the net budget the evaluation moves",
     "culture_learning_rate": "entrepreneurship programmes above the default learning rate",
     "capital_function_relocation": "relocation programme for Beijing's non-capital functions above the default",
+    "firm_cultivation": "firm-cultivation drive (rewards and certification services) above the default, per region",
 }
 """Key of each outlay (``cost.<key>`` in the model series and the summary) and what it pays for."""
 
@@ -63,6 +64,7 @@ LEVER_OUTLAY: dict[str, str] = {
     "evaluation_regime": "evaluation_regime",
     "culture_learning_rate": "culture_learning_rate",
     "capital_function_relocation": "capital_function_relocation",
+    "firm_cultivation": "firm_cultivation",
 }
 """The outlay through which each lever costs money (a choice of how an outlay is spent shares its key)."""
 
@@ -78,6 +80,14 @@ def _above(name: str, value: float) -> float:
 def _dose(m: JJJModel, name: str) -> float:
     """:func:`_above` for a lever that a parameter set may lack (0 then)."""
     return _above(name, m.p.values[name]) if name in LEVERS and name in m.p.values else 0.0
+
+
+def _regional_dose(m: JJJModel, name: str) -> float:
+    """The doses of a per-region lever above its registry defaults, summed over the regions (0 if absent)."""
+    if name not in LEVERS or name not in m.p.values:
+        return 0.0
+    default = LEVERS[name].default
+    return float(sum(max(float(v) - float(default[r]), 0.0) for r, v in m.p.values[name].items()))
 
 
 def public_outlays(m: JJJModel) -> dict[str, float]:
@@ -122,4 +132,5 @@ def public_outlays(m: JJJModel) -> dict[str, float]:
         * _above("culture_learning_rate", p.culture_learning_rate)
         / 4.0,
         "capital_function_relocation": p.relocation_programme_cost * _dose(m, "capital_function_relocation") / 4.0,
+        "firm_cultivation": p.cultivation_cost * _regional_dose(m, "firm_cultivation") / 4.0,
     }

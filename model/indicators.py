@@ -42,6 +42,7 @@ COST_LABELS: dict[str, str] = {  # the outlays of model/costs.py (cost.<key>; th
     "evaluation_regime": "platform evaluation",
     "culture_learning_rate": "entrepreneurship programmes",
     "capital_function_relocation": "relocation of non-capital functions",
+    "firm_cultivation": "firm cultivation",
 }
 
 # fmt: off

@@ -119,6 +119,12 @@ class JJJModel(mesa.Model):
         self.budget = budget or Budget()
         self.work = 0
         """Agent-steps so far: living agents and result records, summed over the quarters run."""
+        self.outside_reach_ref = 0.0
+        """W_0 of firm.outside_means: the rest of China's first non-empty weighted pool of JJJ results on offer
+        times ``outside_rate``; its demand for JJJ technology, outside_demand contracts per unit of W_0, grows with
+        M(t), not with the number of JJJ results."""
+        self.outside_rate = 1.0
+        """JJJ's contracts per invention patent (2014 units) in the start year over 2014's (set-up)."""
         for name in self.TABLES:
             getattr(self, name).guard = lambda extra, name=name: self.reserve(name, extra)
         self.use_params(self.p)
@@ -245,21 +251,32 @@ class JJJModel(mesa.Model):
         relative to a reference that starts at the start-year Jing-Jin-Ji stock and follows its trend."""
         return self.spill_w @ self.knowledge / self.knowledge_ref
 
+    def contract_mean(
+        self, quality: np.ndarray, trl_above: np.ndarray, seller: np.ndarray | int
+    ) -> np.ndarray:
+        """Mean value of one contract (100m CNY per deal at this scale) on results of ``quality``, ``trl_above``
+        steps above market-ready, sold from region ``seller``: unit x M(t)^s x the seller region's size factor
+        (:meth:`seller_size`) x quality x (1 + 0.25 x trl_above), s = ``contract_size_market_share``."""
+        p = self.p
+        grown = self.market_index() ** p.contract_size_market_share * self.seller_size()[seller]
+        return self.contract_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above)
+
     def contract_value(self, rows: np.ndarray) -> np.ndarray:
-        """Mean value of one contract on results ``rows`` (100m CNY per deal at this scale): the start year's unit
-        value x quality x (1 + 0.25 per TRL above market-ready)."""
+        """:meth:`contract_mean` of results ``rows`` (each sold from its own region)."""
         r = self.results
-        return (
-            self.contract_unit
-            / self.p.scale
-            * r.quality[rows]
-            * (1.0 + 0.25 * (r.trl[rows] - self.p.market_ready_trl))
-        )
+        return self.contract_mean(r.quality[rows], r.trl[rows] - self.p.market_ready_trl, r.region[rows])
 
     def seller_size(self) -> np.ndarray:
         """Mean contract size of each seller region relative to Beijing's (Outside: 1): the start-year gap
         exp(g_r) closing at ``contract_size_convergence`` a year, exp(g_r exp(-kappa t / 4)), t in quarters."""
         return np.exp(self.contract_size_gap * np.exp(-self.p.contract_size_convergence * self.steps / 4.0))
+
+    def seller_access(self) -> np.ndarray:
+        """Reach of each seller region's technology market relative to Beijing's (Outside: 1): how often its
+        results on offer are met by buyers, from the start year's contracts per invention patent relative to
+        Beijing's, exp(a_r), as a gap closing at ``contract_size_convergence`` a year like the size gap:
+        exp(a_r exp(-kappa t / 4)), t in quarters."""
+        return np.exp(self.seller_access_gap * np.exp(-self.p.contract_size_convergence * self.steps / 4.0))
 
     def market_index(self) -> float:
         """The technology-market index M(t) = exp(g t), t in quarters since the start: the deepening of China's

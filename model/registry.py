@@ -12,7 +12,7 @@ from .param import Param, Role
 from .regions import FIELDS
 
 A = "assumption"
-CALIBRATION_ID = "E5-msm-20261201-3ff0e413"
+CALIBRATION_ID = "E5-msm-20261201-542721ff"
 """The MSM calibration whose fitted values are the defaults of the parameters that cite it (experiment E5;
 its fit is kept in experiments/E5-calibration/published/, and ``jjjsim reproduce E5`` reruns it)."""
 
@@ -130,6 +130,17 @@ LEVER_LIST: list[Param] = [
        measure="Relocate non-capital functions from Beijing, the Outline's first task; beside the brief (group 1)",
        causal_path="Beijing firms move their headquarters and staff to Tianjin or Hebei and keep buying from Beijing"
        " through their group channel", outcome="bj_to_tjhb_contract_value", effect=1, group="regions"),
+    _P("firm_cultivation", "Cultivation of high-tech firms (certification drive)", "x the start-year niche",
+       _reg(Beijing=0.0, Tianjin=0.0, Hebei=0.0), (0, 1), "lever",
+       "0 = no drive beyond what the start year's firms embody (assumption); the historical timeline gives Hebei 1"
+       " from its double-doubling plan of 2017-2020 (high-tech enterprises and S&T SMEs twice their 2016 numbers by"
+       " 2020; Hebei Daily 2018-02-06); at most 1, a doubled niche (the plan's own target): at 2 the all-maxima"
+       " corner grew its firms 20.1x in 36 quarters, past the 20x of tests/model/test_corners.py", per="region",
+       measure="Cultivate and certify high-tech firms in a region, e.g. Hebei's doubling plan; beside the brief"
+       " (group 2)",
+       causal_path="raises the region's carrying capacity for its own high-tech firms by the factor 1 + c: more"
+       " firms enter and produce; what they buy depends on the R&D staff they hire (absorptive capacity)",
+       outcome="value_added_last_quarter.<region>", effect=1, group="firms"),
     _P("culture_learning_rate", "Talent-capital-culture feedback strength", "per quarter", 0.1, (0, 1), "lever", A,
        measure="A virtuous cycle of talent, capital and culture (group 3)",
        causal_path="how fast commercial successes raise the entrepreneurial climate (step 8)", outcome="spinoffs",
@@ -138,8 +149,9 @@ LEVER_LIST: list[Param] = [
 
 BEHAVIOUR_LIST: list[Param] = [
     # ---- 1. Research -----------------------------------------------------------------------------------------
-    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.469, (0.1, 0.5), "uncertainty",
-       _cal(0.0587, "0.491 (MSM on model v1); 0.4")
+    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.454, (0.1, 0.5), "uncertainty",
+       _cal(0.0909, "0.469 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.491 (MSM on "
+                    "model v1); 0.4")
        + "; searched within [0.3, 0.5] so that beta + alpha stays in Bottazzi & Peri 2003's"
        " 0.8-1 (own R&D elasticity in total); at most 0.5, so that with staff_elasticity <= 0.5 returns to budget"
        " (staff follow budget) stay <= 1 everywhere in the bounds (issue 10)", group="research"),
@@ -205,9 +217,15 @@ BEHAVIOUR_LIST: list[Param] = [
        A + " (with the adoption intercept it sets how many contracts a firm signs: a firm agent of 10 enterprises"
        " signs ~3 a quarter at the start, as JJJ's ~25,000 contracts a year bought by ~1,500 firm agents in 2014"
        " require)", kind="int", group="transfer"),
+    _P("search_decay_km", "Distance decay of technology search: a region's results are met in proportion to their"
+       " number times exp(-km / this)", "km", 150.0, (50, 5000), "uncertainty",
+       A + " (the spillover decay of knowledge flows, spillover_decay_km; search is local, as patent citations are"
+       " (Jaffe, Trajtenberg & Henderson 1993); 5000: nearly uniform over JJJ's results, the rule before)",
+       group="transfer"),
     _P("outside_supply_share", "Share of the offers a JJJ firm examines that come from the rest of China",
-       "share", 0.357, (0, 0.95), "uncertainty",
-       _cal(0.106, "0.5 (assumption: Outside holds ~80% of China's technology-contract market, JJJ"
+       "share", 0.682, (0, 0.95), "uncertainty",
+       _cal(0.0893, "0.357 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.5 (assumption: "
+                    "Outside holds ~80% of China's technology-contract market, JJJ"
             " ~20%, NBS 2024 row of jjj_statistics.csv; distance and quality then decide how many are taken)"),
        group="transfer"),
     _P("tech_market_growth", "Growth of the technology-market index M(t)", "per quarter", 0.029, (0, 0.05),
@@ -218,9 +236,12 @@ BEHAVIOUR_LIST: list[Param] = [
        " grew 24.5x in 40 quarters, so contract value ran past 20x at 43 corners of the box, issue 10)",
        group="transfer"),
     _P("demand_absorptive_elasticity", "Elasticity of a firm's technology budget in its absorptive capacity",
-       "-", 0.671, (0, 3), "uncertainty",
-       _cal(0.494, "1 (assumption: Cohen & Levinthal 1990, absorptive capacity raises the"
-            " demand for external knowledge; unit elasticity)"), group="transfer"),
+       "-", 3.0, (0, 3), "uncertainty",
+       _cal(0.468, "0.671 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1 (assumption: "
+                   "Cohen & Levinthal 1990, absorptive capacity raises the"
+            " demand for external knowledge; unit elasticity)")
+       + "; at the upper bound of its search [0, 3]: the fit lets budgets fall steeply with absorptive capacity"
+       " diluted by entry, to slow Tianjin's buyer growth, still too fast (docs/validation.md §3)", group="transfer"),
     _P("contract_size_market_share", "Share of the technology market's deepening that comes as larger contracts",
        "-", 0.82, (0, 1), "uncertainty",
        "derived: China 2014-2020, mean contract value 0.0289 -> 0.0514 亿元 (+10.1%/yr; MOST technology-market"
@@ -235,9 +256,11 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("contract_size_sd", "Dispersion of technology-contract values", "log sd", 1.2, (0, 2.5), "uncertainty",
        A + " (many small contracts and a few large: the mean is exp(sd^2/2) = 2 x the median)",
        group="transfer"),
-    _P("adopt_intercept", "Adoption logit intercept", "logit", 1.377, (-8, 2), "uncertainty",
-       _cal(1.38, "-1 (assumption); weakly identified: near saturation, firms sign most offers they examine, so"
-            " the offers examined, not the propensity, bind (docs/validation.md §7)"),
+    _P("adopt_intercept", "Adoption logit intercept", "logit", 2.0, (-8, 2), "uncertainty",
+       _cal(0.885, "1.377 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -1 (assumption); "
+                   "weakly identified: near saturation, firms sign most offers they examine, so"
+            " the offers examined, not the propensity, bind (docs/validation.md §7)")
+       + "; at the upper bound of its search [-4, 2]",
        group="transfer"),
     _P("adopt_quality", "Adoption logit weight of ln(quality)", "logit", 1.0, (0, 4), "uncertainty", A,
        group="transfer"),
@@ -251,8 +274,9 @@ BEHAVIOUR_LIST: list[Param] = [
        "uncertainty", A, group="transfer"),
     _P("adopt_distance", "Adoption logit weight of ln(1 + km)", "logit", 0.25, (0, 2), "uncertainty", A,
        group="transfer"),
-    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 5.029, (0, 10), "uncertainty",
-       _cal(2.33, "1.322 (MSM E5-msm-20261127-00c66744 on model v1; 4 before that, an assumption);"
+    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 1.972, (0, 10), "uncertainty",
+       _cal(4.95, "5.029 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1.322 (MSM "
+                  "E5-msm-20261127-00c66744 on model v1; 4 before that, an assumption);"
             " weakly identified"), group="transfer"),
     _P("service_platform_effect", "Cross-region match boost of a sector's service platforms", "logit", 1.0, (0, 4),
        "uncertainty", A, group="transfer"),
@@ -279,8 +303,9 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("outside_adoption", "Chance an expiring market-ready result is licensed Outside", "-", 0.3, (0, 1),
        "uncertainty", A, group="transfer"),
     _P("outside_demand", "Contracts per quarter the rest of China signs on a JJJ result on offer", "contracts",
-       11.12, (0, 50), "uncertainty",
-       _cal(0.707, "8 (assumption: Poisson mean at the start, times min(quality, 1) and M(t); Beijing sold"
+       15.576, (0, 50), "uncertainty",
+       _cal(1.27, "11.12 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 8 (assumption: "
+                  "Poisson mean at the start, times min(quality, 1) and M(t); Beijing sold"
             " ~3,100 亿元 in 2014, most of it beyond JJJ: 4.6% went to Tianjin+Hebei in 2014-2020)"), group="transfer"),
     _P("productivity_gain", "TFP gain per unit of log(1 + technology bought / value added)", "-", 0.1, (0, 1),
        "uncertainty", A + " (times quality, absorptive capacity and chain fit; ~1%/yr TFP from technology"
@@ -360,8 +385,9 @@ BEHAVIOUR_LIST: list[Param] = [
        " 1.33% to 2.78%), the part of the market's deepening that comes as more deals rather than larger ones"
        " (1 - contract_size_market_share); that a region's room for firms grows with its deals is an assumption",
        group="firms"),
-    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -3.883, (-12, 0), "uncertainty",
-       _cal(0.162, "-3.977 (MSM on model v1); -4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB,"
+    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -4.686, (-12, 0), "uncertainty",
+       _cal(0.22, "-3.883 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -3.977 (MSM on "
+                  "model v1); -4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB,"
             " 6,149 in 2017 to 8,816 in"
             " 2020)"), group="firms"),
     _P("branch_cost_gap", "Branch logit weight of the cost-of-living gap", "logit", 2.0, (0, 6), "uncertainty", A,
@@ -477,6 +503,11 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("relocation_programme_cost", "Relocation programme for Beijing's non-capital functions above the default",
        "100m CNY/yr per unit", 100.0, (0, 2000), "uncertainty",
        A + " (relocation subsidies, land, housing and schools for moved headquarters and staff)", group="cost"),
+    _P("cultivation_cost", "Firm-cultivation drive above the default, per region", "100m CNY/yr per unit", 20.0,
+       (0, 500), "uncertainty",
+       A + " (rewards for newly certified high-tech firms, of the order of 0.1-0.3 million CNY each at city and"
+       " province level, plus incubation and certification services: about 2 (100m CNY) a year per 0.1 of the"
+       " niche)", group="cost"),
     _P("incentive_years", "Years a mover-targeted talent subsidy is paid after arrival", "years", 3.0, (0.25, 10),
        "structural",
        A + " (three years, the usual length of the rent and living subsidies of city talent schemes for arrivals;"

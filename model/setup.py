@@ -145,6 +145,18 @@ def _firms(m: JJJModel, s: StartState) -> None:
     # Beijing mean, and M(t) carries the growth from there
     first = start_state(BASE_YEAR)
     m.contract_unit = m.p.contract_value_unit * mean_size[0] / (first.contract_output[0] / first.contract_count[0])
+    # a seller region's contracts per invention patent relative to Beijing's in the start year (its technology
+    # market's reach: transfer offices, brokers, registration), as a log gap that closes at the same speed
+    # (JJJModel.seller_access); Outside: no gap
+    per_patent = s.contract_count / s.invention_patents
+    m.seller_access_gap = np.r_[np.log(per_patent / per_patent[0]), 0.0]
+    # JJJ's contracts per invention patent (in the first year's units, patents deflated by the propensity to
+    # patent) in the start year over the first year's: the rest of China's demand per result on offer at the
+    # start (firm.outside_means), so that a later start begins where the market was then, as the contract unit does
+    m.outside_rate = float(
+        (s.contract_count.sum() / (s.invention_patents.sum() / propensity_to_patent(m.p, s.year)))
+        / (first.contract_count.sum() / (first.invention_patents.sum() / propensity_to_patent(m.p, first.year)))
+    )
     region = np.repeat(np.arange(3), n).astype(np.int8)
     rows = firm.add(m, m.rng, region, m.rng.integers(0, m.n_fields, region.size))
     zgc = value_in("zgc_branches_in_tj_hb_stock", "Beijing->Tianjin+Hebei", s.year)

@@ -563,6 +563,11 @@ def calibrate(
             recentred += 1
             if min(e["objective"] for e in obj.cache.values()) >= opt_sim["objective"]:
                 break
+        jacobian_at = x_opt
+        # at the limit the last Jacobian may still have found a better point: report that point as the optimum
+        # (the best candidate evaluated), with the standard errors from the Jacobian one step away
+        key, opt_sim = min(obj.cache.items(), key=lambda kv: kv[1]["objective"])
+        x_opt = np.array(key)
         opt_check = obj.simulate([x_opt], seeds=cfg.check_seeds)[0]
     finished, seconds = _now(), time.perf_counter() - t0
 
@@ -651,6 +656,7 @@ def calibrate(
             "converged": bool(res.success),
             "message": str(res.message),
             "recentred": recentred,
+            "jacobian_at_optimum": bool(np.array_equal(jacobian_at, x_opt)),
         },
         "near_optimal": near,
         "standard_errors": {

@@ -160,11 +160,8 @@ def contract_values(
 
 
 def _contract_mean(m: JJJModel, quality: np.ndarray, trl_above: np.ndarray, seller: np.ndarray | int) -> np.ndarray:
-    """The part of :func:`contract_values` before the draw: unit x M(t)^s x size factor of the seller region x
-    quality x (1 + 0.25 x trl_above)."""
-    p = m.p
-    grown = m.market_index() ** p.contract_size_market_share * m.seller_size()[seller]
-    return m.contract_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above)
+    """The part of :func:`contract_values` before the draw (:meth:`JJJModel.contract_mean`)."""
+    return m.contract_mean(quality, trl_above, seller)
 
 
 def _contract_noise(m: JJJModel, z: np.ndarray) -> np.ndarray:
@@ -255,6 +252,7 @@ def _market(
     per_slot["ints"] = np.column_stack([per_slot[x] for x in ("field", "origin", "anchor", "platform")])
     count = np.bincount(res.origin[pool], minlength=len(m.platform))
     partners = dict(
+        local=local_search(m, pool),
         by_origin=np.argsort(res.origin[pool], kind="stable"),  # positions in pool, by platform
         count=count,
         first=np.cumsum(count) - count,
@@ -277,6 +275,40 @@ def _market(
     return _Deals.concat(own), _Deals.concat(cand), per_slot
 
 
+def local_search(m: JJJModel, pool: np.ndarray) -> dict[str, np.ndarray]:
+    """Tables of the local search of :func:`local_slots`: the results on offer (``pool``) by seller region
+    (``by_region``: positions in pool; ``first``, ``count``) and, per buyer region (row), the cumulative chance
+    that a JJJ offer comes from each seller region (column): n_s x a_s x exp(-km_rs / ``search_decay_km``),
+    normalised, a_s the reach of s's technology market (:meth:`JJJModel.seller_access`)."""
+    region = m.results.region[pool].astype(np.int64)
+    count = np.bincount(region, minlength=OUTSIDE)[:OUTSIDE]
+    decay = np.exp(-DISTANCE_KM[:OUTSIDE, :OUTSIDE] / m.p.search_decay_km)
+    weight = (count * m.seller_access()[:OUTSIDE])[None, :] * decay
+    total = weight.sum(axis=1, keepdims=True)
+    return dict(
+        by_region=np.argsort(region, kind="stable"),
+        count=count,
+        first=np.cumsum(count) - count,
+        cum=np.cumsum(weight, axis=1) / np.where(total > 0, total, 1.0),
+    )
+
+
+def local_slots(t: dict[str, np.ndarray], pick: np.ndarray, buyer: np.ndarray) -> np.ndarray:
+    """Positions in the results on offer of JJJ offers examined by firms in regions ``buyer``, by the uniforms
+    ``pick``: the seller region s by the buyer's row of ``t["cum"]`` (search is local: a region's results are met in
+    proportion to their number times exp(-km / ``search_decay_km``); Jaffe, Trajtenberg & Henderson 1993), then a
+    result uniformly among s's, by the same uniform rescaled within s's interval."""
+    cum = t["cum"][buyer]
+    s = np.minimum((pick[:, None] >= cum[:, : OUTSIDE - 1]).sum(axis=1), OUTSIDE - 1)
+    rows = np.arange(pick.size)
+    lo = np.where(s > 0, cum[rows, np.maximum(s - 1, 0)], 0.0)
+    width = cum[rows, s] - lo
+    n = t["count"][s]
+    within = np.floor((pick - lo) / np.where(width > 0, width, 1.0) * n).astype(np.int64)
+    pos = t["first"][s] + np.clip(within, 0, np.maximum(n - 1, 0))
+    return t["by_region"][np.minimum(pos, t["by_region"].size - 1)]
+
+
 def _block_slots(
     m: JJJModel, block: np.ndarray, u: np.ndarray, size: int, partners: dict
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -289,7 +321,7 @@ def _block_slots(
         return slot, np.zeros(0, dtype=np.int64)
     inside = np.flatnonzero(u[:, 2] >= p.outside_supply_share)
     pick = u[:, 0].ravel()
-    slot[inside] = np.minimum((pick[inside] * size).astype(np.int64), size - 1)
+    slot[inside] = local_slots(partners["local"], pick[inside], m.firm.region[block[inside // k]])
     idx = inside[u[:, 4].ravel()[inside] < p.partner_search_share]
     if idx.size and partners["pick"] is not None:
         partner = partners["pick"](block[idx // k], u[:, 5].ravel()[idx])
@@ -484,14 +516,17 @@ def _first_of_each(values: np.ndarray) -> np.ndarray:
 
 
 def license_outside(m: JJJModel, pool: np.ndarray) -> None:
-    """The rest of China buys JJJ results on offer: Poisson-many contracts per result per quarter, mean
-    ``outside_demand`` x min(quality, 1) x M(t)^(1 - s), each of a drawn size (:func:`contract_values`, which
-    carries the M(t)^s): the rest of China's demand deepens with the technology market as JJJ's does."""
+    """The rest of China buys JJJ results on offer (§7.3): its demand for JJJ technology is a market that deepens
+    with M(t), shared among the results on offer. Result j gets Poisson-many contracts a quarter, mean
+    ``outside_demand`` x M(t)^(1 - s) x w_j x W_0 / W(t), w_j = min(quality, 1) x the reach of its region's
+    technology market (:meth:`JJJModel.seller_access`), W(t) = the sum of w over the results on offer and W_0 its
+    first non-empty value in the run: ``outside_demand`` contracts per result of weight 1 at the start, a total
+    that grows with the market, not with JJJ's output of results. Each contract is of a drawn size
+    (:func:`contract_values`, which carries the M(t)^s)."""
     rng = m.stream("outside")
     res = m.results
     u = rng.random(len(res))  # a draw per result row: common random numbers
-    deepening = m.market_index() ** (1.0 - m.p.contract_size_market_share)
-    lam = m.p.outside_demand * np.minimum(res.quality[pool], 1.0) * deepening
+    lam = outside_means(m, pool)
     n = rules.poisson(u[pool], lam)
     rows = np.repeat(pool, n)
     if rows.size == 0:
@@ -503,6 +538,21 @@ def license_outside(m: JJJModel, pool: np.ndarray) -> None:
     first = pool[(n > 0) & (res.status[pool] == MARKET_READY)]
     res.status[first], res.buyer[first], res.licensed[first] = LICENSED, OUTSIDE, m.steps
     m.book(np.repeat(seller, n), np.full(rows.size, OUTSIDE), value, seller=rows)
+
+
+def outside_means(m: JJJModel, pool: np.ndarray) -> np.ndarray:
+    """The Poisson means of :func:`license_outside` for the results on offer ``pool``; they sum to
+    ``outside_demand`` x M(t)^(1 - s) x W_0 whatever the number of results. W_0 (``JJJModel.outside_reach_ref``)
+    is the first non-empty pool's weight times ``JJJModel.outside_rate``, JJJ's contracts per invention patent in
+    the start year relative to 2014 (1 for a 2014 start; 0.62 for 2023: the market per result had thinned)."""
+    res = m.results
+    deepening = m.market_index() ** (1.0 - m.p.contract_size_market_share)
+    weight = np.minimum(res.quality[pool], 1.0) * m.seller_access()[res.region[pool]]
+    total = float(weight.sum())
+    if m.outside_reach_ref <= 0.0:
+        m.outside_reach_ref = total * m.outside_rate
+    share = m.outside_reach_ref / total if total > 0 else 0.0
+    return m.p.outside_demand * deepening * share * weight
 
 
 def produce(m: JJJModel) -> None:
@@ -538,7 +588,8 @@ def technology_demand(m: JJJModel) -> np.ndarray:
     firms that can absorb more buy more external technology). Bounded: AC < 1.
     """
     fm, p = m.firm, m.p
-    return m.tech_share[fm.region] * m.market_index() * (fm.absorptive / 0.5) ** p.demand_absorptive_elasticity
+    home = np.where(fm.group_region >= 0, fm.group_region, fm.region)
+    return m.tech_share[home] * m.market_index() * (fm.absorptive / 0.5) ** p.demand_absorptive_elasticity
 
 
 def update_absorptive(m: JJJModel) -> None:
@@ -550,15 +601,22 @@ def update_absorptive(m: JJJModel) -> None:
     skill = np.bincount(t.employer[emp], t.skill[emp], minlength=len(fm))
     fm.staffing[:] = skill / np.maximum(fm.size * m.skill_per_size[fm.region], 1e-12)
     fm.absorptive[:] = 1.0 - np.exp2(-fm.staffing)
+    # a subsidiary absorbs with its group's R&D: the larger of its own and its living parent's capacity
+    sub = np.flatnonzero(fm.parent >= 0)
+    parent = fm.parent[sub]
+    ok = fm.alive[parent]
+    fm.absorptive[sub[ok]] = np.maximum(fm.absorptive[sub[ok]], fm.absorptive[parent[ok]])
 
 
 def capacity(m: JJJModel) -> np.ndarray:
     """Carrying capacity of each JJJ region for its own firm agents (not subsidiaries of groups based elsewhere):
-    K_r(t) = kappa x N_r(0) x M(t)^epsilon, kappa = ``firm_capacity``, N_r(0) the region's own firms at the start,
-    M(t) the technology-market index and epsilon ``firm_capacity_elasticity``: the niche grows as the market for
-    technology deepens."""
+    K_r(t) = kappa x N_r(0) x M(t)^epsilon x (1 + c_r(t)), kappa = ``firm_capacity``, N_r(0) the region's own firms
+    at the start, M(t) the technology-market index, epsilon ``firm_capacity_elasticity`` and c_r the region's
+    ``firm_cultivation`` lever: the niche grows as the market for technology deepens, and a drive that cultivates
+    and certifies high-tech firms (Hebei's doubling plan of 2017-2020) widens it."""
     p = m.p
-    return p.firm_capacity * m.start_firms * m.market_index() ** p.firm_capacity_elasticity
+    grown = p.firm_capacity * m.start_firms * m.market_index() ** p.firm_capacity_elasticity
+    return grown * (1.0 + np.asarray(p.firm_cultivation, dtype=float))
 
 
 def enter_exit(m: JJJModel) -> None:

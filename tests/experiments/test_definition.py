@@ -42,10 +42,11 @@ def brief() -> Experiment:
 def test_brief_measures_compares_baseline_every_single_measure_and_all(brief: Experiment) -> None:
     expected = sorted(set(builtin_names()) - {"historical"})
     labels = list(dict.fromkeys(r.label for r in brief.runs))
-    # the 13 measures of the brief, the relocation of non-capital functions (model v2: in all-measures), all-measures
-    assert len(labels) == 16 and sorted(labels) == expected and labels[0] == "baseline"
+    # the 13 measures of the brief, the relocation of non-capital functions and Hebei's firm cultivation (model v2:
+    # both in all-measures), all-measures
+    assert len(labels) == 17 and sorted(labels) == expected and labels[0] == "baseline"
     assert brief.design == "scenarios" and brief.problem is None
-    assert len(brief.seeds) == 30 and len(brief.runs) == 16 * 30
+    assert len(brief.seeds) == 30 and len(brief.runs) == 17 * 30
     assert brief.steps == 40 and brief.keep == Keep(series=True, flows=True, every=1)  # the report plots both
     assert brief.name == "brief-measures" and brief.description
     assert all(r.point == {} for r in brief.runs)

@@ -169,6 +169,23 @@ def _plain_contract_values(
     return m.contract_unit / p.scale * grown * quality * (1.0 + 0.25 * trl_above) * noise
 
 
+def _plain_local_pick(m: JJJModel, pool: np.ndarray, buyer: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """Local search, offer by offer: the seller region by inverse CDF of n_s exp(-km / decay), then a result
+    uniformly among that region's results on offer (in pool order), by the same uniform rescaled."""
+    region = m.results.region[pool]
+    members = [pool[region == s] for s in range(3)]
+    out = np.empty(pick.size, dtype=np.int64)
+    for i, (r, u) in enumerate(zip(buyer.tolist(), pick.tolist(), strict=True)):
+        reach = m.seller_access()
+        w = np.array([len(members[s]) * reach[s] * np.exp(-DISTANCE_KM[r, s] / m.p.search_decay_km) for s in range(3)])
+        c = np.cumsum(w) / w.sum()
+        s = min(int(np.sum(u >= c[:2])), 2)
+        lo = c[s - 1] if s > 0 else 0.0
+        n = len(members[s])
+        out[i] = members[s][min(max(int(np.floor((u - lo) / (c[s] - lo) * n)), 0), n - 1)]
+    return out
+
+
 def _plain_search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray) -> dict[str, Any]:
     p, res = m.p, m.results
     k, n = p.search_candidates, len(m.firm)
@@ -180,7 +197,7 @@ def _plain_search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool
     outside = (src < p.outside_supply_share) | (pool.size == 0)
     j = np.full(f.size, -1, dtype=np.int64)
     if pool.size:
-        j = np.where(outside, -1, pool[np.minimum((pick * pool.size).astype(np.int64), pool.size - 1)])
+        j = np.where(outside, -1, _plain_local_pick(m, pool, m.firm.region[f], pick))
         idx = np.flatnonzero(~outside & (via < p.partner_search_share))
         if idx.size and len(m.ties):
             partner = m.ties.pick_partner(f[idx], which[idx])
@@ -261,7 +278,10 @@ def _plain_license_outside(m: JJJModel, pool: np.ndarray) -> None:
     res = m.results
     u = rng.random(len(res))
     deepening = m.market_index() ** (1.0 - m.p.contract_size_market_share)
-    lam = m.p.outside_demand * np.minimum(res.quality[pool], 1.0) * deepening
+    w = np.minimum(res.quality[pool], 1.0) * m.seller_access()[res.region[pool]]
+    if m.outside_reach_ref <= 0.0:
+        m.outside_reach_ref = float(w.sum()) * m.outside_rate
+    lam = m.p.outside_demand * deepening * (m.outside_reach_ref / w.sum() if w.sum() > 0 else 0.0) * w
     n = plain_poisson(u[pool], lam)
     rows = np.repeat(pool, n)
     if rows.size == 0:

@@ -20,11 +20,14 @@ def test_every_summary_key_is_labelled(small_run):
 
 
 def test_a_run_that_loses_every_firm_still_has_a_summary():
-    """At a zero margin and the highest fixed cost every firm exits; the summary says NaN, it does not raise."""
+    """At a zero margin and the highest fixed cost every firm exits, and with no entry or spin-offs none replaces
+    them (a spin-off of the last quarter's adoptions would live a quarter); the summary says NaN, it does not
+    raise."""
     import math
 
     from jjjsim.model import run
 
-    r = run("baseline", seed=1, steps=8, overrides={"scale": 0.05, "firm_margin": 0.0, "firm_fixed_cost": 0.2})
+    none = {"scale": 0.05, "firm_margin": 0.0, "firm_fixed_cost": 0.2, "firm_entry_rate": 0.0, "spinoff_rate": 0.0}
+    r = run("baseline", seed=1, steps=8, overrides=none)
     assert r.series[r.series.step == 8].firms.sum() == 0
     assert math.isnan(r.summary["productivity"]) and r.digest()

@@ -31,10 +31,10 @@ def test_every_builtin_scenario_loads_and_describes_itself():
             assert s.overrides, f"{s.name} overrides something"
 
 
-def test_there_are_14_single_measure_scenarios():
-    """The brief's 13 measures and the relocation of non-capital functions (issue 10)."""
+def test_there_are_15_single_measure_scenarios():
+    """The brief's 13 measures, the relocation of non-capital functions and Hebei's firm cultivation (issue 10)."""
     names = _single_measure_names()
-    assert len(names) == 14, names
+    assert len(names) == 15, names
     assert all(load_scenario(n).chain == (n, "baseline") for n in names)
 
 
@@ -126,7 +126,8 @@ def test_every_builtin_scenario_runs(name):
 def test_historical_is_the_documented_timeline_to_the_baselines_start():
     """Every entry has a source and the timeline reaches 2023; in 2023Q1, the baseline's first quarter, the
     historical run's levers are the baseline's but for the fund (110 with the Guotou fund, the baseline's 100 is the
-    2015 fund only); the two 2023Q3 measures (barriers, chain integration) come after the baseline's start."""
+    2015 fund only) and Hebei's firm cultivation (1 from its 2017-2020 plan; a 2023 start has those firms in its
+    start stock); the two 2023Q3 measures (barriers, chain integration) come after the baseline's start."""
     hist, base = load_scenario("historical").params, load_scenario("baseline").params
     entries = hist.values["timeline"]
     assert all(e["source"] for e in entries)
@@ -138,5 +139,7 @@ def test_historical_is_the_documented_timeline_to_the_baselines_start():
         now = hist.replace(timeline.levers_at(hist, quarter), where="test")
         return {n for n in LEVERS if now.values[n] != base.values[n]}
 
-    assert differ(4 * (2023 - 2014)) == {"fund_size"}
-    assert differ(39) == {"fund_size", "barrier", "chain_integration"}
+    assert differ(4 * (2023 - 2014)) == {"fund_size", "firm_cultivation"}
+    assert differ(39) == {"fund_size", "firm_cultivation", "barrier", "chain_integration"}
+    assert timeline.levers_at(hist, 4 * (2016 - 2014))["firm_cultivation"]["Hebei"] == 0.0  # before the plan
+    assert timeline.levers_at(hist, 4 * (2020 - 2014) + 3)["firm_cultivation"]["Hebei"] == 1.0  # its target, 2020Q4
