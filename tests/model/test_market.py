@@ -162,7 +162,9 @@ def test_demand_follows_absorptive_capacity() -> None:
     same = (fm.region[live] == BEIJING) & (fm.group_region[live] < 0)  # Beijing's own firms: one rate theta
     rho = stats.spearmanr(ac[same], d[same]).statistic
     assert rho == pytest.approx(1.0)  # within a region, demand is monotone in absorptive capacity
-    assert np.all(ac < 1.0) and np.all(d <= m.tech_share[fm.region[live]] * m.market_index() * 2.0 ** 1.0 + 1e-12)
+    home = np.where(fm.group_region[live] >= 0, fm.group_region[live], fm.region[live])  # the group's rate theta
+    bound = m.tech_share[home] * m.market_index() * 2.0 ** m.p.demand_absorptive_elasticity  # AC < 1: (AC/0.5)^e < 2^e
+    assert np.all(ac < 1.0) and np.all(d <= bound + 1e-12)
 
 
 def test_ties_add_get_decay_and_pick_agree_with_a_dictionary() -> None:
