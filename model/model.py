@@ -269,14 +269,18 @@ class JJJModel(mesa.Model):
     def seller_size(self) -> np.ndarray:
         """Mean contract size of each seller region relative to Beijing's (Outside: 1): the start-year gap
         exp(g_r) closing at ``contract_size_convergence`` a year, exp(g_r exp(-kappa t / 4)), t in quarters."""
-        return np.exp(self.contract_size_gap * np.exp(-self.p.contract_size_convergence * self.steps / 4.0))
+        return self._closing(self.contract_size_gap)
+
+    def _closing(self, gap: np.ndarray) -> np.ndarray:
+        """exp(gap x exp(-kappa t / 4)): a start-year log gap to Beijing closing at ``contract_size_convergence``."""
+        return np.exp(gap * np.exp(-self.p.contract_size_convergence * self.steps / 4.0))
 
     def seller_access(self) -> np.ndarray:
         """Reach of each seller region's technology market relative to Beijing's (Outside: 1): how often its
         results on offer are met by buyers, from the start year's contracts per invention patent relative to
         Beijing's, exp(a_r), as a gap closing at ``contract_size_convergence`` a year like the size gap:
         exp(a_r exp(-kappa t / 4)), t in quarters."""
-        return np.exp(self.seller_access_gap * np.exp(-self.p.contract_size_convergence * self.steps / 4.0))
+        return self._closing(self.seller_access_gap)
 
     def market_index(self) -> float:
         """The technology-market index M(t) = exp(g t), t in quarters since the start: the deepening of China's
