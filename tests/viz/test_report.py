@@ -54,8 +54,9 @@ def test_grid_and_sobol_reports_show_their_designs(grid_results: Path, sobol_res
 
 
 def test_report_of_a_full_size_experiment_stays_small(tmp_path: Path) -> None:
-    """All of brief-measures' scenarios (17) x 40 quarters, as the main job: the file's size depends on scenarios and steps (figures
-    are aggregated across seeds), not on the number of seeds, so 2 seeds at a tiny scale stand in for 30."""
+    """All of brief-measures' scenarios (17) x 40 quarters, as the main job: the file's size depends on scenarios
+    and steps (figures are aggregated across seeds), not on the number of seeds, so 2 seeds at a tiny scale stand
+    in for 30."""
     text = (builtin_dir() / "brief-measures.toml").read_text()
     text = re.sub(r"(?m)^count = \d+", "count = 2", text)
     text = re.sub(r"(?m)^scale = [0-9.]+", "scale = 0.02", text)
