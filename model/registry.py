@@ -12,7 +12,7 @@ from .param import Param, Role
 from .regions import FIELDS
 
 A = "assumption"
-CALIBRATION_ID = "E5-msm-20261201-542721ff"
+CALIBRATION_ID = "E5-msm-20261202-43ed3b30"
 """The MSM calibration whose fitted values are the defaults of the parameters that cite it (experiment E5;
 its fit is kept in experiments/E5-calibration/published/, and ``jjjsim reproduce E5`` reruns it)."""
 
@@ -149,8 +149,9 @@ LEVER_LIST: list[Param] = [
 
 BEHAVIOUR_LIST: list[Param] = [
     # ---- 1. Research -----------------------------------------------------------------------------------------
-    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.454, (0.1, 0.5), "uncertainty",
-       _cal(0.0909, "0.469 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.491 (MSM on "
+    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.455, (0.1, 0.5), "uncertainty",
+       _cal(0.044, "0.454 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+           " 10); 0.469 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.491 (MSM on "
                     "model v1); 0.4")
        + "; searched within [0.3, 0.5] so that beta + alpha stays in Bottazzi & Peri 2003's"
        " 0.8-1 (own R&D elasticity in total); at most 0.5, so that with staff_elasticity <= 0.5 returns to budget"
@@ -218,13 +219,15 @@ BEHAVIOUR_LIST: list[Param] = [
        " signs ~3 a quarter at the start, as JJJ's ~25,000 contracts a year bought by ~1,500 firm agents in 2014"
        " require)", kind="int", group="transfer"),
     _P("search_decay_km", "Distance decay of technology search: a region's results are met in proportion to their"
-       " number times exp(-km / this)", "km", 150.0, (50, 5000), "uncertainty",
-       A + " (the spillover decay of knowledge flows, spillover_decay_km; search is local, as patent citations are"
-       " (Jaffe, Trajtenberg & Henderson 1993); 5000: nearly uniform over JJJ's results, the rule before)",
+       " number times exp(-km / this)", "km", 883.767, (50, 5000), "uncertainty",
+       _cal(542, "150 (assumption: the spillover decay of knowledge flows, spillover_decay_km; search is local,"
+           " as patent citations are"
+       " (Jaffe, Trajtenberg & Henderson 1993); 5000: nearly uniform over JJJ's results, the rule before)"),
        group="transfer"),
     _P("outside_supply_share", "Share of the offers a JJJ firm examines that come from the rest of China",
-       "share", 0.682, (0, 0.95), "uncertainty",
-       _cal(0.0893, "0.357 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.5 (assumption: "
+       "share", 0.265, (0, 0.95), "uncertainty",
+       _cal(0.075, "0.682 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+           " 10); 0.357 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.5 (assumption: "
                     "Outside holds ~80% of China's technology-contract market, JJJ"
             " ~20%, NBS 2024 row of jjj_statistics.csv; distance and quality then decide how many are taken)"),
        group="transfer"),
@@ -236,8 +239,9 @@ BEHAVIOUR_LIST: list[Param] = [
        " grew 24.5x in 40 quarters, so contract value ran past 20x at 43 corners of the box, issue 10)",
        group="transfer"),
     _P("demand_absorptive_elasticity", "Elasticity of a firm's technology budget in its absorptive capacity",
-       "-", 3.0, (0, 3), "uncertainty",
-       _cal(0.468, "0.671 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1 (assumption: "
+       "-", 1.915, (0, 3), "uncertainty",
+       _cal(0.665, "3 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue 10);"
+           " 0.671 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1 (assumption: "
                    "Cohen & Levinthal 1990, absorptive capacity raises the"
             " demand for external knowledge; unit elasticity)")
        + "; at the upper bound of its search [0, 3]: the fit lets budgets fall steeply with absorptive capacity"
@@ -256,8 +260,9 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("contract_size_sd", "Dispersion of technology-contract values", "log sd", 1.2, (0, 2.5), "uncertainty",
        A + " (many small contracts and a few large: the mean is exp(sd^2/2) = 2 x the median)",
        group="transfer"),
-    _P("adopt_intercept", "Adoption logit intercept", "logit", 2.0, (-8, 2), "uncertainty",
-       _cal(0.885, "1.377 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -1 (assumption); "
+    _P("adopt_intercept", "Adoption logit intercept", "logit", 1.352, (-8, 2), "uncertainty",
+       _cal(1.07, "2 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue 10);"
+           " 1.377 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -1 (assumption); "
                    "weakly identified: near saturation, firms sign most offers they examine, so"
             " the offers examined, not the propensity, bind (docs/validation.md §7)")
        + "; at the upper bound of its search [-4, 2]",
@@ -274,8 +279,9 @@ BEHAVIOUR_LIST: list[Param] = [
        "uncertainty", A, group="transfer"),
     _P("adopt_distance", "Adoption logit weight of ln(1 + km)", "logit", 0.25, (0, 2), "uncertainty", A,
        group="transfer"),
-    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 1.972, (0, 10), "uncertainty",
-       _cal(4.95, "5.029 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1.322 (MSM "
+    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 5.687, (0, 10), "uncertainty",
+       _cal(2.25, "1.972 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+           " 10); 5.029 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1.322 (MSM "
                   "E5-msm-20261127-00c66744 on model v1; 4 before that, an assumption);"
             " weakly identified"), group="transfer"),
     _P("service_platform_effect", "Cross-region match boost of a sector's service platforms", "logit", 1.0, (0, 4),
@@ -303,8 +309,9 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("outside_adoption", "Chance an expiring market-ready result is licensed Outside", "-", 0.3, (0, 1),
        "uncertainty", A, group="transfer"),
     _P("outside_demand", "Contracts per quarter the rest of China signs on a JJJ result on offer", "contracts",
-       15.576, (0, 50), "uncertainty",
-       _cal(1.27, "11.12 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 8 (assumption: "
+       11.972, (0, 50), "uncertainty",
+       _cal(0.796, "15.576 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+           " 10); 11.12 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 8 (assumption: "
                   "Poisson mean at the start, times min(quality, 1) and M(t); Beijing sold"
             " ~3,100 亿元 in 2014, most of it beyond JJJ: 4.6% went to Tianjin+Hebei in 2014-2020)"), group="transfer"),
     _P("productivity_gain", "TFP gain per unit of log(1 + technology bought / value added)", "-", 0.1, (0, 1),
@@ -385,8 +392,9 @@ BEHAVIOUR_LIST: list[Param] = [
        " 1.33% to 2.78%), the part of the market's deepening that comes as more deals rather than larger ones"
        " (1 - contract_size_market_share); that a region's room for firms grows with its deals is an assumption",
        group="firms"),
-    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -4.686, (-12, 0), "uncertainty",
-       _cal(0.22, "-3.883 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -3.977 (MSM on "
+    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -4.215, (-12, 0), "uncertainty",
+       _cal(0.182, "-4.686 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+           " 10); -3.883 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -3.977 (MSM on "
                   "model v1); -4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB,"
             " 6,149 in 2017 to 8,816 in"
             " 2020)"), group="firms"),

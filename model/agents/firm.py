@@ -582,13 +582,15 @@ def value_added(m: JJJModel) -> np.ndarray:
 def technology_demand(m: JJJModel) -> np.ndarray:
     """Technology budget set aside per unit of value added, by firm row: theta_r x M(t) x (AC / AC_0)^epsilon.
 
-    theta_r is the start year's absorbed contract turnover over the region's firm value added; M(t) the
+    theta_r is the start year's absorbed contract turnover over the region's firm value added, r the firm's own
+    region (a subsidiary's too: theta_r is measured over all of r's entities, branches included; a branch buys
+    more through its group's absorptive capacity) or, for a relocated firm, its former home; M(t) the
     technology-market index (:meth:`JJJModel.market_index`); AC the firm's absorptive capacity, AC_0 = 1/2 its
     value at the start-year staffing norm, epsilon ``demand_absorptive_elasticity`` (Cohen & Levinthal 1990:
     firms that can absorb more buy more external technology). Bounded: AC < 1.
     """
     fm, p = m.firm, m.p
-    home = np.where(fm.group_region >= 0, fm.group_region, fm.region)
+    home = np.where((fm.group_region >= 0) & (fm.parent < 0), fm.group_region, fm.region)
     return m.tech_share[home] * m.market_index() * (fm.absorptive / 0.5) ** p.demand_absorptive_elasticity
 
 

@@ -54,15 +54,17 @@ def test_grid_and_sobol_reports_show_their_designs(grid_results: Path, sobol_res
 
 
 def test_report_of_a_full_size_experiment_stays_small(tmp_path: Path) -> None:
-    """16 scenarios x 40 quarters, as the main job: the file's size depends on scenarios and steps (figures
-    are aggregated across seeds), not on the number of seeds, so 2 seeds at a tiny scale stand in for 30."""
+    """All of brief-measures' scenarios (17) x 40 quarters, as the main job: the file's size depends on scenarios
+    and steps (figures are aggregated across seeds), not on the number of seeds, so 2 seeds at a tiny scale stand
+    in for 30."""
     text = (builtin_dir() / "brief-measures.toml").read_text()
     text = re.sub(r"(?m)^count = \d+", "count = 2", text)
     text = re.sub(r"(?m)^scale = [0-9.]+", "scale = 0.02", text)
     exp_path = tmp_path / "bm.toml"
     exp_path.write_text(text)
     exp = load_experiment(exp_path)
-    assert len(exp.runs) == 16 * 2 and exp.steps == 40  # brief-measures has 16 scenarios since model v2
+    labels = {r.label for r in exp.runs}
+    assert len(labels) == 17 and len(exp.runs) == 2 * len(labels) and exp.steps == 40
     sweep(exp, tmp_path / "res", workers=1)
     path = write_report(tmp_path / "res", tmp_path / "bm.html")
     assert path.stat().st_size / 1e6 < MAX_MB
