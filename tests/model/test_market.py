@@ -86,9 +86,10 @@ def test_demand_policy_raises_the_regions_absorbed_turnover() -> None:
     assert diff.mean() > 0 and _greater(diff) < 0.01, diff
 
 
-def test_a_subsidiary_absorbs_and_spends_like_its_group() -> None:
+def test_a_subsidiary_absorbs_like_its_group_and_spends_at_its_regions_rate() -> None:
     """A subsidiary's absorptive capacity is at least its living parent's, and its technology budget accrues at
-    its group region's rate theta (a relocated firm's at its former home's), not at its location's."""
+    its own region's rate theta (measured over all the region's entities, branches included), raised through the
+    group's absorptive capacity; a relocated firm's accrues at its former home's."""
     m = _model(2, steps=2)
     fm = m.firm
     firm.update_absorptive(m)  # as at the start of production (branches opened later in a step start at 0)
@@ -99,8 +100,9 @@ def test_a_subsidiary_absorbs_and_spends_like_its_group() -> None:
     assert np.any(fm.absorptive[sub] > 1.0 - np.exp2(-fm.staffing[sub]))  # some draw on the group's R&D alone
     d = firm.technology_demand(m)[sub]
     ac = (fm.absorptive[sub] / 0.5) ** m.p.demand_absorptive_elasticity
-    np.testing.assert_allclose(d, m.tech_share[fm.region[parent]] * m.market_index() * ac)
-    assert m.tech_share[BEIJING] > 2 * m.tech_share[HEBEI]  # so a Beijing group's branch in Hebei spends more
+    np.testing.assert_allclose(d, m.tech_share[fm.region[sub]] * m.market_index() * ac)
+    alone = (1.0 - np.exp2(-fm.staffing[sub])) / 0.5
+    assert np.any(d > m.tech_share[fm.region[sub]] * m.market_index() * alone ** m.p.demand_absorptive_elasticity)
 
 
 def test_search_is_local_with_the_stated_gravity_weights() -> None:
@@ -110,6 +112,7 @@ def test_search_is_local_with_the_stated_gravity_weights() -> None:
     from jjjsim.model.regions import DISTANCE_KM
 
     m = _model(5, steps=8)
+    m.p = m.p.replace({"search_decay_km": 150.0}, where="tests")  # a short decay, so that locality shows
     pool = firm.on_offer(m)
     region = m.results.region[pool]
     n = np.bincount(region, minlength=3)[:3]
@@ -162,7 +165,8 @@ def test_demand_follows_absorptive_capacity() -> None:
     same = (fm.region[live] == BEIJING) & (fm.group_region[live] < 0)  # Beijing's own firms: one rate theta
     rho = stats.spearmanr(ac[same], d[same]).statistic
     assert rho == pytest.approx(1.0)  # within a region, demand is monotone in absorptive capacity
-    home = np.where(fm.group_region[live] >= 0, fm.group_region[live], fm.region[live])  # the group's rate theta
+    moved = (fm.group_region[live] >= 0) & (fm.parent[live] < 0)  # a relocated firm: its former home's theta
+    home = np.where(moved, fm.group_region[live], fm.region[live])
     bound = m.tech_share[home] * m.market_index() * 2.0 ** m.p.demand_absorptive_elasticity  # AC < 1: (AC/0.5)^e < 2^e
     assert np.all(ac < 1.0) and np.all(d <= bound + 1e-12)
 
