@@ -244,8 +244,7 @@ BEHAVIOUR_LIST: list[Param] = [
            " 0.671 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1 (assumption: "
                    "Cohen & Levinthal 1990, absorptive capacity raises the"
             " demand for external knowledge; unit elasticity)")
-       + "; at the upper bound of its search [0, 3]: the fit lets budgets fall steeply with absorptive capacity"
-       " diluted by entry, to slow Tianjin's buyer growth, still too fast (docs/validation.md §3)", group="transfer"),
+       + "; searched within [0, 3] (the previous fit ended at its upper bound 3)", group="transfer"),
     _P("contract_size_market_share", "Share of the technology market's deepening that comes as larger contracts",
        "-", 0.82, (0, 1), "uncertainty",
        "derived: China 2014-2020, mean contract value 0.0289 -> 0.0514 亿元 (+10.1%/yr; MOST technology-market"
@@ -265,7 +264,7 @@ BEHAVIOUR_LIST: list[Param] = [
            " 1.377 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -1 (assumption); "
                    "weakly identified: near saturation, firms sign most offers they examine, so"
             " the offers examined, not the propensity, bind (docs/validation.md §7)")
-       + "; at the upper bound of its search [-4, 2]",
+       + "; searched within [-4, 2] (the previous fit ended at its upper bound 2)",
        group="transfer"),
     _P("adopt_quality", "Adoption logit weight of ln(quality)", "logit", 1.0, (0, 4), "uncertainty", A,
        group="transfer"),
