@@ -271,9 +271,19 @@ class JJJModel(mesa.Model):
         exp(g_r) closing at ``contract_size_convergence`` a year, exp(g_r exp(-kappa t / 4)), t in quarters."""
         return self._closing(self.contract_size_gap)
 
-    def _closing(self, gap: np.ndarray) -> np.ndarray:
-        """exp(gap x exp(-kappa t / 4)): a start-year log gap to Beijing closing at ``contract_size_convergence``."""
-        return np.exp(gap * np.exp(-self.p.contract_size_convergence * self.steps / 4.0))
+    def _closing(self, gap: np.ndarray, rate: float | np.ndarray | None = None) -> np.ndarray:
+        """exp(gap x exp(-kappa t / 4)): a start-year log gap to Beijing closing at ``rate`` a year (one rate or
+        one per region; ``contract_size_convergence`` by default)."""
+        kappa = self.p.contract_size_convergence if rate is None else rate
+        return np.exp(gap * np.exp(-kappa * self.steps / 4.0))
+
+    def tech_intensity(self) -> np.ndarray:
+        """Technology purchases per unit of firm value added of each buyer region, theta_r(t) (Outside: 0): the
+        start year's, theta_r(0) = theta_BJ(0) exp(d_r), with the log gap d_r to Beijing's closing at
+        ``demand_convergence`` (lambda_r) a year, theta_BJ(0) exp(d_r exp(-lambda_r t / 4)), t in quarters (the
+        diffusion of technology-market practice from the frontier region, the same form as :meth:`seller_size`)."""
+        rate = np.r_[self.p.demand_convergence, 0.0]
+        return self.tech_share[0] * self._closing(self.demand_gap, rate) * self.buys_technology
 
     def seller_access(self) -> np.ndarray:
         """Reach of each seller region's technology market relative to Beijing's (Outside: 1): how often its

@@ -12,7 +12,7 @@ from .param import Param, Role
 from .regions import FIELDS
 
 A = "assumption"
-CALIBRATION_ID = "E5-msm-20261202-43ed3b30"
+CALIBRATION_ID = "E5-msm-20261203-cc683537"
 """The MSM calibration whose fitted values are the defaults of the parameters that cite it (experiment E5;
 its fit is kept in experiments/E5-calibration/published/, and ``jjjsim reproduce E5`` reruns it)."""
 
@@ -149,8 +149,10 @@ LEVER_LIST: list[Param] = [
 
 BEHAVIOUR_LIST: list[Param] = [
     # ---- 1. Research -----------------------------------------------------------------------------------------
-    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.455, (0.1, 0.5), "uncertainty",
-       _cal(0.044, "0.454 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.372, (0.1, 0.5), "uncertainty",
+       _cal(0.0275, "0.455 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+           " regional demand convergence of issue 10); "
+           "0.454 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); 0.469 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.491 (MSM on "
                     "model v1); 0.4")
        + "; searched within [0.3, 0.5] so that beta + alpha stays in Bottazzi & Peri 2003's"
@@ -219,14 +221,18 @@ BEHAVIOUR_LIST: list[Param] = [
        " signs ~3 a quarter at the start, as JJJ's ~25,000 contracts a year bought by ~1,500 firm agents in 2014"
        " require)", kind="int", group="transfer"),
     _P("search_decay_km", "Distance decay of technology search: a region's results are met in proportion to their"
-       " number times exp(-km / this)", "km", 883.767, (50, 5000), "uncertainty",
-       _cal(542, "150 (assumption: the spillover decay of knowledge flows, spillover_decay_km; search is local,"
+       " number times exp(-km / this)", "km", 1173.373, (50, 5000), "uncertainty",
+       _cal(490, "883.767 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+           " regional demand convergence of issue 10); "
+           "150 (assumption: the spillover decay of knowledge flows, spillover_decay_km; search is local,"
            " as patent citations are"
        " (Jaffe, Trajtenberg & Henderson 1993); 5000: nearly uniform over JJJ's results, the rule before)"),
        group="transfer"),
     _P("outside_supply_share", "Share of the offers a JJJ firm examines that come from the rest of China",
-       "share", 0.265, (0, 0.95), "uncertainty",
-       _cal(0.075, "0.682 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+       "share", 0.315, (0, 0.95), "uncertainty",
+       _cal(0.0985, "0.265 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+           " regional demand convergence of issue 10); "
+           "0.682 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); 0.357 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.5 (assumption: "
                     "Outside holds ~80% of China's technology-contract market, JJJ"
             " ~20%, NBS 2024 row of jjj_statistics.csv; distance and quality then decide how many are taken)"),
@@ -239,8 +245,10 @@ BEHAVIOUR_LIST: list[Param] = [
        " grew 24.5x in 40 quarters, so contract value ran past 20x at 43 corners of the box, issue 10)",
        group="transfer"),
     _P("demand_absorptive_elasticity", "Elasticity of a firm's technology budget in its absorptive capacity",
-       "-", 1.915, (0, 3), "uncertainty",
-       _cal(0.665, "3 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue 10);"
+       "-", 2.536, (0, 3), "uncertainty",
+       _cal(1.02, "1.915 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+           " regional demand convergence of issue 10); "
+           "3 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue 10);"
            " 0.671 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1 (assumption: "
                    "Cohen & Levinthal 1990, absorptive capacity raises the"
             " demand for external knowledge; unit elasticity)")
@@ -256,11 +264,34 @@ BEHAVIOUR_LIST: list[Param] = [
        " mean contract value (tech_contract_turnover_output / tech_contract_count_output) over Beijing's,"
        " Tianjin and Hebei 2014-2020 (jjj_statistics.csv; Hebei 0.19 -> 0.99, Tianjin 0.56 -> 1.50), s.e. 0.054;"
        " 2021-2023 not used", group="transfer"),
+    _P("demand_convergence", "Speed at which a buyer region's technology-purchase intensity closes its gap to"
+       " Beijing's", "per year", _reg(Beijing=0.0, Tianjin=0.0, Hebei=0.069), (0, 0.5), "uncertainty",
+       "estimated region by region: non-linear least squares of ln i_r,t = ln i_r,2014 exp(-lambda_r (t - 2014)),"
+       " i the region's absorbed contract turnover per unit of GDP (tech_contract_turnover_absorbed /"
+       " gdp_implied_by_rd_bulletin) over Beijing's, 2014-2020 (jjj_statistics.csv; Hebei -2.42 -> -1.49 in logs,"
+       " 0.069 s.e. 0.011; Tianjin -0.98 -> -0.68 with no trend before 2020, -0.007 s.e. 0.023, at the bound 0;"
+       " one rate for both, 0.056 s.e. 0.013, held Hebei's 2020 purchases 31 % below the statistics and raised"
+       " Tianjin's growth 5 points a year above them); Beijing has no gap; 2021-2023 not used",
+       per="region", group="transfer"),
+    _P("initial_budget_quarters", "Mean technology budget a firm present at the start holds, in quarters of its"
+       " accrual", "quarters", 4.0, (0, 12), "uncertainty",
+       "derived: the model's own stationary stock (unspent budget over quarterly accrual, historical run at"
+       " the end of 2020, contract values following the buyer's size: 3.7-4.6 by region), so that the run starts"
+       " where the market"
+       " settles instead of spending its first year building budgets up; drawn uniform on [0, 2x this]",
+       group="transfer"),
+    _P("contract_buyer_elasticity", "Elasticity of a contract's value in the buyer's value added (relative to its"
+       " region's firms)", "-", 1.0, (0, 1), "uncertainty",
+       "assumption: royalty pricing, a licence's payments are a share of the licensee's sales of the product (the"
+       " royalty base; Arora, Fosfuri & Gambardella 2001, Markets for Technology, ch. 6), so a contract's value is"
+       " proportional to the buyer's size (elasticity 1); 0 is a value independent of the buyer", group="transfer"),
     _P("contract_size_sd", "Dispersion of technology-contract values", "log sd", 1.2, (0, 2.5), "uncertainty",
        A + " (many small contracts and a few large: the mean is exp(sd^2/2) = 2 x the median)",
        group="transfer"),
-    _P("adopt_intercept", "Adoption logit intercept", "logit", 1.352, (-8, 2), "uncertainty",
-       _cal(1.07, "2 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue 10);"
+    _P("adopt_intercept", "Adoption logit intercept", "logit", 0.425, (-8, 2), "uncertainty",
+       _cal(0.792, "1.352 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+           " regional demand convergence of issue 10); "
+           "2 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue 10);"
            " 1.377 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -1 (assumption); "
                    "weakly identified: near saturation, firms sign most offers they examine, so"
             " the offers examined, not the propensity, bind (docs/validation.md §7)")
@@ -278,8 +309,10 @@ BEHAVIOUR_LIST: list[Param] = [
        "uncertainty", A, group="transfer"),
     _P("adopt_distance", "Adoption logit weight of ln(1 + km)", "logit", 0.25, (0, 2), "uncertainty", A,
        group="transfer"),
-    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 5.687, (0, 10), "uncertainty",
-       _cal(2.25, "1.972 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 5.604, (0, 10), "uncertainty",
+       _cal(1.57, "5.687 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+           " regional demand convergence of issue 10); "
+           "1.972 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); 5.029 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1.322 (MSM "
                   "E5-msm-20261127-00c66744 on model v1; 4 before that, an assumption);"
             " weakly identified"), group="transfer"),
@@ -308,8 +341,10 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("outside_adoption", "Chance an expiring market-ready result is licensed Outside", "-", 0.3, (0, 1),
        "uncertainty", A, group="transfer"),
     _P("outside_demand", "Contracts per quarter the rest of China signs on a JJJ result on offer", "contracts",
-       11.972, (0, 50), "uncertainty",
-       _cal(0.796, "15.576 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+       10.478, (0, 50), "uncertainty",
+       _cal(0.931, "11.972 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+           " regional demand convergence of issue 10); "
+           "15.576 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); 11.12 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 8 (assumption: "
                   "Poisson mean at the start, times min(quality, 1) and M(t); Beijing sold"
             " ~3,100 亿元 in 2014, most of it beyond JJJ: 4.6% went to Tianjin+Hebei in 2014-2020)"), group="transfer"),
@@ -391,8 +426,10 @@ BEHAVIOUR_LIST: list[Param] = [
        " 1.33% to 2.78%), the part of the market's deepening that comes as more deals rather than larger ones"
        " (1 - contract_size_market_share); that a region's room for firms grows with its deals is an assumption",
        group="firms"),
-    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -4.215, (-12, 0), "uncertainty",
-       _cal(0.182, "-4.686 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
+    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -4.387, (-12, 0), "uncertainty",
+       _cal(0.179, "-4.215 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+           " regional demand convergence of issue 10); "
+           "-4.686 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); -3.883 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -3.977 (MSM on "
                   "model v1); -4.5 (assumption, set by hand to the growth of ZGC branches in TJ/HB,"
             " 6,149 in 2017 to 8,816 in"

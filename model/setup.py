@@ -137,6 +137,10 @@ def _firms(m: JJJModel, s: StartState) -> None:
     # technology purchases per unit of value added: the region's absorbed contract turnover over the
     # value added of its firms (derived from the statistics of the start year)
     m.tech_share = np.r_[s.contract_absorbed / (FIRM_VA_SHARE * s.gdp), 0.0]
+    # ... as a log gap to Beijing's that closes at demand_convergence (JJJModel.tech_intensity); Outside buys
+    # nothing through firm agents (its purchases are license_outside's)
+    m.demand_gap = np.r_[np.log(m.tech_share[:3] / m.tech_share[0]), 0.0]
+    m.buys_technology = np.r_[1.0, 1.0, 1.0, 0.0]
     # a seller region's mean contract value relative to Beijing's in the start year (registration statistics),
     # as a log gap that closes at contract_size_convergence (JJJModel.seller_size); Outside's offers: no gap
     mean_size = s.contract_output / s.contract_count

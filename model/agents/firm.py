@@ -259,6 +259,7 @@ def _market(
         pick=m.ties.picker() if len(m.ties) else None,
     )
     tables = _logit_tables(m)
+    tables["buyer_scale"] = buyer_scale(m)
     own, cand = [], []
     spent = 0.0  # the running sum of spending over the offers (the affordability rule's cumulative sum)
     step = max(OFFER_BLOCK // k, 1)
@@ -273,6 +274,22 @@ def _market(
         own.append(own_b)
         cand.append(cand_b)
     return _Deals.concat(own), _Deals.concat(cand), per_slot
+
+
+def buyer_scale(m: JJJModel) -> np.ndarray:
+    """The buyer's factor in a contract's value, by firm row: (VA / VA_r)^eta over its mean among the living firms
+    of the buyer's region r, VA_r their mean value added, eta ``contract_buyer_elasticity`` (royalty pricing: a
+    licence is paid as a share of the licensee's sales, so larger buyers sign larger contracts). Mean one over each
+    region's firms, so the region's mean contract is the observed one (:meth:`JJJModel.contract_mean`); 0 for a
+    firm that is gone."""
+    fm, eta = m.firm, m.p.contract_buyer_elasticity
+    va, region = value_added(m), fm.region.astype(np.int64)
+    alive = fm.alive.astype(float)
+    n = np.maximum(np.bincount(region, alive, minlength=4), 1.0)
+    rel = va / np.maximum(np.bincount(region, va, minlength=4) / n, 1e-300)[region]
+    rel **= eta
+    rel *= alive
+    return rel / np.maximum(np.bincount(region, rel, minlength=4) / n, 1e-300)[region]
 
 
 def local_search(m: JJJModel, pool: np.ndarray) -> dict[str, np.ndarray]:
@@ -421,6 +438,7 @@ def _block_decide(
     logit += tables["tie0"]
     logit[tied] = strength
     value = mean * _contract_noise(m, z[:, 1].ravel())
+    value *= np.repeat(tables["buyer_scale"][block], k)
     cost = value.copy()  # x (1 + re-certification) across regions (x 1.0 within: the same number)
     across = np.flatnonzero(cross)
     cost[across] *= 1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * True
@@ -580,9 +598,10 @@ def value_added(m: JJJModel) -> np.ndarray:
 
 
 def technology_demand(m: JJJModel) -> np.ndarray:
-    """Technology budget set aside per unit of value added, by firm row: theta_r x M(t) x (AC / AC_0)^epsilon.
+    """Technology budget set aside per unit of value added, by firm row: theta_r(t) x M(t) x (AC / AC_0)^epsilon.
 
-    theta_r is the start year's absorbed contract turnover over the region's firm value added, r the firm's own
+    theta_r(t) (:meth:`JJJModel.tech_intensity`) is the start year's absorbed contract turnover over the region's
+    firm value added, its log gap to Beijing's closing at ``demand_convergence`` a year; r the firm's own
     region (a subsidiary's too: theta_r is measured over all of r's entities, branches included; a branch buys
     more through its group's absorptive capacity) or, for a relocated firm, its former home; M(t) the
     technology-market index (:meth:`JJJModel.market_index`); AC the firm's absorptive capacity, AC_0 = 1/2 its
@@ -591,7 +610,7 @@ def technology_demand(m: JJJModel) -> np.ndarray:
     """
     fm, p = m.firm, m.p
     home = np.where((fm.group_region >= 0) & (fm.parent < 0), fm.group_region, fm.region)
-    return m.tech_share[home] * m.market_index() * (fm.absorptive / 0.5) ** p.demand_absorptive_elasticity
+    return m.tech_intensity()[home] * m.market_index() * (fm.absorptive / 0.5) ** p.demand_absorptive_elasticity
 
 
 def update_absorptive(m: JJJModel) -> None:
@@ -663,7 +682,8 @@ def add(
     parent: np.ndarray | None = None,
 ) -> np.ndarray:
     """Create firms at the regional reference productivity and size with half a quarter's value added
-    in cash; firms present at the start hold a technology budget of up to a quarter's accrual, entrants none.
+    in cash; firms present at the start hold a technology budget of U(0, 2 ``initial_budget_quarters``) quarters of
+    accrual (the stock the market settles at), entrants none.
     Subsidiaries (``parent``: the parent rows) take their parent's field and productivity and
     ``subsidiary_size`` of its size."""
     if parent is None:
@@ -673,7 +693,7 @@ def add(
         fm = m.firm
         field, prod, size = fm.field[parent], fm.productivity[parent], m.p.subsidiary_size * fm.size[parent]
     va = prod * size
-    saved = rng.random(region.size) if m.steps == 0 else 0.0  # up to a quarter's accrual
+    saved = 2.0 * m.p.initial_budget_quarters * rng.random(region.size) if m.steps == 0 else 0.0
     rows = m.firm.append(
         region.size,
         region=region,
@@ -682,7 +702,7 @@ def add(
         productivity=prod,
         absorptive=0.0,
         cash=0.5 * va,
-        tech_budget=saved * m.tech_share[region] * va,
+        tech_budget=saved * m.tech_intensity()[region] * va,
         fixed_cost=m.p.firm_fixed_cost * va,
         alive=True,
         born=m.steps,

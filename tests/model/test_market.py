@@ -100,9 +100,10 @@ def test_a_subsidiary_absorbs_like_its_group_and_spends_at_its_regions_rate() ->
     assert np.any(fm.absorptive[sub] > 1.0 - np.exp2(-fm.staffing[sub]))  # some draw on the group's R&D alone
     d = firm.technology_demand(m)[sub]
     ac = (fm.absorptive[sub] / 0.5) ** m.p.demand_absorptive_elasticity
-    np.testing.assert_allclose(d, m.tech_share[fm.region[sub]] * m.market_index() * ac)
+    np.testing.assert_allclose(d, m.tech_intensity()[fm.region[sub]] * m.market_index() * ac)
     alone = (1.0 - np.exp2(-fm.staffing[sub])) / 0.5
-    assert np.any(d > m.tech_share[fm.region[sub]] * m.market_index() * alone ** m.p.demand_absorptive_elasticity)
+    theta = m.tech_intensity()[fm.region[sub]]
+    assert np.any(d > theta * m.market_index() * alone ** m.p.demand_absorptive_elasticity)
 
 
 def test_search_is_local_with_the_stated_gravity_weights() -> None:
@@ -167,8 +168,61 @@ def test_demand_follows_absorptive_capacity() -> None:
     assert rho == pytest.approx(1.0)  # within a region, demand is monotone in absorptive capacity
     moved = (fm.group_region[live] >= 0) & (fm.parent[live] < 0)  # a relocated firm: its former home's theta
     home = np.where(moved, fm.group_region[live], fm.region[live])
-    bound = m.tech_share[home] * m.market_index() * 2.0 ** m.p.demand_absorptive_elasticity  # AC < 1: (AC/0.5)^e < 2^e
+    bound = m.tech_intensity()[home] * m.market_index() * 2.0 ** m.p.demand_absorptive_elasticity  # AC < 1: < 2^e
     assert np.all(ac < 1.0) and np.all(d <= bound + 1e-12)
+
+
+def test_purchase_intensity_starts_at_the_statistics_and_closes_its_gap_to_beijing() -> None:
+    """theta_r(0) is the start year's absorbed turnover over firm value added; the log gap to Beijing's shrinks by
+    exp(-lambda_r t) (lambda_r = demand_convergence a year, region by region), Beijing's own rate stays, Outside's
+    is 0; rates of 0 freeze the start year's shares."""
+    m = JJJModel(defaults().replace({"scale": 0.2}, where="tests"), rng=np.random.SeedSequence(2))
+    theta0 = m.tech_intensity()
+    np.testing.assert_allclose(theta0, m.tech_share)
+    assert theta0[OUTSIDE] == 0.0 and np.all(theta0[1:3] < theta0[BEIJING])
+    m.steps = 24  # six years on
+    theta = m.tech_intensity()
+    gap0, gap = np.log(theta0[1:3] / theta0[0]), np.log(theta[1:3] / theta[0])
+    np.testing.assert_allclose(gap, gap0 * np.exp(-6.0 * m.p.demand_convergence[1:3]))
+    assert theta[BEIJING] == theta0[BEIJING] and theta[OUTSIDE] == 0.0 and np.all(theta[1:3] >= theta0[1:3])
+    assert theta[HEBEI] > theta0[HEBEI]  # Hebei's gap closes (its estimated rate is positive)
+    rates = {"Beijing": 0.0, "Tianjin": 0.2, "Hebei": 0.0}
+    own = JJJModel(defaults().replace({"scale": 0.2, "demand_convergence": rates}, where="tests"))
+    own.steps = 24  # a region's rate moves its own gap only
+    np.testing.assert_allclose(own.tech_intensity()[[BEIJING, HEBEI]], own.tech_share[[BEIJING, HEBEI]])
+    assert own.tech_intensity()[TIANJIN] > own.tech_share[TIANJIN]
+    zero = {"Beijing": 0.0, "Tianjin": 0.0, "Hebei": 0.0}
+    frozen = JJJModel(defaults().replace({"scale": 0.2, "demand_convergence": zero}, where="tests"))
+    frozen.steps = 24
+    np.testing.assert_allclose(frozen.tech_intensity(), frozen.tech_share)
+
+
+def test_contract_value_follows_the_buyers_size_with_mean_one_per_region() -> None:
+    """b_i = (Y_i / Y_r)^eta over its regional mean: mean one over each region's living firms, proportional to value
+    added at eta = 1, one for every firm at eta = 0, zero for a firm that is gone."""
+    m = _model(4, steps=4)
+    fm, va = m.firm, firm.value_added(m)
+    fm.alive[np.flatnonzero(fm.alive)[:3]] = False
+    b, live = firm.buyer_scale(m), fm.alive
+    assert np.all(b[~live] == 0.0)
+    for r in (BEIJING, TIANJIN, HEBEI):
+        s = live & (fm.region == r)
+        assert b[s].mean() == pytest.approx(1.0)
+        np.testing.assert_allclose(b[s], va[s] / va[s].mean())
+    m.p = m.p.replace({"contract_buyer_elasticity": 0.0}, where="tests")
+    np.testing.assert_allclose(firm.buyer_scale(m)[live], 1.0)
+
+
+def test_larger_buyers_signing_larger_contracts_let_budgets_be_spent() -> None:
+    """With contract values following the buyer's size (eta = 1) firms spend more of the technology budget they
+    set aside than when every firm meets contracts of one size (eta = 0): the large firms, which hold most of the
+    budget, can place it."""
+
+    def unspent(m: JJJModel) -> float:
+        return float(m.firm.tech_budget[m.firm.alive].sum())
+
+    diff = _paired(unspent, 6, {"contract_buyer_elasticity": 1.0}, {"contract_buyer_elasticity": 0.0})
+    assert _greater(diff) < 0.01
 
 
 def test_ties_add_get_decay_and_pick_agree_with_a_dictionary() -> None:
