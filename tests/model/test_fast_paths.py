@@ -217,7 +217,9 @@ def _plain_search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool
     fit = p.chain_integration * (m.firm.field[f] == field)
     return dict(
         firm=f, result=j, origin=origin, draw=draw, quality=quality, trl_above=trl_above, field=field,
-        anchor=anchor, fit=fit, value=_plain_contract_values(m, quality, trl_above, z_v, origin),
+        anchor=anchor, fit=fit,
+        # the buyer's size factor is the rule itself (checked against VA / its regional mean in test_market)
+        value=_plain_contract_values(m, quality, trl_above, z_v, origin) * firm.buyer_scale(m)[f],
     )  # fmt: skip
 
 
