@@ -252,7 +252,7 @@ BEHAVIOUR_LIST: list[Param] = [
            " 0.671 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1 (assumption: "
                    "Cohen & Levinthal 1990, absorptive capacity raises the"
             " demand for external knowledge; unit elasticity)")
-       + "; searched within [0, 3] (the previous fit ended at its upper bound 3)", group="transfer"),
+       + "; searched within [0, 3] (the fit E5-msm-20261201-542721ff ended at its upper bound 3)", group="transfer"),
     _P("contract_size_market_share", "Share of the technology market's deepening that comes as larger contracts",
        "-", 0.82, (0, 1), "uncertainty",
        "derived: China 2014-2020, mean contract value 0.0289 -> 0.0514 亿元 (+10.1%/yr; MOST technology-market"
@@ -293,9 +293,9 @@ BEHAVIOUR_LIST: list[Param] = [
            " regional demand convergence of issue 10); "
            "2 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue 10);"
            " 1.377 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -1 (assumption); "
-                   "weakly identified: near saturation, firms sign most offers they examine, so"
-            " the offers examined, not the propensity, bind (docs/validation.md §7)")
-       + "; searched within [-4, 2] (the previous fit ended at its upper bound 2)",
+                   "weakly identified; at the upper bound 2 of the fit E5-msm-20261201-542721ff firms signed"
+            " most offers they examined, before contracts were sized by their buyer")
+       + "; searched within [-4, 2]",
        group="transfer"),
     _P("adopt_quality", "Adoption logit weight of ln(quality)", "logit", 1.0, (0, 4), "uncertainty", A,
        group="transfer"),
