@@ -85,7 +85,8 @@ def adopt(m: JJJModel) -> None:
     pool = on_offer(m)
     if firms.size:
         k = p.search_candidates
-        own, cand, per_slot = _market(m, rng, firms, pool)
+        va = value_added(m)  # unchanged by the market until the TFP gain below
+        own, cand, per_slot = _market(m, rng, firms, pool, va)
         backed, funds = _fund_deals(m, rng, firms, cand, per_slot)
         deals = _Deals.concat([own, cand.take(backed)])
         backer = np.r_[np.full(own.idx.size, -1, dtype=np.int64), funds]
@@ -104,7 +105,7 @@ def adopt(m: JJJModel) -> None:
         m.ties.add(f[sold], res.origin[j[sold]], 1.0)  # every contract with a JJJ platform forms or renews a tie
         # technology bought raises TFP in proportion to its value relative to the firm's output (diminishing
         # in the dose: log1p), times quality, absorptive capacity and chain fit
-        dose = np.bincount(f, cost * quality * (1.0 + fit), minlength=len(fm)) / np.maximum(value_added(m), 1e-12)
+        dose = np.bincount(f, cost * quality * (1.0 + fit), minlength=len(fm)) / np.maximum(va, 1e-12)
         fm.productivity *= 1.0 + p.productivity_gain * fm.absorptive * np.log1p(dose)
         m.tally.adoptions += np.bincount(loc[new], minlength=4)  # results taken up for the first time
         m.tally.contracts += np.bincount(loc, minlength=4)
@@ -213,7 +214,7 @@ class _Deals:
 
 
 def _market(
-    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray
+    m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool: np.ndarray, va: np.ndarray
 ) -> tuple[_Deals, _Deals, dict[str, np.ndarray]]:
     """The offers each living firm examines this quarter, ``search_candidates`` per firm, and what becomes of them.
 
@@ -259,7 +260,7 @@ def _market(
         pick=m.ties.picker() if len(m.ties) else None,
     )
     tables = _logit_tables(m)
-    tables["buyer_scale"] = buyer_scale(m)
+    tables["buyer_scale"] = buyer_scale(m, va)
     own, cand = [], []
     spent = 0.0  # the running sum of spending over the offers (the affordability rule's cumulative sum)
     step = max(OFFER_BLOCK // k, 1)
@@ -276,14 +277,14 @@ def _market(
     return _Deals.concat(own), _Deals.concat(cand), per_slot
 
 
-def buyer_scale(m: JJJModel) -> np.ndarray:
+def buyer_scale(m: JJJModel, va: np.ndarray | None = None) -> np.ndarray:
     """The buyer's factor in a contract's value, by firm row: (VA / VA_r)^eta over its mean among the living firms
     of the buyer's region r, VA_r their mean value added, eta ``contract_buyer_elasticity`` (royalty pricing: a
     licence is paid as a share of the licensee's sales, so larger buyers sign larger contracts). Mean one over each
     region's firms, so the region's mean contract is the observed one (:meth:`JJJModel.contract_mean`); 0 for a
-    firm that is gone."""
+    firm that is gone. ``va``: the firms' value added (:func:`value_added`) if already computed."""
     fm, eta = m.firm, m.p.contract_buyer_elasticity
-    va, region = value_added(m), fm.region.astype(np.int64)
+    va, region = value_added(m) if va is None else va, fm.region.astype(np.int64)
     alive = fm.alive.astype(float)
     n = np.maximum(np.bincount(region, alive, minlength=4), 1.0)
     rel = va / np.maximum(np.bincount(region, va, minlength=4) / n, 1e-300)[region]
@@ -601,7 +602,7 @@ def technology_demand(m: JJJModel) -> np.ndarray:
     """Technology budget set aside per unit of value added, by firm row: theta_r(t) x M(t) x (AC / AC_0)^epsilon.
 
     theta_r(t) (:meth:`JJJModel.tech_intensity`) is the start year's absorbed contract turnover over the region's
-    firm value added, its log gap to Beijing's closing at ``demand_convergence`` a year; r the firm's own
+    firm value added, its log gap to Beijing's closing at ``demand_convergence`` (per region) a year; r the firm's own
     region (a subsidiary's too: theta_r is measured over all of r's entities, branches included; a branch buys
     more through its group's absorptive capacity) or, for a relocated firm, its former home; M(t) the
     technology-market index (:meth:`JJJModel.market_index`); AC the firm's absorptive capacity, AC_0 = 1/2 its
