@@ -30,8 +30,10 @@ test-all: setup  ## every test, slow ones included
 lint: setup  ## ruff
 	@$(BIN)/ruff check .
 
-bench: setup  ## speed benchmarks: one run vs Mesa's Boltzmann example; sweeps; the report (build, size, browser)
+bench: setup  ## speed benchmarks: one run vs Mesa's examples; numpy floor; scaling to 50; sweeps; the report
 	@$(BIN)/python bench/bench.py
+	@$(BIN)/python bench/kernel.py
+	@$(BIN)/python bench/bench_scaling.py
 	@$(BIN)/python bench/bench_sweep.py
 	@$(BIN)/python bench/bench_report.py
 

@@ -137,9 +137,7 @@ def run(
     ) as bar:
         task = bar.add_task("run", total=n)
         try:
-            result = run_model(
-                params, seed=seed, progress=lambda k, _n: bar.update(task, completed=k), budget=budget
-            )
+            result = run_model(params, seed=seed, progress=lambda k, _n: bar.update(task, completed=k), budget=budget)
         except ConfigError as e:  # a budget cap reached
             raise _fail(str(e)) from None
     result.scenario = scen.name

@@ -43,8 +43,10 @@ class Budget:
     memory_mb: int = DEFAULT_MEMORY_MB
 
     def __post_init__(self) -> None:
-        for key, value, hi in (("agent_steps", self.agent_steps, MAX_AGENT_STEPS), ("memory_mb", self.memory_mb,
-                                                                                       MAX_MEMORY_MB)):
+        for key, value, hi in (
+            ("agent_steps", self.agent_steps, MAX_AGENT_STEPS),
+            ("memory_mb", self.memory_mb, MAX_MEMORY_MB),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= hi:
                 raise ConfigError("run budget", key, f"a whole number in [1, {hi:,}]", value)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
+from mesa.agent import AgentSet
 
 from . import achievements, setup, timeline
 from .agents import firm, fund, platform, talent
@@ -251,9 +252,7 @@ class JJJModel(mesa.Model):
         relative to a reference that starts at the start-year Jing-Jin-Ji stock and follows its trend."""
         return self.spill_w @ self.knowledge / self.knowledge_ref
 
-    def contract_mean(
-        self, quality: np.ndarray, trl_above: np.ndarray, seller: np.ndarray | int
-    ) -> np.ndarray:
+    def contract_mean(self, quality: np.ndarray, trl_above: np.ndarray, seller: np.ndarray | int) -> np.ndarray:
         """Mean value of one contract (100m CNY per deal at this scale) on results of ``quality``, ``trl_above``
         steps above market-ready, sold from region ``seller``: unit x M(t)^s x the seller region's size factor
         (:meth:`seller_size`) x quality x (1 + 0.25 x trl_above), s = ``contract_size_market_share``."""
@@ -393,18 +392,68 @@ class JJJModel(mesa.Model):
         return np.where(n > 0, s / np.maximum(n, 1), self.ref_productivity)
 
     # ---- Mesa agent bookkeeping ------------------------------------------------------------------
+    # Agents are created on demand: a row of an agent table is an agent while it is alive, and the Mesa ``Agent``
+    # object fronting it is made (or removed) only when someone looks at the model's agents (``agents``,
+    # ``agents_by_type``, ``agent_types``, :meth:`agent_of`). ``step()`` does no per-row Python work.
+    AGENT_TYPES: dict[str, type[RowAgent]] = {
+        "platform": platform.Platform,
+        "talent": talent.Talent,
+        "firm": firm.Firm,
+        "fund": fund.Fund,
+    }
+    """The agent tables and the Mesa agent type fronting their rows, in the order their agents are made."""
+
     def add_agents(self, cls: type[RowAgent], rows: np.ndarray) -> None:
-        """Create the Mesa agents that front new rows of ``cls.TABLE``."""
-        reg = self._agents[cls.TABLE]
-        for row in rows.tolist():
-            reg[row] = cls(self, row)
+        """Note that rows of ``cls.TABLE`` entered the model (their agents are made on demand)."""
+        self._agents_stale = True
 
     def remove_agents(self, table: str, rows: np.ndarray) -> None:
-        """Remove the Mesa agents of rows that left the model (their rows stay, marked not alive)."""
-        reg = self._agents[table]
-        for row in rows.tolist():
-            reg.pop(row).remove()
+        """Note that rows of ``table`` left the model (their rows stay, marked not alive; agents go on demand)."""
+        self._agents_stale = True
+
+    def sync_agents(self) -> None:
+        """Make the Mesa agents match the living rows: an agent for every living row that has none (in row order),
+        removed for every row no longer alive. Only the rows that changed since the last call are visited."""
+        if not getattr(self, "_agents_stale", False):
+            return
+        self._agents_stale = False
+        for name, cls in self.AGENT_TYPES.items():
+            reg, alive = self._agents[name], getattr(self, name).alive
+            has = np.zeros(alive.size, dtype=bool)
+            known = np.fromiter(reg.keys(), dtype=np.int64, count=len(reg))
+            has[known] = True
+            for row in np.flatnonzero(has & ~alive).tolist():
+                reg.pop(row).remove()
+            for row in np.flatnonzero(alive & ~has).tolist():
+                reg[row] = cls(self, row)
+
+    @property
+    def agents(self) -> AgentSet:  # type: ignore[override]
+        """All living agents (Mesa's AgentSet; the agents are made on demand, see :meth:`sync_agents`)."""
+        self.sync_agents()
+        return self._all_agents
+
+    @agents.setter
+    def agents(self, value: object) -> None:
+        mesa.Model.agents.fset(self, value)  # Mesa's own refusal
+
+    @property
+    def agents_by_type(self) -> dict[type, AgentSet]:  # type: ignore[override]
+        """Living agents by type (Mesa's AgentSets, made on demand)."""
+        self.sync_agents()
+        return self._agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:  # type: ignore[override]
+        """The agent types with agents in the model."""
+        self.sync_agents()
+        return list(self._agents_by_type)
+
+    def agent_count(self) -> int:
+        """Living agents, counted on the tables (no agent objects made): ``len(model.agents)``."""
+        return sum(int(getattr(self, name).alive.sum()) for name in self.AGENT_TYPES)
 
     def agent_of(self, table: str, row: int) -> RowAgent:
-        """The Mesa agent fronting a row of a table."""
+        """The Mesa agent fronting a living row of a table."""
+        self.sync_agents()
         return self._agents[table][row]

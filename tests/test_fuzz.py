@@ -157,16 +157,26 @@ def test_scenario_files(runner: CliRunner, tmp_path: Path, text: str, steps: int
 
 SET_ITEMS = st.one_of(
     st.sampled_from(NAMES).flatmap(lambda n: _in_bounds(n).map(lambda v: f"{n}={tomli_w.dumps({'v': v})[4:].strip()}")),
-    st.builds(lambda n, v: f"{n}={v}", st.sampled_from([*NAMES, "talent_incentive.Hebei", "x.y", ""]),
-              st.one_of(st.text(max_size=20), st.integers().map(str), st.floats().map(repr),
-                        st.just("[" * 500 + "]" * 500), st.just("{Hebei=2, Mars=3}"), st.just("1" + "0" * 5000))),
+    st.builds(
+        lambda n, v: f"{n}={v}",
+        st.sampled_from([*NAMES, "talent_incentive.Hebei", "x.y", ""]),
+        st.one_of(
+            st.text(max_size=20),
+            st.integers().map(str),
+            st.floats().map(repr),
+            st.just("[" * 500 + "]" * 500),
+            st.just("{Hebei=2, Mars=3}"),
+            st.just("1" + "0" * 5000),
+        ),
+    ),
     st.text(max_size=40),
 )
 
 
 @FUZZ
-@given(items=st.lists(SET_ITEMS, min_size=1, max_size=3), seed=st.one_of(st.integers(0, 5), st.integers(-(2**70),
-                                                                                                      2**70)))
+@given(
+    items=st.lists(SET_ITEMS, min_size=1, max_size=3), seed=st.one_of(st.integers(0, 5), st.integers(-(2**70), 2**70))
+)
 def test_set_values(runner: CliRunner, tmp_path: Path, items: list[str], seed: int) -> None:
     args = ["run", "baseline", "--steps", "1", "-q", "--seed", str(seed), "--out", str(tmp_path / "o"), *BUDGET]
     for item in items:
@@ -196,8 +206,15 @@ def experiment_files(draw: st.DrawFn) -> str:
         data["overrides"] = draw(param_tables())
     kind = draw(st.sampled_from([*DESIGNS, "nosuch"]))
     design: dict[str, Any] = {"kind": kind}
-    levers = draw(st.lists(st.sampled_from(["fund_size", "autonomy", "talent_incentive.Hebei", "nosuch", "steps",
-                                            "evaluation_regime"]), max_size=3, unique=True))
+    levers = draw(
+        st.lists(
+            st.sampled_from(
+                ["fund_size", "autonomy", "talent_incentive.Hebei", "nosuch", "steps", "evaluation_regime"]
+            ),
+            max_size=3,
+            unique=True,
+        )
+    )
     if kind == "scenarios":
         names = st.sampled_from(["baseline", "autonomy", "culture", "nosuch", "/dev/zero"])
         design["scenarios"] = draw(st.lists(names, max_size=3))

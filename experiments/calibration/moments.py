@@ -66,8 +66,9 @@ COUNTERPARTS: dict[str, Counterpart] = {
         "flow", "contract value sold by Beijing platforms to buyers outside Beijing (model only), 亿元", ("Beijing",)
     ),
     "patents_granted_invention": Counterpart(
-        "flow", "new (non-duplicated) result records x result_unit / scale x the propensity to patent (1 in 2014,"
-        " growing at patent_propensity_growth)"
+        "flow",
+        "new (non-duplicated) result records x result_unit / scale x the propensity to patent (1 in 2014,"
+        " growing at patent_propensity_growth)",
     ),
     "gdp_implied_by_rd_bulletin": Counterpart(
         "flow", f"firm value added / {FIRM_VA_SHARE} (the set-up's HTE share of GDP), 亿元"

@@ -76,10 +76,16 @@ def report(sim: Simulated, obs: Observations) -> str:
     def row(label: str, o: float, s: float) -> None:
         lines.append(f"{label} | {o:,.1f} | {s:,.1f} | {100 * (s / o - 1):+.0f} %")
 
-    row("Beijing -> Tianjin+Hebei 2017", obs.value("bj_to_tj_hb_tech_contract_value", BJ_TJHB, 2017),
-        sim.value("bj_to_tj_hb_tech_contract_value", BJ_TJHB, 2017))
-    row("Beijing -> Tianjin+Hebei 2014-2020", obs.value("bj_to_tj_hb_tech_contract_value_cumulative", BJ_TJHB,
-        "2014-2020"), sim.value("bj_to_tj_hb_tech_contract_value_cumulative", BJ_TJHB, "2014-2020"))
+    row(
+        "Beijing -> Tianjin+Hebei 2017",
+        obs.value("bj_to_tj_hb_tech_contract_value", BJ_TJHB, 2017),
+        sim.value("bj_to_tj_hb_tech_contract_value", BJ_TJHB, 2017),
+    )
+    row(
+        "Beijing -> Tianjin+Hebei 2014-2020",
+        obs.value("bj_to_tj_hb_tech_contract_value_cumulative", BJ_TJHB, "2014-2020"),
+        sim.value("bj_to_tj_hb_tech_contract_value_cumulative", BJ_TJHB, "2014-2020"),
+    )
     for ind, what in (("tech_contract_turnover_output", "by seller"), ("tech_contract_turnover_absorbed", "by buyer")):
         for r in JJJ:
             row(f"{r} turnover {what} 2020", obs.value(ind, r, 2020), sim.value(ind, r, 2020))

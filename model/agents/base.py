@@ -2,7 +2,9 @@
 
 The state of every agent lives in a :class:`~jjjsim.model.table.Table` (one numpy column per
 variable) so that the rules run as vector operations; each Mesa ``Agent`` reads and writes its own row
-through properties. AgentSet selection, grouping and ``get`` work as usual::
+through properties. The ``Agent`` objects are made on demand, when the model's agents are looked at
+(:meth:`JJJModel.sync_agents`), so that a step does no per-row Python work. AgentSet selection, grouping and
+``get`` work as usual::
 
     model.agents_by_type[Talent].select(lambda t: t.region_name == "Hebei").agg("skill", np.mean)
 """

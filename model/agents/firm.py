@@ -51,8 +51,9 @@ class Firm(RowAgent):
     tech_budget = column("tech_budget", "Money set aside for technology purchases, 100m CNY.")
     parent = column("parent", "Row of the parent firm of a subsidiary (a branch in another region), or -1.")
     group_region = column(
-        "group_region", "Region of the group the firm keeps a channel to (a subsidiary's parent, a relocated firm's"
-        " former home), or -1."
+        "group_region",
+        "Region of the group the firm keeps a channel to (a subsidiary's parent, a relocated firm's"
+        " former home), or -1.",
     )
     staffing = column("staffing", "R&D staff skill per unit of size relative to the region's start-year norm.")
 

@@ -38,8 +38,15 @@ def _files(tmp: Path) -> dict[str, tuple[str, str]]:
 
 @pytest.mark.parametrize(
     "case",
-    ["nested 2,000 deep", "a 400-digit integer", "an empty scenario", "over 1 MiB", "/dev/zero",
-     "a FIFO (would block)", "a folder"],
+    [
+        "nested 2,000 deep",
+        "a 400-digit integer",
+        "an empty scenario",
+        "over 1 MiB",
+        "/dev/zero",
+        "a FIFO (would block)",
+        "a folder",
+    ],
 )
 def test_bad_scenario_files_give_one_line(tmp_path: Path, case: str) -> None:
     arg, text = _files(tmp_path)[case]

@@ -84,6 +84,30 @@ def test_retired_talents_leave_the_agentset(make_model):
     assert all(by_row[r] in talents for r in by_row if m.talent.alive[r])
 
 
+def test_agents_are_made_on_demand_and_kept(make_model):
+    """A step makes no Agent objects; looking at the agents makes one per living row, keeps those already made (a
+    reference stays the same object while its row lives) and drops those whose rows left."""
+    m = make_model(7)
+    m.step()
+    m.step()
+    assert len(m._all_agents) == 0, "step() made agent objects"
+    assert len(m.agents) == m.agent_count() == sum(int(getattr(m, t).alive.sum()) for t in AGENT_TABLES.values())
+    before = {(type(a), a.row): a for a in m.agents}
+    m.step()
+    assert len(m._all_agents) == len(before), "step() changed the agent objects"
+    now = {(type(a), a.row): a for a in m.agents}
+    assert len(now) == m.agent_count()
+    kept = before.keys() & now.keys()
+    assert kept and all(before[k] is now[k] for k in kept)
+    for cls, table in AGENT_TABLES.items():
+        rows = sorted(row for c, row in now if c is cls)
+        assert rows == np.flatnonzero(getattr(m, table).alive).tolist()
+    gone = [a for k, a in before.items() if k not in now]
+    assert gone and all(a not in m.agents for a in gone)
+    firm_row = next(row for c, row in now if c is Firm)
+    assert m.agent_of("firm", firm_row) is now[(Firm, firm_row)]
+
+
 def test_no_firm_enters_a_region_at_its_carrying_capacity(make_model):
     """Market entry and spin-offs stop where a region's own firms reach its capacity K_r (firm.capacity), and
     resume below it (ODD §7.5), whatever the entry and spin-off rates and the climate."""

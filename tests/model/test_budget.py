@@ -106,9 +106,23 @@ def test_the_runaway_corner_ends_in_seconds_with_one_line(hang_guard):
 
 def test_cli_run_past_the_budget_exits_2_with_one_line(tmp_path):
     proc = subprocess.run(
-        [JJJSIM, "run", "baseline", "--steps", "400", "--set", "scale=0.1", "--max-agent-steps", "3000000", "-q",
-         "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, timeout=120,
+        [
+            JJJSIM,
+            "run",
+            "baseline",
+            "--steps",
+            "400",
+            "--set",
+            "scale=0.1",
+            "--max-agent-steps",
+            "3000000",
+            "-q",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
@@ -119,8 +133,12 @@ def test_cli_run_past_the_budget_exits_2_with_one_line(tmp_path):
 @pytest.mark.slow
 def test_cli_run_400_quarters_at_the_defaults_stops_at_the_default_budget(tmp_path):
     t0 = time.perf_counter()
-    proc = subprocess.run([JJJSIM, "run", "baseline", "--steps", "400", "-q", "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [JJJSIM, "run", "baseline", "--steps", "400", "-q", "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 2 and "error: run budget" in proc.stderr, proc.stderr[-2000:]
     assert time.perf_counter() - t0 < 300
 

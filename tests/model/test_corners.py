@@ -189,8 +189,6 @@ def growth_factors(out: dict[str, Any], contract_floor: float) -> dict[str, floa
     return {q: growth(out[q], floors.get(q, 1.0)) for q in QUANTITIES}
 
 
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _worker_processes() -> Iterator[None]:
     """Shut the worker processes down when this module's tests are done."""

@@ -103,7 +103,7 @@ def test_a_subsidiary_absorbs_like_its_group_and_spends_at_its_regions_rate() ->
     np.testing.assert_allclose(d, m.tech_intensity()[fm.region[sub]] * m.market_index() * ac)
     alone = (1.0 - np.exp2(-fm.staffing[sub])) / 0.5
     theta = m.tech_intensity()[fm.region[sub]]
-    assert np.any(d > theta * m.market_index() * alone ** m.p.demand_absorptive_elasticity)
+    assert np.any(d > theta * m.market_index() * alone**m.p.demand_absorptive_elasticity)
 
 
 def test_search_is_local_with_the_stated_gravity_weights() -> None:
@@ -168,7 +168,7 @@ def test_demand_follows_absorptive_capacity() -> None:
     assert rho == pytest.approx(1.0)  # within a region, demand is monotone in absorptive capacity
     moved = (fm.group_region[live] >= 0) & (fm.parent[live] < 0)  # a relocated firm: its former home's theta
     home = np.where(moved, fm.group_region[live], fm.region[live])
-    bound = m.tech_intensity()[home] * m.market_index() * 2.0 ** m.p.demand_absorptive_elasticity  # AC < 1: < 2^e
+    bound = m.tech_intensity()[home] * m.market_index() * 2.0**m.p.demand_absorptive_elasticity  # AC < 1: < 2^e
     assert np.all(ac < 1.0) and np.all(d <= bound + 1e-12)
 
 
