@@ -117,7 +117,13 @@ class SerialExecutor(Executor):
 # ---- local worker processes die with their driver -----------------------------------------------------------
 
 
-WORKER_PRELOAD = ("jjjsim.experiments.sweep", "jjjsim.model", "pandas", "pyarrow.parquet")
+WORKER_PRELOAD = (
+    "jjjsim.experiments.sweep",
+    "jjjsim.model",
+    "jjjsim.model.agents.market_kernel",
+    "pandas",
+    "pyarrow.parquet",
+)
 """Modules the fork server imports once, so that a new local worker starts as a fork of an interpreter that has
 them (milliseconds) instead of importing the stack itself (seconds, under ``spawn``)."""
 

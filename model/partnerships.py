@@ -111,11 +111,18 @@ class Ties:
         (-1 for a firm with no ties)."""
         return self.picker()(firm, u)
 
-    def picker(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def picker_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What :meth:`picker` searches: the keys, the cumulative strengths over the table and, per firm f, the
+        first of its ties (firm f's ties are ``first[f]:first[f + 1]``)."""
+        key = self.key
+        return key, np.cumsum(self.strength), np.concatenate(([0], np.cumsum(np.bincount(key >> KEY_SHIFT))))
+
+    def picker(
+        self, tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """:meth:`pick_partner` for any number of batches of firms while the table stays as it is (the cumulative
-        strengths, over the whole table, are summed once)."""
-        key, cum = self.key, np.cumsum(self.strength)
-        first = np.concatenate(([0], np.cumsum(np.bincount(key >> KEY_SHIFT))))  # firm f's ties: first[f]:first[f + 1]
+        strengths, over the whole table, are summed once; ``tables``: :meth:`picker_tables` if already made)."""
+        key, cum, first = tables if tables is not None else self.picker_tables()
 
         def pick(firm: np.ndarray, u: np.ndarray) -> np.ndarray:
             out = np.full(firm.size, -1, dtype=np.int64)

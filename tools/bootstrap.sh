@@ -35,7 +35,7 @@ want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "Installing jjjsim and its dependencies into $VENV (log: $VENV/install.log)"
   if ! { "$VENV/bin/python" -m pip install --disable-pip-version-check --upgrade pip \
-         && "$VENV/bin/python" -m pip install --disable-pip-version-check -e ".[dev]"; } > "$VENV/install.log" 2>&1; then
+         && "$VENV/bin/python" -m pip install --disable-pip-version-check -e ".[dev,fast]"; } > "$VENV/install.log" 2>&1; then
     tail -n 15 "$VENV/install.log" >&2
     echo "error: installing jjjsim into $VENV failed (full log: $VENV/install.log)" >&2
     exit 1

@@ -11,6 +11,7 @@ from .. import rules
 from ..achievements import LICENSED, MARKET_READY
 from ..regions import DISTANCE_KM, OUTSIDE
 from . import fund as fund_rules
+from . import market_kernel
 from .base import RowAgent, column
 
 if TYPE_CHECKING:
@@ -62,6 +63,10 @@ class Firm(RowAgent):
         """Whether the firm has a branch in each region."""
         return self.table._cols["branches"][self.row].copy()
 
+
+_NO_KEYS = np.zeros(1, dtype=np.int64)
+_NO_FLOATS = np.zeros(1)
+"""Stand-ins for the tie tables when there are no ties (the kernels then never read them)."""
 
 OFFER_BLOCK = 16384
 """Offers decided together (:func:`_market`): about 128 kB per array of the block, so that the block's arrays stay
@@ -253,15 +258,18 @@ def _market(
     per_slot["floats"] = np.column_stack([per_slot[x] for x in ("quality", "head", "mean", "quality")])
     per_slot["ints"] = np.column_stack([per_slot[x] for x in ("field", "origin", "anchor", "platform")])
     count = np.bincount(res.origin[pool], minlength=len(m.platform))
+    ties = m.ties.picker_tables() if len(m.ties) else None
     partners = dict(
         local=local_search(m, pool),
         by_origin=np.argsort(res.origin[pool], kind="stable"),  # positions in pool, by platform
         count=count,
         first=np.cumsum(count) - count,
-        pick=m.ties.picker() if len(m.ties) else None,
+        pick=m.ties.picker(ties) if ties is not None else None,
+        ties=ties,
     )
     tables = _logit_tables(m)
     tables["buyer_scale"] = buyer_scale(m, va)
+    tables["ties"] = ties
     own, cand = [], []
     spent = 0.0  # the running sum of spending over the offers (the affordability rule's cumulative sum)
     step = max(OFFER_BLOCK // k, 1)
@@ -335,6 +343,14 @@ def _block_slots(
     results. A share ``partner_search_share`` of these is replaced by a result of a partner platform (drawn in
     proportion to tie strength), where the firm has a partner with results on offer."""
     p, k = m.p, u.shape[2]
+    if market_kernel.ENABLED:
+        loc, ties = partners["local"], partners["ties"]
+        key, cum, first = ties if ties is not None else (_NO_KEYS, _NO_FLOATS, _NO_KEYS)
+        return market_kernel.block_slots(
+            u, block, m.firm.region[block].astype(np.int64), size, p.outside_supply_share, p.partner_search_share,
+            loc["cum"], loc["count"], loc["first"], loc["by_region"], ties is not None, key, cum, first,
+            partners["count"], partners["first"], partners["by_origin"],
+        )  # fmt: skip
     slot = np.full(block.size * k, size, dtype=np.int64)
     if size == 0:
         return slot, np.zeros(0, dtype=np.int64)
@@ -409,31 +425,27 @@ def _block_decide(
     q_out -= sd * sd / 2
     np.exp(q_out, out=q_out)
     trl_out = (u[:, 3].ravel()[out] < 0.5).astype(float)
-    by_slot, ints = np.take(per_slot["floats"], slot, axis=0), np.take(per_slot["ints"], slot, axis=0)
-    quality, head, mean = by_slot[:, 0], by_slot[:, 1], by_slot[:, 2]
-    field, origin, anchor, platform = ints.T
-    quality[out] = q_out
     head_out = np.log(q_out)  # the first terms of rules.adoption_logit, in its order
     head_out *= w["quality"]
     head_out += w["intercept"]
     head_out += w["trl"] * trl_out
-    head[out] = head_out
-    mean[out] = _contract_mean(m, q_out, trl_out, OUTSIDE)
-    field[out] = sector[out]
-    loc = np.repeat(fm.region[block].astype(np.int64), k)
-    cross = (origin != loc) & (origin < OUTSIDE)
-    pair = origin * 4 + loc
-    sector_field = np.repeat(fm.field[block].astype(np.int64) * m.n_fields, k) + field
-    logit = head + np.repeat(w["absorptive"] * fm.absorptive[block], k)
-    novelty_fit = np.take(tables["novelty_fit"], sector_field, axis=0)
-    logit += novelty_fit[:, 0]
-    logit += novelty_fit[:, 1]
-    logit -= tables["distance"][pair]
-    logit -= tables["barrier"][(np.repeat(fm.group_region[block], k) == origin) * 16 + pair]
-    logit += tables["service"][cross * m.n_fields + field]
-    logit += np.where(anchor == loc, tables["anchored"][1], tables["anchored"][0])
-    logit += tables["backed"]
-    strength = m.ties.get(block[inside // k], platform[inside])
+    mean_out = _contract_mean(m, q_out, trl_out, OUTSIDE)
+    if market_kernel.ENABLED:
+        ties = tables["ties"]
+        key, strength_table, first = (
+            (m.ties.key, m.ties.strength, ties[2]) if ties is not None else (_NO_KEYS[:0], _NO_FLOATS[:0], _NO_KEYS)
+        )
+        quality, mean, field, origin, platform, cross, pair, sector_field, logit, strength = market_kernel.block_logit(
+            slot, per_slot["floats"], per_slot["ints"], out, q_out, head_out, mean_out, sector, k, block,
+            fm.region[block].astype(np.int64), fm.field[block].astype(np.int64) * m.n_fields,
+            w["absorptive"] * fm.absorptive[block], fm.group_region[block].astype(np.int64), tables["novelty_fit"],
+            tables["distance"], tables["barrier"], tables["service"], tables["anchored"], float(tables["backed"]),
+            m.n_fields, OUTSIDE, inside, key, strength_table, first,
+        )  # fmt: skip
+    else:
+        quality, mean, field, origin, platform, cross, pair, sector_field, logit, strength = _plain_logit(
+            m, block, slot, inside, sector, per_slot, tables, out, q_out, head_out, mean_out
+        )
     tied = np.flatnonzero(strength > 0)  # ln(1 + 0) = 0: only offers from a partner platform differ from tie0
     tied, strength = inside[tied], p.partner_trust * np.log1p(strength[tied])
     strength += logit[tied]
@@ -469,6 +481,42 @@ def _block_decide(
         for i, flag, ok in ((own, none, none), (cand, mandate, fresh))
     ]
     return spent, deals[0], deals[1]
+
+
+def _plain_logit(
+    m: JJJModel,
+    block: np.ndarray,
+    slot: np.ndarray,
+    inside: np.ndarray,
+    sector: np.ndarray,
+    per_slot: dict[str, np.ndarray],
+    tables: dict,
+    out: np.ndarray,
+    q_out: np.ndarray,
+    head_out: np.ndarray,
+    mean_out: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The numpy form of :func:`.market_kernel.block_logit` (see there)."""
+    fm, w, k = m.firm, m.adoption_weights, m.p.search_candidates
+    by_slot, ints = np.take(per_slot["floats"], slot, axis=0), np.take(per_slot["ints"], slot, axis=0)
+    quality, head, mean = by_slot[:, 0], by_slot[:, 1], by_slot[:, 2]
+    field, origin, anchor, platform = ints.T
+    quality[out], head[out], mean[out], field[out] = q_out, head_out, mean_out, sector[out]
+    loc = np.repeat(fm.region[block].astype(np.int64), k)
+    cross = (origin != loc) & (origin < OUTSIDE)
+    pair = origin * 4 + loc
+    sector_field = np.repeat(fm.field[block].astype(np.int64) * m.n_fields, k) + field
+    logit = head + np.repeat(w["absorptive"] * fm.absorptive[block], k)
+    novelty_fit = np.take(tables["novelty_fit"], sector_field, axis=0)
+    logit += novelty_fit[:, 0]
+    logit += novelty_fit[:, 1]
+    logit -= tables["distance"][pair]
+    logit -= tables["barrier"][(np.repeat(fm.group_region[block], k) == origin) * 16 + pair]
+    logit += tables["service"][cross * m.n_fields + field]
+    logit += np.where(anchor == loc, tables["anchored"][1], tables["anchored"][0])
+    logit += tables["backed"]
+    strength = m.ties.get(block[inside // k], platform[inside])
+    return quality, mean, field, origin, platform, cross, pair, sector_field, logit, strength
 
 
 def _within_budget(

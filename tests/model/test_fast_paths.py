@@ -1,10 +1,10 @@
 """The fast paths of the model equal the plain form of their rules to the bit.
 
-The transfer market (``firm.adopt``), the partnership table (``Ties``), ``rules.poisson`` and the affordability
-rule are written for speed (blocks of offers, per-result and per-pair tables, compressed sums). Each test here runs
-the fast code and a plain, obviously-correct form of the same rule (the code as it was before the speed-up) on the
-same inputs and asserts exactly equal results: same draws in the same order, same floating-point sums. When a rule
-changes on purpose, change its plain form here too.
+The transfer market (``firm.adopt``, with or without its compiled loops in ``market_kernel``), the partnership
+table (``Ties``), ``rules.poisson`` and the affordability rule are written for speed (blocks of offers, per-result
+and per-pair tables, compressed sums). Each test here runs the fast code and a plain, obviously-correct form of the
+same rule (the code as it was before the speed-up) on the same inputs and asserts exactly equal results: same draws
+in the same order, same floating-point sums. When a rule changes on purpose, change its plain form here too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from jjjsim.model import JJJModel, defaults, rules
 from jjjsim.model.achievements import LICENSED, MARKET_READY
-from jjjsim.model.agents import firm
+from jjjsim.model.agents import firm, market_kernel
 from jjjsim.model.agents import fund as fund_rules
 from jjjsim.model.partnerships import KEY_BASE, TIE_FLOOR, Ties
 from jjjsim.model.regions import DISTANCE_KM, OUTSIDE
@@ -395,12 +395,25 @@ CASES = [
 ]
 
 
+KERNEL = [
+    pytest.param(False, id="numpy"),
+    pytest.param(
+        True,
+        id="compiled",
+        marks=pytest.mark.skipif(market_kernel.numba is None, reason="numba is not installed (the 'fast' extra)"),
+    ),
+]
+
+
+@pytest.mark.parametrize("kernel", KERNEL)
 @pytest.mark.parametrize(("seed", "overrides"), CASES)
-def test_transfer_market_equals_its_plain_form(seed: int, overrides: dict[str, Any], monkeypatch) -> None:
-    """Every table after 10 quarters of a small model: the fast market, Ties and Poisson draws against the plain
-    ones, from the same seed. ``OFFER_BLOCK`` is made small so that the markets run in many blocks."""
+def test_transfer_market_equals_its_plain_form(seed: int, overrides: dict[str, Any], kernel: bool, monkeypatch) -> None:
+    """Every table after 10 quarters of a small model: the fast market (its numpy form, or with its compiled
+    loops), Ties and Poisson draws against the plain ones, from the same seed. ``OFFER_BLOCK`` is made small so
+    that the markets run in many blocks."""
     p = defaults().replace({"scale": 0.08, "steps": 10, **overrides}, where="tests")
     monkeypatch.setattr(firm, "OFFER_BLOCK", 1000)
+    monkeypatch.setattr(market_kernel, "ENABLED", kernel)
     fast = JJJModel(p, rng=np.random.SeedSequence(seed))
     for _ in range(10):
         fast.step()
@@ -416,3 +429,17 @@ def test_transfer_market_equals_its_plain_form(seed: int, overrides: dict[str, A
     differ = [k for k in a if not _same(a[k], b[k])]
     assert not differ, f"tables that differ: {differ}"
     assert len(fast.ties) > 0 and fast.flows.contract_count.sum() > 0
+
+
+@pytest.mark.skipif(market_kernel.numba is None, reason="numba is not installed (the 'fast' extra)")
+@pytest.mark.parametrize(("scenario", "seed"), [("baseline", 0), ("all-measures", 5)])
+def test_compiled_market_gives_the_numpy_run_to_the_bit(scenario: str, seed: int, monkeypatch) -> None:
+    """A whole run at the default block size, its partnerships grown over 16 quarters: same digest with and without
+    the compiled loops."""
+    from jjjsim.model import run
+
+    digests = []
+    for kernel in (True, False):
+        monkeypatch.setattr(market_kernel, "ENABLED", kernel)
+        digests.append(run(scenario, seed=seed, steps=16, overrides={"scale": 0.4}).digest())
+    assert digests[0] == digests[1]
