@@ -443,3 +443,23 @@ def test_compiled_market_gives_the_numpy_run_to_the_bit(scenario: str, seed: int
         monkeypatch.setattr(market_kernel, "ENABLED", kernel)
         digests.append(run(scenario, seed=seed, steps=16, overrides={"scale": 0.4}).digest())
     assert digests[0] == digests[1]
+
+
+@pytest.mark.parametrize("spare_half", [False, True])
+def test_row_uniforms_equal_one_call_and_leave_the_generator_as_it(spare_half: bool) -> None:
+    """The market's uniforms made block by block are ``rng.random((n, width))``'s rows, and the generator draws on
+    exactly as after that one call (normals and small integers, whose spare 32-bit half is kept)."""
+    n, width = 1000, 48
+    one, blocks = np.random.default_rng(11), np.random.default_rng(11)
+    if spare_half:  # an odd number of small integers leaves half of a 64-bit output for the next integer draw
+        one.integers(0, 8, 3)
+        blocks.integers(0, 8, 3)
+    whole = one.random((n, width))
+    made = firm._RowUniforms(blocks, n, width)
+    rng = np.random.default_rng(3)
+    rows = np.sort(rng.choice(n, 300, replace=False))
+    for part in (rows[:1], rows[1:100], rows[100:], np.arange(200, 260), rows[:0]):
+        assert _same(made.rows(part), whole[part])
+    assert _same(blocks.standard_normal(17), one.standard_normal(17))
+    assert _same(blocks.integers(0, 8, 5), one.integers(0, 8, 5))
+    assert _same(blocks.random(4), one.random(4))
