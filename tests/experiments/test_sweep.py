@@ -325,3 +325,17 @@ def test_unreachable_dask_scheduler_is_a_clear_error(tiny: Path, tmp_path: Path)
     )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("error:") and "--dask" in proc.stderr
+
+
+def test_local_workers_fork_from_a_preloaded_server() -> None:
+    """Local workers start as forks of a fork server that has imported the stack (POSIX); every module it preloads
+    exists (the fork server skips a module it cannot import without a word, and workers would then import it)."""
+    import importlib
+    import multiprocessing
+
+    from jjjsim.experiments.sweep import WORKER_PRELOAD, worker_context
+
+    for name in WORKER_PRELOAD:
+        importlib.import_module(name)
+    expected = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    assert worker_context().get_start_method() == expected
