@@ -2,7 +2,7 @@
 ``run()``, and the driver's memory over a 2,000-run sweep.
 
 Usage: ``python bench/bench_sweep.py [--seeds 7] [--scale 0.2] [--steps 40] [--memory-runs 2000] [--write-readme]``
-(defaults: the main job's run size, 105 runs: 15 scenarios x 7 seeds).
+(defaults: the main job's run size, 7 seeds of each of its scenarios: about 100 runs).
 
 Local workers start as forks of a fork server that has imported the stack once (``sweep.worker_context``), so the
 speed-up with 2 workers is not eaten by each worker importing numpy, pandas, pyarrow and Mesa.
@@ -21,7 +21,7 @@ from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
-import jjjsim.experiments.sweep as sweep_module
+import jjjsim.model.runner as runner_module
 from jjjsim.experiments.definition import builtin_dir, load_experiment
 from jjjsim.experiments.sweep import sweep
 from jjjsim.model.runner import run
@@ -48,7 +48,8 @@ def rss_mb() -> float:
 
 @contextmanager
 def timing_run() -> Iterator[list[float]]:
-    """Time every ``run()`` call the sweep module makes in this process; yields the list of durations."""
+    """Time every ``run()`` call the sweep makes in this process (it imports ``jjjsim.model.runner.run`` when a run
+    starts, so the runner module's attribute is what is replaced); yields the list of durations."""
     spent: list[float] = []
 
     def timed(*args: Any, **kwargs: Any) -> Any:
@@ -58,11 +59,11 @@ def timing_run() -> Iterator[list[float]]:
         finally:
             spent.append(time.perf_counter() - t0)
 
-    sweep_module.run = timed
+    runner_module.run = timed
     try:
         yield spent
     finally:
-        sweep_module.run = run
+        runner_module.run = run
 
 
 def reduced_brief_measures(folder: Path, seeds: int, scale: float, steps: int) -> Path:
@@ -102,7 +103,7 @@ def report(args: argparse.Namespace) -> None:
         exp = load_experiment(reduced_brief_measures(tmp_path, args.seeds, args.scale, args.steps))
         n = len(exp.runs)
         print(
-            f"brief-measures reduced: {n} runs (15 scenarios x {args.seeds} seeds, scale {args.scale}, "
+            f"brief-measures reduced: {n} runs ({n // args.seeds} scenarios x {args.seeds} seeds, scale {args.scale}, "
             f"{args.steps} quarters)"
         )
         loops, serial, inside = [], [], []

@@ -15,6 +15,7 @@ are kept, and ``--resume`` continues.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -133,7 +134,8 @@ def worker_context() -> multiprocessing.context.BaseContext:
     spawned (Windows). Both start from a clean interpreter, not from a copy of the driver."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(list(WORKER_PRELOAD))
+        extra = ["numba"] if importlib.util.find_spec("numba") is not None else []  # the market kernels' compiler
+        ctx.set_forkserver_preload([*WORKER_PRELOAD, *extra])
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -58,3 +58,10 @@ def test_write_block_replaces_only_its_block(tmp_path: Path) -> None:
     assert "old" not in text and "keep" in text and text.startswith("intro\n") and "middle" in text
     with pytest.raises(SystemExit, match="no block <!-- c:start -->"):
         write_block("c", "x", readme)
+
+
+def test_sweep_benchmark_times_the_runs_inside_the_sweep() -> None:
+    out = _run("bench_sweep.py", "--seeds", "1", "--scale", "0.02", "--steps", "2", "--memory-runs", "30")
+    assert "scenarios x 1 seeds, scale 0.02" in out
+    assert "time outside run() in that serial sweep" in out and "speed-up with 2 workers" in out
+    assert "driver memory over a" in out

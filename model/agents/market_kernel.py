@@ -11,25 +11,39 @@ Transcendental functions (exp, log, log1p) stay in numpy in both forms.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-try:  # an optional accelerator: the numpy form gives the same numbers
-    import numba
-except ImportError:  # pragma: no cover - exercised where numba is absent
-    numba = None
-
-ENABLED = numba is not None and os.environ.get("JJJSIM_NUMBA", "1") != "0"
-"""Whether :mod:`.firm` uses these kernels (numba importable, not switched off by ``JJJSIM_NUMBA=0``)."""
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+"""Whether numba is installed (found without importing it: numba and LLVM cost ~100 MB, paid only on first use)."""
+ENABLED = HAVE_NUMBA and os.environ.get("JJJSIM_NUMBA", "1") != "0"
+"""Whether :mod:`.firm` uses these kernels (numba installed, not switched off by ``JJJSIM_NUMBA=0``)."""
 
 KEY_MASK = (1 << 32) - 1
+_compiled: dict[str, Callable[..., Any]] = {}
 
 
 def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn) if numba is not None else fn
+    """``fn`` compiled by numba on its first call (numba imported then), the plain function where numba is absent."""
+
+    def call(*args: Any) -> Any:
+        kernel = _compiled.get(fn.__name__)
+        if kernel is None:
+            if not HAVE_NUMBA:
+                kernel = fn
+            else:
+                import numba
+
+                kernel = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+            _compiled[fn.__name__] = kernel
+        return kernel(*args)
+
+    call.__doc__, call.__name__, call.__wrapped__ = fn.__doc__, fn.__name__, fn  # type: ignore[attr-defined]
+    return call
 
 
 @_jit

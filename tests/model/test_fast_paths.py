@@ -400,7 +400,7 @@ KERNEL = [
     pytest.param(
         True,
         id="compiled",
-        marks=pytest.mark.skipif(market_kernel.numba is None, reason="numba is not installed (the 'fast' extra)"),
+        marks=pytest.mark.skipif(not market_kernel.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)"),
     ),
 ]
 
@@ -431,7 +431,7 @@ def test_transfer_market_equals_its_plain_form(seed: int, overrides: dict[str, A
     assert len(fast.ties) > 0 and fast.flows.contract_count.sum() > 0
 
 
-@pytest.mark.skipif(market_kernel.numba is None, reason="numba is not installed (the 'fast' extra)")
+@pytest.mark.skipif(not market_kernel.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
 @pytest.mark.parametrize(("scenario", "seed"), [("baseline", 0), ("all-measures", 5)])
 def test_compiled_market_gives_the_numpy_run_to_the_bit(scenario: str, seed: int, monkeypatch) -> None:
     """A whole run at the default block size, its partnerships grown over 16 quarters: same digest with and without
