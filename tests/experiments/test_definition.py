@@ -404,7 +404,7 @@ BAD = {
     "series not a bool": ("[outputs]\nseries = 1\n", SEEDS + "[design]\n" + SC, "outputs.series", ""),
     "summary off": ("[outputs]\nsummary = false\n", SEEDS + "[design]\n" + SC, "outputs.summary", ""),
     "unknown override": ("[overrides]\nscael = 0.2\n", SEEDS + "[design]\n" + SC, "overrides.scael", "scale"),
-    "override out of bounds": ("[overrides]\nscale = 9\n", SEEDS + "[design]\n" + SC, "overrides.scale", ""),
+    "override out of bounds": ("[overrides]\nscale = 90\n", SEEDS + "[design]\n" + SC, "overrides.scale", ""),
     "steps in overrides": ("[overrides]\nsteps = 8\n", SEEDS + "[design]\n" + SC, "overrides.steps", ""),
     "override of a design lever": (
         '[overrides]\n"talent_incentive.Hebei" = 3\n',
