@@ -15,7 +15,6 @@ that it reflects one run. ``--write-readme`` also puts the output into ``bench/R
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -25,7 +24,6 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from contextlib import redirect_stdout
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ from jjjsim.model import JJJModel, Params, run
 from jjjsim.model.scenario import load_scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from readme import write_block  # noqa: E402  (bench/readme.py)
+from readme import report_to  # noqa: E402  (bench/readme.py)
 
 TARGET_AGENTS = 10_000
 TARGET_SECONDS = 3.0
@@ -298,15 +296,7 @@ def main() -> None:
             )
         )
         return
-    if not args.write_readme:
-        report(args)
-        return
-    buffer = io.StringIO()
-    with redirect_stdout(buffer):
-        report(args)
-    print(buffer.getvalue(), end="")
-    write_block("bench", buffer.getvalue())
-    print(f"\nwritten into {Path(__file__).resolve().parent / 'README.md'}")
+    report_to("bench", lambda: report(args), args.write_readme)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,10 @@ at least a million agents in under 60 s CPU and 1 GB.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import subprocess
 import sys
 import time
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +26,7 @@ from jjjsim.model.budget import Budget
 from jjjsim.model.scenario import load_scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from readme import write_block  # noqa: E402  (bench/readme.py)
+from readme import report_to  # noqa: E402  (bench/readme.py)
 
 SCALES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 50.0)
 FLAT = 1.5
@@ -138,14 +136,7 @@ def main() -> None:
     bad = [s for s in args.scales if not 0.01 <= s <= 50]
     if bad or args.steps < 1:
         ap.error(f"--scales must lie in 0.01-50 and --steps be at least 1; got {bad or args.steps}")
-    if not args.write_readme:
-        report(sorted(args.scales), args.steps)
-        return
-    buffer = io.StringIO()
-    with redirect_stdout(buffer):
-        report(sorted(args.scales), args.steps)
-    print(buffer.getvalue(), end="")
-    write_block("scaling", buffer.getvalue())
+    report_to("scaling", lambda: report(sorted(args.scales), args.steps), args.write_readme)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ speed-up with 2 workers is not eaten by each worker importing numpy, pandas, pya
 from __future__ import annotations
 
 import argparse
-import io
 import re
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from jjjsim.experiments.sweep import sweep
 from jjjsim.model.runner import run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from readme import write_block  # noqa: E402  (bench/readme.py)
+from readme import report_to  # noqa: E402  (bench/readme.py)
 
 TARGET_OVERHEAD = 0.05
 TARGET_SPEEDUP = 1.7
@@ -86,14 +85,7 @@ def main() -> None:
     ap.add_argument("--memory-runs", type=int, default=2000)
     ap.add_argument("--write-readme", action="store_true", help="also write the output into bench/README.md")
     args = ap.parse_args()
-    if not args.write_readme:
-        report(args)
-        return
-    buffer = io.StringIO()
-    with redirect_stdout(buffer):
-        report(args)
-    print(buffer.getvalue(), end="")
-    write_block("sweep", buffer.getvalue())
+    report_to("sweep", lambda: report(args), args.write_readme)
 
 
 def report(args: argparse.Namespace) -> None:

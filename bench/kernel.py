@@ -22,10 +22,8 @@ of the same draws and decisions in numpy (issue 11's target: within 2x).
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
-from contextlib import redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +32,7 @@ from jjjsim.model.achievements import MARKET_READY
 from jjjsim.model.scenario import load_scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from readme import write_block  # noqa: E402  (bench/readme.py)
+from readme import report_to  # noqa: E402  (bench/readme.py)
 
 SEED = 0
 
@@ -153,14 +151,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.pairs < 1:
         ap.error(f"--pairs must be at least 1, got {args.pairs}")
-    if not args.write_readme:
-        report(args.scale, args.pairs)
-        return
-    buffer = io.StringIO()
-    with redirect_stdout(buffer):
-        report(args.scale, args.pairs)
-    print(buffer.getvalue(), end="")
-    write_block("kernel", buffer.getvalue())
+    report_to("kernel", lambda: report(args.scale, args.pairs), args.write_readme)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
+from contextlib import redirect_stdout
 from pathlib import Path
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -18,3 +21,16 @@ def write_block(name: str, text: str, readme: Path = README) -> None:
         raise SystemExit(f"{readme}: no block {start} ... {end} to write the output into")
     block = f"{start}\n```text\n{text.rstrip()}\n```\n{end}"
     readme.write_text(pattern.sub(lambda _: block, doc, count=1), encoding="utf-8")
+
+
+def report_to(name: str, report: Callable[[], None], write: bool, readme: Path = README) -> None:
+    """Run ``report`` (which prints); if ``write``, also put what it printed into the README's block ``name``."""
+    if not write:
+        report()
+        return
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        report()
+    print(buffer.getvalue(), end="")
+    write_block(name, buffer.getvalue(), readme)
+    print(f"\nwritten into {readme}")

@@ -11,7 +11,7 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
-from readme import write_block  # noqa: E402
+from readme import report_to, write_block  # noqa: E402
 
 
 def _run(script: str, *args: str) -> str:
@@ -65,3 +65,12 @@ def test_sweep_benchmark_times_the_runs_inside_the_sweep() -> None:
     assert "scenarios x 1 seeds, scale 0.02" in out
     assert "time outside run() in that serial sweep" in out and "speed-up with 2 workers" in out
     assert "driver memory over a" in out
+
+
+def test_report_to_prints_and_writes_what_the_report_printed(tmp_path: Path, capsys) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- x:start -->\n<!-- x:end -->\n")
+    report_to("x", lambda: print("measured 1.23 s"), False, readme)
+    assert "measured 1.23 s" in capsys.readouterr().out and "1.23" not in readme.read_text()
+    report_to("x", lambda: print("measured 4.56 s"), True, readme)
+    assert "measured 4.56 s" in capsys.readouterr().out and "measured 4.56 s" in readme.read_text()
