@@ -18,12 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from ..partnerships import KEY_BASE
+
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 """Whether numba is installed (found without importing it: numba and LLVM cost ~100 MB, paid only on first use)."""
 ENABLED = HAVE_NUMBA and os.environ.get("JJJSIM_NUMBA", "1") != "0"
 """Whether :mod:`.firm` uses these kernels (numba installed, not switched off by ``JJJSIM_NUMBA=0``)."""
 
-KEY_MASK = (1 << 32) - 1
+KEY_MASK = KEY_BASE - 1
+"""The platform part of a tie key (keys are firm x KEY_BASE + platform, :mod:`..partnerships`)."""
 _compiled: dict[str, Callable[..., Any]] = {}
 
 
@@ -195,7 +198,7 @@ def block_logit(
         for t in range(inside.size):
             i = inside[t]
             f = rows[i // k]
-            key = f * (KEY_MASK + 1) + platform[i]
+            key = f * KEY_BASE + platform[i]
             a, end = tie_first[min(f, last)], tie_first[min(f + 1, last)]  # the firm's ties (keys are unique)
             n_ties = end - a
             if n_ties <= 0:
