@@ -296,6 +296,12 @@ class JJJModel(mesa.Model):
         technology market that raises firms' technology budgets and the rest of China's demand alike."""
         return float(np.exp(self.p.tech_market_growth * self.steps))
 
+    def tfp_frontier(self) -> float:
+        """The TFP frontier F(t) = ``frontier_gap`` x exp(``frontier_growth`` x t / 4), t in quarters since the
+        start, relative to the start-year mean TFP of the firms (1): the best practice that technology bought can
+        raise a firm's TFP towards (:func:`.agents.firm.adopt`)."""
+        return float(self.p.frontier_gap * np.exp(self.p.frontier_growth * self.steps / 4.0))
+
     def book(
         self,
         origin: np.ndarray,

@@ -12,7 +12,7 @@ from .param import Param, Role
 from .regions import FIELDS
 
 A = "assumption"
-CALIBRATION_ID = "E5-msm-20261203-cc683537"
+CALIBRATION_ID = "E5-msm-20261203-6136b028"
 """The MSM calibration whose fitted values are the defaults of the parameters that cite it (experiment E5;
 its fit is kept in experiments/E5-calibration/published/, and ``jjjsim reproduce E5`` reruns it)."""
 
@@ -149,8 +149,9 @@ LEVER_LIST: list[Param] = [
 
 BEHAVIOUR_LIST: list[Param] = [
     # ---- 1. Research -----------------------------------------------------------------------------------------
-    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.372, (0.1, 0.5), "uncertainty",
-       _cal(0.0275, "0.455 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+    _P("budget_elasticity", "Elasticity of output in effective budget (beta)", "-", 0.375, (0.1, 0.5), "uncertainty",
+       _cal(0.0324, "0.372 (MSM E5-msm-20261203-cc683537, before the TFP frontier of issue 10); "
+           "0.455 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
            " regional demand convergence of issue 10); "
            "0.454 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); 0.469 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.491 (MSM on "
@@ -221,16 +222,18 @@ BEHAVIOUR_LIST: list[Param] = [
        " signs ~3 a quarter at the start, as JJJ's ~25,000 contracts a year bought by ~1,500 firm agents in 2014"
        " require)", kind="int", group="transfer"),
     _P("search_decay_km", "Distance decay of technology search: a region's results are met in proportion to their"
-       " number times exp(-km / this)", "km", 1173.373, (50, 5000), "uncertainty",
-       _cal(490, "883.767 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+       " number times exp(-km / this)", "km", 844.725, (50, 5000), "uncertainty",
+       _cal(375, "1173.373 (MSM E5-msm-20261203-cc683537, before the TFP frontier of issue 10); "
+           "883.767 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
            " regional demand convergence of issue 10); "
            "150 (assumption: the spillover decay of knowledge flows, spillover_decay_km; search is local,"
            " as patent citations are"
        " (Jaffe, Trajtenberg & Henderson 1993); 5000: nearly uniform over JJJ's results, the rule before)"),
        group="transfer"),
     _P("outside_supply_share", "Share of the offers a JJJ firm examines that come from the rest of China",
-       "share", 0.315, (0, 0.95), "uncertainty",
-       _cal(0.0985, "0.265 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+       "share", 0.22, (0, 0.95), "uncertainty",
+       _cal(0.0687, "0.315 (MSM E5-msm-20261203-cc683537, before the TFP frontier of issue 10); "
+           "0.265 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
            " regional demand convergence of issue 10); "
            "0.682 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); 0.357 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 0.5 (assumption: "
@@ -245,8 +248,9 @@ BEHAVIOUR_LIST: list[Param] = [
        " grew 24.5x in 40 quarters, so contract value ran past 20x at 43 corners of the box, issue 10)",
        group="transfer"),
     _P("demand_absorptive_elasticity", "Elasticity of a firm's technology budget in its absorptive capacity",
-       "-", 2.536, (0, 3), "uncertainty",
-       _cal(1.02, "1.915 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+       "-", 2.69, (0, 3), "uncertainty",
+       _cal(0.723, "2.536 (MSM E5-msm-20261203-cc683537, before the TFP frontier of issue 10); "
+           "1.915 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
            " regional demand convergence of issue 10); "
            "3 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue 10);"
            " 0.671 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1 (assumption: "
@@ -288,8 +292,9 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("contract_size_sd", "Dispersion of technology-contract values", "log sd", 1.2, (0, 2.5), "uncertainty",
        A + " (many small contracts and a few large: the mean is exp(sd^2/2) = 2 x the median)",
        group="transfer"),
-    _P("adopt_intercept", "Adoption logit intercept", "logit", 0.425, (-8, 2), "uncertainty",
-       _cal(0.792, "1.352 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+    _P("adopt_intercept", "Adoption logit intercept", "logit", 0.224, (-8, 2), "uncertainty",
+       _cal(0.549, "0.425 (MSM E5-msm-20261203-cc683537, before the TFP frontier of issue 10); "
+           "1.352 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
            " regional demand convergence of issue 10); "
            "2 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue 10);"
            " 1.377 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -1 (assumption); "
@@ -309,8 +314,9 @@ BEHAVIOUR_LIST: list[Param] = [
        "uncertainty", A, group="transfer"),
     _P("adopt_distance", "Adoption logit weight of ln(1 + km)", "logit", 0.25, (0, 2), "uncertainty", A,
        group="transfer"),
-    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 5.604, (0, 10), "uncertainty",
-       _cal(1.57, "5.687 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+    _P("adopt_barrier", "Adoption logit weight of the barrier", "logit", 5.313, (0, 10), "uncertainty",
+       _cal(1.11, "5.604 (MSM E5-msm-20261203-cc683537, before the TFP frontier of issue 10); "
+           "5.687 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
            " regional demand convergence of issue 10); "
            "1.972 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); 5.029 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 1.322 (MSM "
@@ -341,16 +347,28 @@ BEHAVIOUR_LIST: list[Param] = [
     _P("outside_adoption", "Chance an expiring market-ready result is licensed Outside", "-", 0.3, (0, 1),
        "uncertainty", A, group="transfer"),
     _P("outside_demand", "Contracts per quarter the rest of China signs on a JJJ result on offer", "contracts",
-       10.478, (0, 50), "uncertainty",
-       _cal(0.931, "11.972 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+       11.839, (0, 50), "uncertainty",
+       _cal(0.807, "10.478 (MSM E5-msm-20261203-cc683537, before the TFP frontier of issue 10); "
+           "11.972 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
            " regional demand convergence of issue 10); "
            "15.576 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); 11.12 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); 8 (assumption: "
                   "Poisson mean at the start, times min(quality, 1) and M(t); Beijing sold"
             " ~3,100 亿元 in 2014, most of it beyond JJJ: 4.6% went to Tianjin+Hebei in 2014-2020)"), group="transfer"),
     _P("productivity_gain", "TFP gain per unit of log(1 + technology bought / value added)", "-", 0.1, (0, 1),
-       "uncertainty", A + " (times quality, absorptive capacity and chain fit; ~1%/yr TFP from technology"
-       " bought at the start-year technology spending of ~6% of value added a quarter)", group="transfer"),
+       "uncertainty", A + " (times quality, absorptive capacity, chain fit and the firm's distance to the TFP"
+       " frontier, frontier_gap)", group="transfer"),
+    _P("frontier_gap", "Best-practice TFP the firms can reach by buying technology, over the start-year mean",
+       "x", 2.5, (1.2, 5), "uncertainty",
+       A + " (catch-up to a frontier: the gain of bought technology shrinks with the firm's TFP over the"
+       " frontier's, 1 - A/F, Nelson & Phelps 1966, Griffith, Redding & Van Reenen 2004; 2.5 times the start-year"
+       " mean, about the spread of firm TFP within narrow industries, Syverson 2011: the 90th-percentile plant"
+       " makes about twice the output of the 10th with the same inputs in the US, more in China, Hsieh & Klenow"
+       " 2009; bounds 1.2 to 5, assumption. Without the frontier TFP compounded without bound: all firms' mean"
+       " TFP 2.2x in 40 quarters at the defaults, 11,000x at a corner of the box, issue 10)", group="transfer"),
+    _P("frontier_growth", "Growth of the TFP frontier", "per year", 0.01, (0, 0.03), "uncertainty",
+       A + " (the pace at which best-practice technology moves on, about the long-run TFP growth of frontier"
+       " economies, ~1%/yr)", group="transfer"),
     _P("relocation_rate", "Relocation hazard of a Beijing firm at full relocation push", "per quarter", 0.005,
        (0, 0.05), "uncertainty",
        A + " (at the default push 0.3, 0.6% of Beijing's high-tech firm agents a year; Beijing moved out ~3,000"
@@ -426,8 +444,9 @@ BEHAVIOUR_LIST: list[Param] = [
        " 1.33% to 2.78%), the part of the market's deepening that comes as more deals rather than larger ones"
        " (1 - contract_size_market_share); that a region's room for firms grows with its deals is an assumption",
        group="firms"),
-    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -4.387, (-12, 0), "uncertainty",
-       _cal(0.179, "-4.215 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
+    _P("branch_intercept", "Branch-opening logit intercept (per quarter)", "logit", -4.466, (-12, 0), "uncertainty",
+       _cal(0.202, "-4.387 (MSM E5-msm-20261203-cc683537, before the TFP frontier of issue 10); "
+           "-4.215 (MSM E5-msm-20261202-43ed3b30, before the buyer-sized contracts, start-up budgets and"
            " regional demand convergence of issue 10); "
            "-4.686 (MSM E5-msm-20261201-542721ff, before the subsidiaries' own-region demand of issue"
            " 10); -3.883 (MSM E5-msm-20261201-3ff0e413, before the Hebei revision of issue 10); -3.977 (MSM on "

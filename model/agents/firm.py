@@ -110,9 +110,11 @@ def adopt(m: JJJModel) -> None:
         sold = j >= 0
         m.ties.add(f[sold], res.origin[j[sold]], 1.0)  # every contract with a JJJ platform forms or renews a tie
         # technology bought raises TFP in proportion to its value relative to the firm's output (diminishing
-        # in the dose: log1p), times quality, absorptive capacity and chain fit
+        # in the dose: log1p), times quality, absorptive capacity and chain fit, and by the firm's distance to the
+        # frontier (catch-up: no gain at or above it, so TFP cannot compound without bound)
         dose = np.bincount(f, cost * quality * (1.0 + fit), minlength=len(fm)) / np.maximum(va, 1e-12)
-        fm.productivity *= 1.0 + p.productivity_gain * fm.absorptive * np.log1p(dose)
+        room = np.maximum(1.0 - fm.productivity / m.tfp_frontier(), 0.0)
+        fm.productivity *= 1.0 + p.productivity_gain * fm.absorptive * np.log1p(dose) * room
         m.tally.adoptions += np.bincount(loc[new], minlength=4)  # results taken up for the first time
         m.tally.contracts += np.bincount(loc, minlength=4)
     license_outside(m, pool)

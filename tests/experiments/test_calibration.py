@@ -145,7 +145,7 @@ def test_common_random_numbers_give_the_same_objective_twice() -> None:
     [
         (("[parameters.outside_demand]", "[parameters.outside_demandd]"), "parameters.outside_demandd"),
         (("bounds = [0.5, 30.0]", "bounds = [0.5, 60.0]"), "parameters.outside_demand.bounds"),
-        (("start = 10.769", "start = 45.0"), "parameters.outside_demand.start"),
+        (("start = 10.478", "start = 45.0"), "parameters.outside_demand.start"),
         (("[parameters.outside_demand]", "[parameters.fund_size]"), "parameters.fund_size"),
         (('"bj_to_tj_hb_tech_contract_value"\n', '"gdp"\n'), "indicator"),
     ],

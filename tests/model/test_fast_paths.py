@@ -131,7 +131,8 @@ def plain_adopt(m: JJJModel) -> None:
         sold = j >= 0
         m.ties.add(f[sold], res.origin[j[sold]], 1.0)
         dose = np.bincount(f, cost * quality * (1.0 + fit), minlength=len(fm)) / np.maximum(firm.value_added(m), 1e-12)
-        fm.productivity *= 1.0 + p.productivity_gain * fm.absorptive * np.log1p(dose)
+        room = np.maximum(1.0 - fm.productivity / m.tfp_frontier(), 0.0)  # catch-up to the TFP frontier
+        fm.productivity *= 1.0 + p.productivity_gain * fm.absorptive * np.log1p(dose) * room
         m.tally.adoptions += np.bincount(loc[new], minlength=4)
         m.tally.contracts += np.bincount(loc, minlength=4)
     _plain_license_outside(m, pool)

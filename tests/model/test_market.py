@@ -274,3 +274,29 @@ def test_seller_contract_size_starts_at_the_data_and_closes_its_gap() -> None:
     quality, trl, z = np.ones(2), np.zeros(2), np.zeros(2)
     v = firm.contract_values(m, quality, trl, z, np.array([BEIJING, HEBEI]))
     assert v[1] / v[0] == pytest.approx(later[HEBEI], rel=1e-12)
+
+
+def test_bought_technology_moves_tfp_towards_the_frontier_and_not_beyond() -> None:
+    """Catch-up (ODD §7.3): a firm at or above the frontier F(t) gains nothing from technology it buys; below it,
+    TFP rises and, at a gain k <= 1, stays within F; the frontier bounds the firms' mean TFP over a run."""
+    m = _model(3, steps=2, productivity_gain=1.0)
+    fm, frontier = m.firm, m.tfp_frontier()
+    assert frontier == pytest.approx(m.p.frontier_gap * np.exp(m.p.frontier_growth * 2 / 4))
+    live = np.flatnonzero(fm.alive)
+    above, below = live[::2], live[1::2]
+    fm.productivity[above] = 1.5 * frontier
+    before = fm.productivity.copy()
+    firm.adopt(m)
+    assert np.array_equal(fm.productivity[above], before[above])
+    grew = below[fm.productivity[below] > before[below]]
+    assert grew.size > 10 and np.all(fm.productivity[below] >= before[below])
+    # k = (A'/A - 1) / (1 - A/F) is the firm's gain before the catch-up factor; where k <= 1, A' <= F
+    k = (fm.productivity[grew] / before[grew] - 1.0) / (1.0 - before[grew] / frontier)
+    small = grew[k <= 1.0]
+    assert small.size and np.all(fm.productivity[small] <= frontier * (1 + 1e-12))
+
+    mean_tfp = lambda m: float(m.firm.productivity[m.firm.alive].mean())  # noqa: E731
+    diff = _paired(mean_tfp, 4, {"frontier_gap": 1.2}, {"frontier_gap": 5.0}, steps=24, productivity_gain=1.0)
+    assert np.all(diff > 0), diff
+    capped = _model(1, steps=24, productivity_gain=1.0, frontier_gap=1.2, firm_shock_sd=0.0)
+    assert mean_tfp(capped) <= capped.tfp_frontier()
