@@ -289,7 +289,7 @@ class JJJModel(mesa.Model):
         results on offer are met by buyers, from the start year's contracts per invention patent relative to
         Beijing's, exp(a_r), as a gap closing at ``contract_size_convergence`` a year like the size gap:
         exp(a_r exp(-kappa t / 4)), t in quarters."""
-        return self._closing(self.seller_access_gap)
+        return self._closing(self.seller_access_gap, np.r_[self.p.reach_convergence, 0.0])
 
     def market_index(self) -> float:
         """The technology-market index M(t) = exp(g t), t in quarters since the start: the deepening of China's

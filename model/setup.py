@@ -53,6 +53,7 @@ def initialise(m: JJJModel) -> None:
     _firms(m, s)
     _staff(m)
     _calibrate_research(m, s)
+    _reach(m)
     _pipeline(m)
     _shared_key_labs(m)
     _demo_bases(m)
@@ -222,6 +223,20 @@ def _calibrate_research(m: JJJModel, s: StartState) -> None:
     m.quality_norm = float(np.average(mean_skill * gain, weights=np.maximum(lam, 1e-12)))
     m.knowledge = np.r_[target, 0.0] / p.knowledge_decay  # steady state of mean quality 1
     m.knowledge_ref = m.knowledge[:3].sum()
+
+
+def _reach(m: JJJModel) -> None:
+    """The reach gap net of the pipeline's composition: the statistics give contracts per invention patent, the
+    model meets results on offer, and a region's results on offer per result made differ from Beijing's
+    (:func:`.agents.platform.offer_share`: 1.42x in Tianjin, 1.40x in Hebei at scale 1 in 2014, whose research
+    is less basic), so the start-year reach is the per-patent gap less that composition. Without it the first
+    year sold 1.3x the contracts Hebei registered (issue 10). Where nothing is on offer at the start (no
+    self-development: results reach the market only by piloting) the composition is undefined and left at 1."""
+    m.offer_share = platform.offer_share(m)
+    share = m.offer_share[:3]
+    known = (share > 0) & (share[0] > 0)
+    composition = np.divide(share, share[0], where=known, out=np.ones(3))
+    m.seller_access_gap[:3] -= np.log(composition)
 
 
 def _pipeline(m: JJJModel) -> None:

@@ -493,36 +493,41 @@ def write_report(
 
 
 def write_pngs(secs: list[Section], folder: Path) -> list[Path]:
-    """Each figure as ``<key>.png``, 1,100 pixels wide and as tall as the figure is laid out in the report (kaleido;
-    it drives Chrome/Chromium, the system's /usr/bin/chromium if set)."""
+    """Each figure as ``<key>.png``, 1,100 pixels wide and as tall as the figure is laid out in the report
+    (:func:`write_images`)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(str(folder), "--png", "a writable folder", f"{type(e).__name__}: {e.strerror}") from None
+    paths = [folder / f"{s.key}.png" for s in secs]
+    jobs = [(s.figure, p, 1100, s.figure.layout.height or 600) for s, p in zip(secs, paths, strict=True)]
+    write_images(jobs, "--png")
+    return paths
+
+
+def write_images(jobs: list[tuple[go.Figure, Path, int, int]], where: str) -> None:
+    """Write plotly figures as PNGs, ``(figure, path, width, height)`` each, with kaleido, which drives
+    Chrome/Chromium (the system's /usr/bin/chromium if ``BROWSER_PATH`` is not set). No browser: a ConfigError
+    naming ``where`` and what to install."""
     if "BROWSER_PATH" not in os.environ:
         for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"):
             if Path(candidate).exists():
                 os.environ["BROWSER_PATH"] = candidate
                 break
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(str(folder), "--png", "a writable folder", f"{type(e).__name__}: {e.strerror}") from None
     import logging
 
     import kaleido
 
     for name in ("choreographer", "kaleido", "logistro"):  # its browser driver logs recoverable hiccups with tracebacks
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    paths = [folder / f"{s.key}.png" for s in secs]
     try:
         kaleido.write_fig_from_object_sync(
-            [
-                {"fig": s.figure, "path": str(p), "opts": {"width": 1100, "height": s.figure.layout.height or 600}}
-                for s, p in zip(secs, paths, strict=True)
-            ]
+            [{"fig": fig, "path": str(path), "opts": {"width": w, "height": h}} for fig, path, w, h in jobs]
         )
     except Exception as e:  # noqa: BLE001 - kaleido raises several types when no browser can be started
         raise ConfigError(
-            "--png",
-            str(folder),
+            where,
+            str(jobs[0][1].parent) if jobs else "",
             "Chrome or Chromium for kaleido (apt-get install -y chromium, or set BROWSER_PATH)",
             f"{type(e).__name__}: {e}",
         ) from None
-    return paths

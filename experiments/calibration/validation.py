@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -413,17 +412,15 @@ def _write_figures(figs: dict[str, Any], out: Path, png: bool) -> list[str]:
     (out / "validation.html").write_text("\n".join(html), encoding="utf-8")
     written = ["validation.html"]
     if png:
-        if "BROWSER_PATH" not in os.environ and Path("/usr/bin/chromium").exists():
-            os.environ["BROWSER_PATH"] = "/usr/bin/chromium"
-        import kaleido
+        from jjjsim.model.param import ConfigError
+        from jjjsim.viz.report import write_images
 
-        jobs = []
-        for key, fig in figs.items():
-            height = fig.layout.height or 500
-            jobs.append(
-                {"fig": fig, "path": str(out / f"validation-{key}.png"), "opts": {"width": 1200, "height": height}}
-            )
-        kaleido.write_fig_from_object_sync(jobs)
+        jobs = [(fig, out / f"validation-{key}.png", 1200, fig.layout.height or 500) for key, fig in figs.items()]
+        try:
+            write_images(jobs, "validation PNGs")
+        except ConfigError as e:  # the HTML file holds every figure; the PNGs are for the docs
+            print(f"validation: PNGs not written ({e}); validation.html has every figure")
+            return written
         written += [f"validation-{k}.png" for k in figs]
     return written
 

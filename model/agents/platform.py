@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.stats import binom
 
 from .. import rules
 from ..achievements import EXPIRED, LICENSED, MARKET_READY, NEW, PILOTING
@@ -115,6 +116,26 @@ def expected_output(m: JJJModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
     lam *= (1.0 - p.quality_effort_cost * pl.quality_effort) * np.divide(h, h_g, where=h_g > 0, out=np.zeros_like(h))
     return lam * pl.research * pl.alive, skill, count
+
+
+def offer_share(m: JJJModel) -> np.ndarray:
+    """Expected share of a region's results that are on offer at the start (Outside: 1): of the results made in
+    the last ``result_life`` quarters at the start-year rate, those that self-development has brought to
+    market-ready and that have not expired (the pipeline of :func:`setup._pipeline`, in expectation). A key
+    lab's result starts at TRL 2 or 3, an engineering centre's at 4 or 5 (:func:`create_results`), so a region
+    whose research is more basic holds fewer results on offer per result made."""
+    p = m.p
+    lam = expected_output(m)[0] * (1.0 - duplication(m))
+    start = np.where(m.platform.kind == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER])
+    ages = np.arange(1, p.result_life)  # on offer while younger than result_life (firm.on_offer)
+    ready = np.zeros(lam.size)
+    for extra in (0, 1):  # the start TRL's draw of 0 or 1 step
+        need = p.market_ready_trl - start - extra
+        ready += 0.5 * binom.sf(need[:, None] - 1, ages[None, :], p.self_development_hazard).sum(axis=1)
+    region = m.platform.region
+    made = np.bincount(region, lam * p.result_life, minlength=4)[:3]
+    offered = np.bincount(region, lam * ready, minlength=4)[:3]
+    return np.r_[np.divide(offered, made, where=made > 0, out=np.ones(3)), 1.0]
 
 
 def duplication(m: JJJModel) -> np.ndarray:

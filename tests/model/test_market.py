@@ -276,6 +276,51 @@ def test_seller_contract_size_starts_at_the_data_and_closes_its_gap() -> None:
     assert v[1] / v[0] == pytest.approx(later[HEBEI], rel=1e-12)
 
 
+def test_offer_share_is_the_expectation_of_the_start_pipeline() -> None:
+    """platform.offer_share is the expected share of a region's start pipeline on offer: the realized share at
+    scale 1 lies within binomial noise of it, and Tianjin's and Hebei's exceed Beijing's (fewer key labs)."""
+    from jjjsim.model.agents.firm import on_offer
+
+    p = defaults().replace({"scale": 1.0, "steps": 1, "start_year": 2014}, where="tests")
+    m = JJJModel(p, rng=np.random.SeedSequence(4))
+    res = m.results
+    made = np.bincount(res.region[: len(res)], minlength=4)[:3]
+    offered = np.bincount(res.region[on_offer(m)], minlength=4)[:3]
+    share = m.offer_share[:3]
+    noise = np.sqrt(share * (1 - share) / made)
+    assert np.all(np.abs(offered / made - share) < 4 * noise + 0.02), (offered / made, share)
+    assert share[TIANJIN] > 1.2 * share[BEIJING] and share[HEBEI] > 1.2 * share[BEIJING]
+    assert m.offer_share[OUTSIDE] == 1.0
+
+
+def test_seller_reach_starts_at_the_data_net_of_the_pipeline_and_closes_its_gap() -> None:
+    """A seller region's reach times its results on offer per result made (both relative to Beijing's) is its
+    start-year contracts per invention patent relative to Beijing's in the statistics; the reach's log gap then
+    closes at the region's ``reach_convergence``."""
+    from jjjsim.model.data import value_in
+
+    p = defaults().replace({"scale": 0.1, "steps": 1, "start_year": 2014}, where="tests")
+    m = JJJModel(p, rng=np.random.SeedSequence(0))
+    per_patent = np.array(
+        [
+            value_in("tech_contract_count_output", r, 2014) / value_in("patents_granted_invention", r, 2014)
+            for r in ("Beijing", "Tianjin", "Hebei")
+        ]
+    )
+    start = m.seller_access()
+    composition = m.offer_share[:3] / m.offer_share[0]
+    np.testing.assert_allclose(start[:3] * composition, per_patent / per_patent[0], rtol=1e-12)
+    assert start[OUTSIDE] == 1.0 and start[HEBEI] < 0.8 * per_patent[2] / per_patent[0]
+    m.steps = 24  # six years on
+    rate = np.r_[m.p.reach_convergence, 0.0]
+    np.testing.assert_allclose(np.log(m.seller_access()), np.log(start) * np.exp(-rate * 6), rtol=1e-12, atol=1e-15)
+    assert start[HEBEI] < m.seller_access()[HEBEI] < 1.0
+    # without self-development nothing is on offer at the start: the composition is undefined and left at 1
+    bare = JJJModel(p.replace({"self_development_hazard": 0.0}, where="tests"), rng=np.random.SeedSequence(0))
+    assert np.all(bare.offer_share[:3] == 0.0)
+    np.testing.assert_allclose(bare.seller_access()[:3], per_patent / per_patent[0], rtol=1e-12)
+
+
 def test_bought_technology_moves_tfp_towards_the_frontier_and_not_beyond() -> None:
     """Catch-up (ODD §7.3): a firm at or above the frontier F(t) gains nothing from technology it buys; below it,
     TFP rises and, at a gain k <= 1, stays within F; the frontier bounds the firms' mean TFP over a run."""
