@@ -14,6 +14,7 @@ deal (Gilbert, Ahrweiler & Pyka 2001 SKIN; Uzzi 1996 on embedded ties).
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 
@@ -52,6 +53,10 @@ class Ties:
 
     def decay(self, rate: float) -> None:
         """Strength x (1 - rate); ties below the floor are dropped."""
+        kernels = _kernels()
+        if kernels is not None:
+            self.key, self.strength = kernels.tie_decay(self.key, self.strength, 1.0 - rate, TIE_FLOOR)
+            return
         self.strength *= 1.0 - rate
         keep = np.flatnonzero(self.strength >= TIE_FLOOR)
         if keep.size < self.key.size:
@@ -63,6 +68,14 @@ class Ties:
             return
         keys = firm.astype(np.int64) * KEY_BASE + platform.astype(np.int64)
         amount = np.broadcast_to(np.asarray(amount, dtype=float), keys.shape)
+        kernels = _kernels()
+        if kernels is not None:  # the same sums, and one merge of the sorted new keys into the table
+            order = np.argsort(keys, kind="stable")
+            new, add, n_ins = kernels.tie_runs(keys[order], amount[order], self.key)
+            if n_ins and self.guard is not None:
+                self.guard(n_ins * (self.key.itemsize + self.strength.itemsize))
+            self.key, self.strength = kernels.tie_merge(self.key, self.strength, new, add, n_ins)
+            return
         new, inv = np.unique(keys, return_inverse=True)  # only the new keys are sorted, not the whole table
         add = np.bincount(inv, amount, minlength=new.size)
         pos = np.searchsorted(self.key, new)
@@ -96,6 +109,10 @@ class Ties:
         """Remove the ties of firms that left the model."""
         if firms.size == 0 or self.key.size == 0:
             return
+        kernels = _kernels()
+        if kernels is not None:
+            self.key, self.strength = kernels.tie_drop(self.key, self.strength, firms.astype(np.int64))
+            return
         gone = np.unique(firms).astype(np.int64) * KEY_BASE
         start, end = np.searchsorted(self.key, gone), np.searchsorted(self.key, gone + KEY_BASE)
         n = end - start  # each firm's ties are the run key[start:end]
@@ -114,7 +131,9 @@ class Ties:
     def picker_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What :meth:`picker` searches: the keys, the cumulative strengths over the table and, per firm f, the
         first of its ties (firm f's ties are ``first[f]:first[f + 1]``)."""
-        key = self.key
+        key, kernels = self.key, _kernels()
+        if kernels is not None:
+            return (key, *kernels.tie_tables(key, self.strength))
         return key, np.cumsum(self.strength), np.concatenate(([0], np.cumsum(np.bincount(key >> KEY_SHIFT))))
 
     def picker(
@@ -139,6 +158,13 @@ class Ties:
             return out
 
         return pick
+
+
+def _kernels() -> ModuleType | None:
+    """The compiled loops of :mod:`.agents.market_kernel` if they are on (its ``ENABLED``), else None (numpy)."""
+    from .agents import market_kernel  # imported here: market_kernel imports this module
+
+    return market_kernel if market_kernel.ENABLED else None
 
 
 def _search(

@@ -16,6 +16,7 @@ from .base import RowAgent, column
 
 if TYPE_CHECKING:
     from ..model import JJJModel
+    from ..params import Params
 
 COLUMNS = {
     "region": (np.int8, ()),
@@ -462,6 +463,9 @@ def _block_decide(
     head_out += w["intercept"]
     head_out += w["trl"] * trl_out
     mean_out = _contract_mean(m, q_out, trl_out, OUTSIDE)
+    budget = fm.tech_budget[block]
+    recertification = 1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * True  # x 1.0 within
+    ticket = tables["ticket"][fm.region[block]]
     if market_kernel.ENABLED:
         ties = tables["ties"]
         key, strength_table, first = (
@@ -474,28 +478,74 @@ def _block_decide(
             tables["distance"], tables["barrier"], tables["service"], tables["anchored"], float(tables["backed"]),
             m.n_fields, OUTSIDE, inside, key, strength_table, first,
         )  # fmt: skip
+        tied, term = _tie_term(p, inside, strength)
+        size_sd = p.contract_size_sd  # _contract_noise's log-normal
+        e = market_kernel.block_exponents(
+            logit, tied, term, float(tables["tie0"]), inside, z, size_sd, size_sd * size_sd / 2, p.funding_boost,
+            p.adopt_barrier * m.barrier.ravel(), pair,
+        )  # fmt: skip
+        np.exp(e, out=e)
+        spent, own, cand, mandate, fresh, value, cost = market_kernel.block_deals(
+            e, mean, tables["buyer_scale"][block], cross, recertification, u, budget, ticket, spent, inside
+        )
     else:
         quality, mean, field, origin, platform, cross, pair, sector_field, logit, strength = _plain_logit(
             m, block, slot, inside, sector, per_slot, tables, out, q_out, head_out, mean_out
         )
-    tied = np.flatnonzero(strength > 0)  # ln(1 + 0) = 0: only offers from a partner platform differ from tie0
-    tied, strength = inside[tied], p.partner_trust * np.log1p(strength[tied])
-    strength += logit[tied]
+        spent, own, cand, mandate, fresh, value, cost = _plain_deals(
+            m, block, u, z, inside, logit, strength, mean, cross, pair, tables, budget, ticket, recertification, spent
+        )  # fmt: skip
+    none = np.zeros(own.size, dtype=bool)
+    deals = [
+        _Deals(i, slot[i], value[i], cost[i], quality[i], sector_field[i], flag, ok)
+        for i, flag, ok in ((own, none, none), (cand, mandate, fresh))
+    ]
+    return spent, deals[0], deals[1]
+
+
+def _tie_term(p: Params, inside: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The offers ``inside`` with a tie to the seller's platform (tie ``strength`` > 0) and their term of the logit,
+    ``partner_trust`` x ln(1 + strength) (ln(1 + 0) = 0: the others' term is ``tie0``)."""
+    tied = np.flatnonzero(strength > 0)
+    return inside[tied], p.partner_trust * np.log1p(strength[tied])
+
+
+def _plain_deals(
+    m: JJJModel,
+    block: np.ndarray,
+    u: np.ndarray,
+    z: np.ndarray,
+    inside: np.ndarray,
+    logit: np.ndarray,
+    strength: np.ndarray,
+    mean: np.ndarray,
+    cross: np.ndarray,
+    pair: np.ndarray,
+    tables: dict,
+    budget: np.ndarray,
+    ticket: np.ndarray,
+    recertification: float,
+    spent: float,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The numpy form of :func:`.market_kernel.block_exponents` and :func:`.market_kernel.block_deals` (see there;
+    ``strength``: the offers' tie strengths of :func:`_plain_logit`)."""
+    p, k = m.p, u.shape[2]
+    tied, term = _tie_term(p, inside, strength)
+    term += logit[tied]
     logit += tables["tie0"]
-    logit[tied] = strength
+    logit[tied] = term
     value = mean * _contract_noise(m, z[:, 1].ravel())
     value *= np.repeat(tables["buyer_scale"][block], k)
-    cost = value.copy()  # x (1 + re-certification) across regions (x 1.0 within: the same number)
+    cost = value.copy()
     across = np.flatnonzero(cross)
-    cost[across] *= 1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * True
+    cost[across] *= recertification
     draw = u[:, 1].ravel()
     # signing within budget: an offer goes ahead while the firm's spending so far plus its cost stays within budget
     accept = draw < rules.logistic(logit)
-    budget = fm.tech_budget[block]
     spent, own = _within_budget(accept, cost, budget, k, spent)
     # fund candidates: offers of JJJ results not signed alone that are likely enough with a fund's backing; fresh
     # (a new project may start with it) if the firm signs nothing alone and it is affordable with the ticket
-    signed = np.zeros(slot.size, dtype=bool)
+    signed = np.zeros(mean.size, dtype=bool)
     signed[own] = True
     cand = inside[~signed[inside]]
     x = logit[cand] + p.funding_boost
@@ -503,16 +553,11 @@ def _block_decide(
     mandate = ~tipped & cross[cand] & (draw[cand] < rules.logistic(x + p.adopt_barrier * m.barrier.ravel()[pair[cand]]))
     go = tipped | mandate
     cand, mandate = cand[go], mandate[go]
-    buys = np.zeros(block.size, dtype=bool)
+    buys = np.zeros(budget.size, dtype=bool)
     buys[own // k] = True
-    reach = np.where(buys, -np.inf, budget + tables["ticket"][fm.region[block]])
+    reach = np.where(buys, -np.inf, budget + ticket)
     fresh = reach[cand // k] >= cost[cand]
-    none = np.zeros(own.size, dtype=bool)
-    deals = [
-        _Deals(i, slot[i], value[i], cost[i], quality[i], sector_field[i], flag, ok)
-        for i, flag, ok in ((own, none, none), (cand, mandate, fresh))
-    ]
-    return spent, deals[0], deals[1]
+    return spent, own, cand, mandate, fresh, value, cost
 
 
 def _plain_logit(

@@ -1,8 +1,10 @@
-"""Compiled loops of the transfer market (:func:`.firm._market`): the offers' slots and their adoption logits.
+"""Compiled loops of the transfer market (:func:`.firm._market`: the offers' slots, their adoption logits and the
+deals) and of the partnership table (:class:`..partnerships.Ties`: merge, decay, drops and the picker's tables).
 
 Each kernel makes, offer by offer, the same IEEE operations in the same order as the numpy form it stands for in
-:mod:`.firm` (additions in the logit's order, the same divisions, comparisons and truncations, binary searches that
-find what ``np.searchsorted`` finds), so a run gives the same numbers to the bit with or without it
+:mod:`.firm` or :mod:`..partnerships` (additions in the logit's order, sums in np.cumsum's and np.bincount's order,
+the same divisions, comparisons and truncations, binary searches that find what ``np.searchsorted`` finds), so a
+run gives the same numbers to the bit with or without it
 (``tests/model/test_fast_paths.py`` checks both forms on whole runs and on single quarters). The kernels are
 compiled by numba where it is installed (the ``fast`` extra), once per machine (cached next to this file, or in
 ``NUMBA_CACHE_DIR``); without numba, or with ``JJJSIM_NUMBA=0`` in the environment, the numpy form runs.
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..partnerships import KEY_BASE
+from ..partnerships import KEY_BASE, KEY_SHIFT
 
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 """Whether numba is installed (found without importing it: numba and LLVM cost ~100 MB, paid only on first use)."""
@@ -210,3 +212,203 @@ def block_logit(
             if tie_key[a] == key:
                 strength[t] = tie_strength[a]
     return quality, mean, field, origin, platform, cross, pair, sector_field, logit, strength
+
+
+@_jit
+def tie_runs(keys: np.ndarray, amount: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The distinct values of sorted ``keys`` with their ``amount`` summed in order (what :meth:`.Ties.add` gets
+    from ``np.unique`` and ``np.bincount``), and how many of them are not in the sorted ``table``."""
+    new, add = np.empty(keys.size, dtype=np.int64), np.empty(keys.size)
+    n = 0
+    for i in range(keys.size):
+        if n > 0 and keys[i] == new[n - 1]:
+            add[n - 1] += amount[i]
+        else:
+            new[n], add[n] = keys[i], 0.0 + amount[i]  # bincount's sums start at 0.0
+            n += 1
+    n_ins, t = 0, 0
+    for j in range(n):
+        while t < table.size and table[t] < new[j]:
+            t += 1
+        n_ins += t == table.size or table[t] != new[j]
+    return new[:n], add[:n], n_ins
+
+
+@_jit
+def tie_merge(
+    key: np.ndarray, strength: np.ndarray, new: np.ndarray, add: np.ndarray, n_ins: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`.Ties.add`'s table after adding ``add`` to the ties ``new`` (sorted, distinct; ``n_ins`` of them not
+    in ``key``): existing ties strength + add, new ones add, merged in key order (in place if none is new)."""
+    size = key.size + n_ins
+    out_key, out_strength = (key, strength) if n_ins == 0 else (np.empty(size, dtype=np.int64), np.empty(size))
+    t, o = 0, 0
+    for j in range(new.size):
+        while t < key.size and key[t] < new[j]:
+            out_key[o], out_strength[o] = key[t], strength[t]
+            t, o = t + 1, o + 1
+        out_key[o] = new[j]
+        if t < key.size and key[t] == new[j]:
+            out_strength[o] = strength[t] + add[j]
+            t += 1
+        else:
+            out_strength[o] = add[j]
+        o += 1
+    for rest in range(t, key.size):
+        out_key[o], out_strength[o] = key[rest], strength[rest]
+        o += 1
+    return out_key, out_strength
+
+
+@_jit
+def tie_decay(key: np.ndarray, strength: np.ndarray, factor: float, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`.Ties.decay`: ``strength`` x ``factor`` in place, the ties below ``floor`` dropped (the same arrays if
+    none is)."""
+    kept = 0
+    for i in range(strength.size):
+        strength[i] *= factor
+        kept += strength[i] >= floor
+    if kept == strength.size:
+        return key, strength
+    out_key, out_strength = np.empty(kept, dtype=np.int64), np.empty(kept)
+    o = 0
+    for i in range(strength.size):
+        if strength[i] >= floor:
+            out_key[o], out_strength[o] = key[i], strength[i]
+            o += 1
+    return out_key, out_strength
+
+
+@_jit
+def tie_tables(key: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cumulative strengths and the first tie of each firm of :meth:`.Ties.picker_tables`."""
+    cum = np.empty(strength.size)
+    firms = (key[-1] >> KEY_SHIFT) + 1 if key.size else 0
+    first = np.zeros(firms + 1, dtype=np.int64)
+    for i in range(strength.size):
+        cum[i] = cum[i - 1] + strength[i] if i > 0 else strength[i]
+        first[(key[i] >> KEY_SHIFT) + 1] += 1
+    for f in range(firms):
+        first[f + 1] += first[f]
+    return cum, first
+
+
+@_jit
+def block_exponents(
+    logit: np.ndarray,
+    tied: np.ndarray,
+    tie_term: np.ndarray,
+    tie0: float,
+    inside: np.ndarray,
+    z: np.ndarray,
+    sd: float,
+    half_var: float,
+    boost: float,
+    mandate_barrier: np.ndarray,
+    pair: np.ndarray,
+) -> np.ndarray:
+    """The ties' term of :func:`.firm._block_decide` added to ``logit`` (in place: ``tie_term`` + logit for the
+    offers ``tied``, logit + ``tie0`` for the others), and the arguments of its exponentials, in one array for one
+    ``np.exp``: -logit (signing), sd x z - ``half_var`` (the contract's log-normal draw, ``z``: the block's normals),
+    then for each offer ``inside``: -(logit + ``boost``) (with a fund) and -(logit + ``boost`` +
+    ``mandate_barrier[pair]``) (under the collaborative fund's mandate)."""
+    n, k, n_in = logit.size, z.shape[2], inside.size
+    for t in range(tied.size):
+        tie_term[t] += logit[tied[t]]
+    for i in range(n):
+        logit[i] += tie0
+    for t in range(tied.size):
+        logit[tied[t]] = tie_term[t]
+    arg = np.empty(2 * n + 2 * n_in)
+    for i in range(n):
+        arg[i] = -logit[i]
+        x = sd * z[i // k, 1, i % k]
+        arg[n + i] = x - half_var
+    for t in range(n_in):
+        i = inside[t]
+        x = logit[i] + boost
+        arg[2 * n + t] = -x
+        arg[2 * n + n_in + t] = -(x + mandate_barrier[pair[i]])
+    return arg
+
+
+@_jit
+def block_deals(
+    e: np.ndarray,
+    mean: np.ndarray,
+    scale: np.ndarray,
+    cross: np.ndarray,
+    recertification: float,
+    u: np.ndarray,
+    budget: np.ndarray,
+    ticket: np.ndarray,
+    spent: float,
+    inside: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rest of :func:`.firm._block_decide` from the exponentials ``e`` of :func:`block_exponents`: contract
+    values (``mean`` x draw x the buyer's ``scale``) and costs (x ``recertification`` across regions), signing by
+    the logit (draws ``u[:, 1]``) within the firm's ``budget`` (:func:`.firm._within_budget`, its running sum
+    ``spent``), and the fund candidates, fresh if the firm signs nothing alone and the cost is within its budget +
+    ``ticket``. Returns the running sum after the block, the own deals, the candidates, their mandate and fresh
+    flags, and the values and costs of all offers."""
+    n, k, n_in = mean.size, u.shape[2], inside.size
+    value, cost = np.empty(n), np.empty(n)
+    own = np.empty(n, dtype=np.int64)
+    buys = np.zeros(budget.size, dtype=np.bool_)
+    signed = np.zeros(n, dtype=np.bool_)
+    n_own, cum = 0, spent
+    for b in range(budget.size):
+        base = cum  # C(s) - spend(s) of _within_budget: the running sum before the firm's offers
+        for j in range(k):
+            i = b * k + j
+            v = mean[i] * e[n + i]
+            v *= scale[b]
+            value[i] = v
+            cost[i] = v * recertification if cross[i] else v
+            if not u[b, 1, j] < 1.0 / (e[i] + 1.0):
+                continue
+            cum += cost[i]
+            if j == 0:
+                base = cum - cost[i]
+            before = cum - cost[i] - base
+            if before + cost[i] <= budget[b]:
+                own[n_own] = i
+                n_own += 1
+                buys[b] = signed[i] = True
+    cand = np.empty(n_in, dtype=np.int64)
+    mandate, fresh = np.empty(n_in, dtype=np.bool_), np.empty(n_in, dtype=np.bool_)
+    n_cand = 0
+    for t in range(n_in):
+        i = inside[t]
+        if signed[i]:
+            continue
+        b, draw = i // k, u[i // k, 1, i % k]
+        tipped = draw < 1.0 / (e[2 * n + t] + 1.0)
+        by_mandate = not tipped and cross[i] and draw < 1.0 / (e[2 * n + n_in + t] + 1.0)
+        if tipped or by_mandate:
+            reach = -np.inf if buys[b] else budget[b] + ticket[b]
+            cand[n_cand], mandate[n_cand], fresh[n_cand] = i, by_mandate, reach >= cost[i]
+            n_cand += 1
+    return cum, own[:n_own], cand[:n_cand], mandate[:n_cand], fresh[:n_cand], value, cost
+
+
+@_jit
+def tie_drop(key: np.ndarray, strength: np.ndarray, firms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`.Ties.drop_firms`: the table without the ties of ``firms`` (the same arrays if they have none)."""
+    owners = (key[-1] >> KEY_SHIFT) + 1 if key.size else 0
+    gone = np.zeros(owners, dtype=np.bool_)
+    for f in firms:
+        if 0 <= f < owners:
+            gone[f] = True
+    kept = 0
+    for i in range(key.size):
+        kept += not gone[key[i] >> KEY_SHIFT]
+    if kept == key.size:
+        return key, strength
+    out_key, out_strength = np.empty(kept, dtype=np.int64), np.empty(kept)
+    o = 0
+    for i in range(key.size):
+        if not gone[key[i] >> KEY_SHIFT]:
+            out_key[o], out_strength[o] = key[i], strength[i]
+            o += 1
+    return out_key, out_strength

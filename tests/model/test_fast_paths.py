@@ -9,6 +9,7 @@ in the same order, same floating-point sums. When a rule changes on purpose, cha
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -330,33 +331,6 @@ def test_logistic_equals_its_formula() -> None:
     assert rules.logistic(0.3) == 1.0 / (1.0 + np.exp(-0.3))
 
 
-def test_ties_equal_the_plain_sorted_table() -> None:
-    """Adds, decay, drops, look-ups and partner picks, on the same random sequence of operations."""
-    rng = np.random.default_rng(5)
-    fast, plain = Ties(), PlainTies()
-    for step in range(40):
-        n = int(rng.integers(0, 400))
-        f, p, a = rng.integers(0, 300, n), rng.integers(0, 60, n), rng.random(n)
-        for t in (fast, plain):
-            t.add(f, p, a)
-            t.add(f[: n // 3], p[: n // 3], 0.5)
-            t.decay(0.1)
-        gone = np.unique(rng.integers(0, 300, int(rng.integers(0, 8))))
-        fast.drop_firms(gone)
-        plain.drop_firms(gone)
-        assert _same(fast.key, plain.key) and _same(fast.strength, plain.strength), step
-        qf, qp = rng.integers(0, 320, 500), rng.integers(0, 60, 500)
-        assert _same(fast.get(qf, qp), plain.get(qf, qp))
-        assert _same(fast.get(np.sort(qf)[:40], qp[:40]), plain.get(np.sort(qf)[:40], qp[:40]))
-        u = rng.random(500)
-        assert _same(fast.pick_partner(qf, u), plain.pick_partner(qf, u))
-        pick = fast.picker()  # in batches of nearby firms, as the market calls it
-        order = np.argsort(qf, kind="stable")
-        batches = [pick(qf[order][i : i + 64], u[order][i : i + 64]) for i in range(0, 500, 64)]
-        assert _same(np.concatenate(batches), plain.pick_partner(qf[order], u[order]))
-    assert _same(fast.firm, plain.key // KEY_BASE) and _same(fast.platform, plain.key % KEY_BASE)
-
-
 def test_within_budget_equals_the_plain_rule_across_blocks() -> None:
     """The affordability rule on compressed sums, block by block with a carried sum, against the plain cumsum."""
     rng = np.random.default_rng(2)
@@ -407,6 +381,67 @@ KERNEL = [
 
 
 @pytest.mark.parametrize("kernel", KERNEL)
+def test_ties_equal_the_plain_sorted_table(kernel: bool, monkeypatch) -> None:
+    """Adds, decay, drops, look-ups and partner picks, on the same random sequence of operations (the table's
+    numpy form, or with its compiled loops)."""
+    monkeypatch.setattr(market_kernel, "ENABLED", kernel)
+    rng = np.random.default_rng(5)
+    fast, plain = Ties(), PlainTies()
+    for step in range(40):
+        n = int(rng.integers(0, 400))
+        f, p, a = rng.integers(0, 300, n), rng.integers(0, 60, n), rng.random(n)
+        for t in (fast, plain):
+            t.add(f, p, a)
+            t.add(f[: n // 3], p[: n // 3], 0.5)
+            t.decay(0.1)
+        gone = np.unique(rng.integers(0, 300, int(rng.integers(0, 8))))
+        fast.drop_firms(gone)
+        plain.drop_firms(gone)
+        assert _same(fast.key, plain.key) and _same(fast.strength, plain.strength), step
+        qf, qp = rng.integers(0, 320, 500), rng.integers(0, 60, 500)
+        assert _same(fast.get(qf, qp), plain.get(qf, qp))
+        assert _same(fast.get(np.sort(qf)[:40], qp[:40]), plain.get(np.sort(qf)[:40], qp[:40]))
+        u = rng.random(500)
+        assert _same(fast.pick_partner(qf, u), plain.pick_partner(qf, u))
+        pick = fast.picker()  # in batches of nearby firms, as the market calls it
+        order = np.argsort(qf, kind="stable")
+        batches = [pick(qf[order][i : i + 64], u[order][i : i + 64]) for i in range(0, 500, 64)]
+        assert _same(np.concatenate(batches), plain.pick_partner(qf[order], u[order]))
+        key, cum, first = fast.picker_tables()
+        assert _same(key, plain.key) and _same(cum, np.cumsum(plain.strength))
+        assert _same(first, np.concatenate(([0], np.cumsum(np.bincount(plain.key // KEY_BASE)))))
+    assert _same(fast.firm, plain.key // KEY_BASE) and _same(fast.platform, plain.key % KEY_BASE)
+
+
+def _tie_history(seed: int) -> list[Any]:
+    """Every table, memory request and picker table of a random sequence of Ties operations."""
+    rng, ties, seen = np.random.default_rng(seed), Ties(), []
+    ties.guard = seen.append
+    for _ in range(30):
+        n = int(rng.integers(0, 300))
+        f, p = rng.integers(0, int(rng.integers(1, 200)), n), rng.integers(0, 40, n)
+        ties.add(f, p, rng.choice([-0.0, 0.5, 1.0]) if rng.random() < 0.3 else rng.normal(0.0, 1.0, n))
+        ties.add(f[::2], p[::2], 1.0)  # ties that all exist
+        ties.decay(float(rng.choice([0.0, 0.1, 0.5, 1.0])))
+        ties.drop_firms(rng.integers(0, 260, int(rng.integers(0, 6))).astype(np.int32))
+        seen += [ties.key.copy(), ties.strength.copy(), *ties.picker_tables()]
+    return seen
+
+
+@pytest.mark.skipif(not market_kernel.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compiled_ties_equal_their_numpy_form(seed: int, monkeypatch) -> None:
+    """The compiled merge, decay, drop and picker tables of Ties against its numpy form: same tables, same
+    requests to the memory budget (negative, zero and signed-zero amounts, decay that drops none or all)."""
+    runs = []
+    for kernel in (True, False):
+        monkeypatch.setattr(market_kernel, "ENABLED", kernel)
+        runs.append(_tie_history(seed))
+    assert len(runs[0]) == len(runs[1])
+    assert all(_same(a, b) for a, b in zip(*runs, strict=True))
+
+
+@pytest.mark.parametrize("kernel", KERNEL)
 @pytest.mark.parametrize(("seed", "overrides"), CASES)
 def test_transfer_market_equals_its_plain_form(seed: int, overrides: dict[str, Any], kernel: bool, monkeypatch) -> None:
     """Every table after 10 quarters of a small model: the fast market (its numpy form, or with its compiled
@@ -444,6 +479,36 @@ def test_compiled_market_gives_the_numpy_run_to_the_bit(scenario: str, seed: int
         monkeypatch.setattr(market_kernel, "ENABLED", kernel)
         digests.append(run(scenario, seed=seed, steps=16, overrides={"scale": 0.4}).digest())
     assert digests[0] == digests[1]
+
+
+@pytest.mark.skipif(not market_kernel.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
+def test_compiled_block_decision_equals_its_numpy_form(monkeypatch) -> None:
+    """``firm._block_decide`` on every block of a few quarters (the logit, exponentials and deals kernels against
+    ``_plain_logit`` and ``_plain_deals``), also with a running sum carried in and budgets cut so that the budget
+    rule binds, some NaN: the same running sum and deals to the bit."""
+    decide, cut, compared = firm._block_decide, np.random.default_rng(0), []
+
+    def both(m: JJJModel, *args: Any) -> Any:
+        budget = m.firm.tech_budget.copy()
+        for spent, factor in ((args[-1], 1.0), (12.5, cut.choice([0.0, 0.3, 1.0, np.nan], budget.size))):
+            m.firm.tech_budget[:] = budget * factor
+            got = []
+            for kernel in (True, False):
+                monkeypatch.setattr(market_kernel, "ENABLED", kernel)
+                total, own, cand = decide(m, *args[:-1], spent)
+                got.append([total] + [getattr(d, f.name) for d in (own, cand) for f in fields(d)])
+            assert all(_same(a, b) for a, b in zip(*got, strict=True))
+            compared.append((got[0][1].size, got[0][9].size))
+        m.firm.tech_budget[:] = budget
+        return decide(m, *args)
+
+    monkeypatch.setattr(firm, "OFFER_BLOCK", 800)
+    monkeypatch.setattr(firm, "_block_decide", both)
+    m = JJJModel(defaults().replace({"scale": 0.1, "steps": 6}, where="tests"), rng=np.random.SeedSequence(8))
+    for _ in range(6):
+        m.step()
+    own, cand = np.array(compared).sum(axis=0)
+    assert len(compared) > 12 and own > 0 and cand > 0  # deals of both kinds
 
 
 @pytest.mark.parametrize("spare_half", [False, True])
