@@ -228,10 +228,11 @@ def _calibrate_research(m: JJJModel, s: StartState) -> None:
 def _reach(m: JJJModel) -> None:
     """The reach gap net of the pipeline's composition: the statistics give contracts per invention patent, the
     model meets results on offer, and a region's results on offer per result made differ from Beijing's
-    (:func:`.agents.platform.offer_share`: 1.42x in Tianjin, 1.40x in Hebei at scale 1 in 2014, whose research
-    is less basic), so the start-year reach is the per-patent gap less that composition. Without it the first
-    year sold 1.3x the contracts Hebei registered (issue 10). Where nothing is on offer at the start (no
-    self-development: results reach the market only by piloting) the composition is undefined and left at 1."""
+    (:func:`.agents.platform.offer_share`: about 1.4x Beijing's in Tianjin and in Hebei at scale 1 in 2014,
+    whose research is less basic; the platform mix drawn at set-up moves it by a few per cent), so the
+    start-year reach is the per-patent gap less that composition. Without it the first year sold 1.3x the
+    contracts Hebei registered (issue 10). Where nothing is on offer at the start (no self-development: results
+    reach the market only by piloting) the composition is undefined and left at 1."""
     m.offer_share = platform.offer_share(m)
     share = m.offer_share[:3]
     known = (share > 0) & (share[0] > 0)
