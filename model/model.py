@@ -286,9 +286,10 @@ class JJJModel(mesa.Model):
 
     def seller_access(self) -> np.ndarray:
         """Reach of each seller region's technology market relative to Beijing's (Outside: 1): how often its
-        results on offer are met by buyers, from the start year's contracts per invention patent relative to
-        Beijing's, exp(a_r), as a gap closing at ``contract_size_convergence`` a year like the size gap:
-        exp(a_r exp(-kappa t / 4)), t in quarters."""
+        results on offer are met by buyers: contracts per result on offer, exp(a_r) at the start, the start year's
+        contracts per invention patent relative to Beijing's over the pipeline's results on offer per result made
+        relative to Beijing's (``setup._reach``), as a gap closing at the region's ``reach_convergence`` rho_r a
+        year: exp(a_r exp(-rho_r t / 4)), t in quarters."""
         return self._closing(self.seller_access_gap, np.r_[self.p.reach_convergence, 0.0])
 
     def market_index(self) -> float:
