@@ -118,6 +118,11 @@ def expected_output(m: JJJModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lam * pl.research * pl.alive, skill, count
 
 
+def start_trl(kind: np.ndarray) -> np.ndarray:
+    """Lowest TRL of a new result of platforms of ``kind`` (OUTPUT_TRL; one more step is drawn at creation)."""
+    return np.where(kind == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER])
+
+
 def offer_share(m: JJJModel) -> np.ndarray:
     """Expected share of a region's results that are on offer at the start (Outside: 1): of the results made in
     the last ``result_life`` quarters at the start-year rate, those that self-development has brought to
@@ -126,7 +131,7 @@ def offer_share(m: JJJModel) -> np.ndarray:
     whose research is more basic holds fewer results on offer per result made."""
     p = m.p
     lam = expected_output(m)[0] * (1.0 - duplication(m))
-    start = np.where(m.platform.kind == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER])
+    start = start_trl(m.platform.kind)
     ages = np.arange(1, p.result_life)  # on offer while younger than result_life (firm.on_offer)
     ready = np.zeros(lam.size)
     for extra in (0, 1):  # the start TRL's draw of 0 or 1 step
@@ -186,9 +191,7 @@ def create_results(
         * (1.0 + pl.expertise[rows])
         / m.quality_norm
     )
-    trl = np.where(pl.kind[rows] == KEY_LAB, OUTPUT_TRL[KEY_LAB], OUTPUT_TRL[ENG_CENTER]) + rng.integers(
-        0, 2, rows.size
-    )
+    trl = start_trl(pl.kind[rows]) + rng.integers(0, 2, rows.size)
     if age:
         trl = np.minimum(trl + rng.binomial(age, p.self_development_hazard, rows.size), p.market_ready_trl)
     status = np.where(trl >= p.market_ready_trl, MARKET_READY, NEW)
