@@ -33,6 +33,10 @@ class Ties:
         self.strength = np.zeros(0)
         self.guard: Callable[[int], None] | None = None
         """Called with the bytes the table is about to grow by (the model's memory budget), before it grows."""
+        self._tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        """:meth:`picker_tables` of the table as it is, where :meth:`decay_add` made them (None: not made)."""
+        self._slack: tuple[np.ndarray | None, int] = (None, 0)
+        """Bytes allocated beyond the table by the compiled merge, and the key array they belong to."""
 
     def __len__(self) -> int:
         return int(self.key.size)
@@ -49,10 +53,13 @@ class Ties:
 
     @property
     def nbytes(self) -> int:
-        return int(self.key.nbytes + self.strength.nbytes)
+        """Bytes the table holds (with the room a compiled merge left at its end)."""
+        slack = self._slack[1] if self._slack[0] is self.key else 0
+        return int(self.key.nbytes + self.strength.nbytes) + slack
 
     def decay(self, rate: float) -> None:
         """Strength x (1 - rate); ties below the floor are dropped."""
+        self._tables = None
         kernels = _kernels()
         if kernels is not None:
             self.key, self.strength = kernels.tie_decay(self.key, self.strength, 1.0 - rate, TIE_FLOOR)
@@ -66,15 +73,12 @@ class Ties:
         """Add ``amount`` to the ties (firm, platform), creating those that do not exist."""
         if firm.size == 0:
             return
+        self._tables = None
         keys = firm.astype(np.int64) * KEY_BASE + platform.astype(np.int64)
         amount = np.broadcast_to(np.asarray(amount, dtype=float), keys.shape)
         kernels = _kernels()
         if kernels is not None:  # the same sums, and one merge of the sorted new keys into the table
-            order = np.argsort(keys, kind="stable")
-            new, add, n_ins = kernels.tie_runs(keys[order], amount[order], self.key)
-            if n_ins and self.guard is not None:
-                self.guard(n_ins * (self.key.itemsize + self.strength.itemsize))
-            self.key, self.strength = kernels.tie_merge(self.key, self.strength, new, add, n_ins)
+            self._update(kernels, keys, amount, 1.0, -np.inf, False)
             return
         new, inv = np.unique(keys, return_inverse=True)  # only the new keys are sorted, not the whole table
         add = np.bincount(inv, amount, minlength=new.size)
@@ -96,6 +100,32 @@ class Ties:
         key[at], strength[at] = new[ins], add[ins]
         self.key, self.strength = key, strength
 
+    def decay_add(self, rate: float, firm: np.ndarray, platform: np.ndarray, amount: np.ndarray | float) -> None:
+        """:meth:`decay` then :meth:`add`: with the compiled loops one pass over the table, which also makes the
+        :meth:`picker_tables` of the result (the market that follows searches them)."""
+        kernels = _kernels()
+        if kernels is None or firm.size == 0:
+            self.decay(rate)
+            self.add(firm, platform, amount)
+            return
+        keys = firm.astype(np.int64) * KEY_BASE + platform.astype(np.int64)
+        amount = np.broadcast_to(np.asarray(amount, dtype=float), keys.shape)
+        self._update(kernels, keys, amount, 1.0 - rate, TIE_FLOOR, True)
+
+    def _update(
+        self, kernels: ModuleType, keys: np.ndarray, amount: np.ndarray, factor: float, floor: float, tables: bool
+    ) -> None:
+        """The compiled :meth:`decay_add` (factor 1, floor -inf: :meth:`add` alone); the memory budget is asked
+        for the ties created before the table is replaced."""
+        order = np.argsort(keys, kind="stable")
+        new, add = kernels.tie_sums(keys[order], amount[order])
+        key, strength, n_ins = kernels.tie_update(self.key, self.strength, factor, floor, new, add)
+        if n_ins and self.guard is not None:
+            self.guard(n_ins * (self.key.itemsize + self.strength.itemsize))
+        self.key, self.strength = key, strength
+        self._slack = (key, (new.size - n_ins) * (key.itemsize + strength.itemsize))
+        self._tables = (key, *kernels.tie_tables(key, strength)) if tables else None
+
     def get(self, firm: np.ndarray, platform: np.ndarray) -> np.ndarray:
         """Strength of each (firm, platform) pair (0 where there is no tie)."""
         keys = firm.astype(np.int64) * KEY_BASE + platform.astype(np.int64)
@@ -109,6 +139,7 @@ class Ties:
         """Remove the ties of firms that left the model."""
         if firms.size == 0 or self.key.size == 0:
             return
+        self._tables = None
         kernels = _kernels()
         if kernels is not None:
             self.key, self.strength = kernels.tie_drop(self.key, self.strength, firms.astype(np.int64))
@@ -131,6 +162,8 @@ class Ties:
     def picker_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What :meth:`picker` searches: the keys, the cumulative strengths over the table and, per firm f, the
         first of its ties (firm f's ties are ``first[f]:first[f + 1]``)."""
+        if self._tables is not None:
+            return self._tables
         key, kernels = self.key, _kernels()
         if kernels is not None:
             return (key, *kernels.tie_tables(key, self.strength))

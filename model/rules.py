@@ -6,6 +6,7 @@ Each function states its rule and source; the agents' processes gather state and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import ndtri
@@ -215,6 +216,30 @@ def talent_utility(
         + b["stay"] * stays
         + np.log(size)[None, :]
     )
+
+
+def gumbel_rows(rng: np.random.Generator, n: int, width: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``rng.gumbel(size=(n, width))`` for the rows asked for only: the generator moves past the n x width draws
+    at once, but the logarithms are taken only for the rows returned (a quarter of the talents decide in a step).
+
+    numpy's Gumbel is -ln(-ln(1 - U)) of one double U per draw (a U of exactly 0 is redrawn), so the uniforms are
+    drawn and transformed on demand; in the case, one in 2^53 per draw, where a U is exactly 0 the draws are made
+    by ``rng.gumbel`` itself, so the stream stays the one ``rng.gumbel`` gives."""
+    start = rng.bit_generator.state
+    u = rng.random((n, width))
+    if not u.all():  # a zero: rng.gumbel would have drawn again; replay the stream with it
+        rng.bit_generator.state = start
+        g = rng.gumbel(size=(n, width))
+        return lambda rows: g[rows]
+
+    def rows(r: np.ndarray) -> np.ndarray:
+        x = 1.0 - u[r]
+        np.log(x, out=x)
+        np.negative(x, out=x)
+        np.log(x, out=x)
+        return np.negative(x, out=x)
+
+    return rows
 
 
 def choose(utility: np.ndarray, gumbel: np.ndarray) -> np.ndarray:

@@ -86,8 +86,7 @@ def adopt(m: JJJModel) -> None:
     """
     rng = m.stream("transfer")
     res, fm, p = m.results, m.firm, m.p
-    m.ties.decay(p.partner_decay)
-    network_ties(m, rng)
+    m.ties.decay_add(p.partner_decay, *network_ties(m, rng))
     firms = np.flatnonzero(fm.alive)
     pool = on_offer(m)
     if firms.size:
@@ -121,15 +120,17 @@ def adopt(m: JJJModel) -> None:
     license_outside(m, pool)
 
 
-def network_ties(m: JJJModel, rng: np.random.Generator) -> None:
+def network_ties(m: JJJModel, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
     """The talent network brings firms in touch with other regions' platforms: a firm whose R&D staff have
     collaborators in another JJJ region forms Poisson(``partner_network_rate`` x those ties) new ties of
-    strength 1/2 with research platforms there (drawn at random), per quarter."""
+    strength 1/2 with research platforms there (drawn at random), per quarter. Returns the ties to add (firm rows,
+    platform rows, strength), for :meth:`.Ties.decay_add`."""
     t, fm, pl, p = m.talent, m.firm, m.platform, m.p
     u = rng.random((len(fm), 3))  # per firm row and region: common random numbers
     emp = np.flatnonzero(t.alive & (t.employer_kind == 2))
+    none = (_NO_KEYS[:0], _NO_KEYS[:0], 0.5)
     if emp.size == 0 or p.partner_network_rate <= 0:
-        return
+        return none
     ties = np.zeros((len(fm), 3))
     employer, collaborators = t.employer[emp], t.ties[emp, :3]
     for r in range(3):  # the staff's ties summed by employer (bincount: the sums of np.add.at, in the same order)
@@ -140,7 +141,7 @@ def network_ties(m: JJJModel, rng: np.random.Generator) -> None:
     some = np.flatnonzero(lam > 0)  # a mean of 0 draws 0: only firm rows and regions with collaborators draw
     n[some] = rules.poisson(u.ravel()[some], lam[some])
     if n.sum() == 0:
-        return
+        return none
     firm_rows = np.repeat(np.repeat(np.arange(len(fm)), 3), n)
     region = np.repeat(np.tile(np.arange(3), len(fm)), n)
     research = np.flatnonzero(pl.alive & pl.research)
@@ -149,7 +150,7 @@ def network_ties(m: JJJModel, rng: np.random.Generator) -> None:
     end = np.searchsorted(pl.region[by_region], region, "right")
     ok = end > start
     pos = start + np.minimum((rng.random(region.size) * (end - start)).astype(np.int64), np.maximum(end - start - 1, 0))
-    m.ties.add(firm_rows[ok], by_region[pos[ok]], 0.5)
+    return firm_rows[ok], by_region[pos[ok]], 0.5
 
 
 def on_offer(m: JJJModel) -> np.ndarray:
@@ -300,19 +301,20 @@ class _RowUniforms:
         if not isinstance(bits, np.random.PCG64):
             raise TypeError(f"_RowUniforms needs a PCG64 generator, got {type(bits).__name__}")
         self.start, self.width = bits.state, width
-        ahead = np.random.PCG64()
+        ahead = np.random.PCG64(0)
         ahead.state = self.start
         ahead.advance(n * width)
         state = ahead.state  # advance() clears the spare 32-bit half that integer draws keep; random() leaves it
         state["has_uint32"], state["uinteger"] = self.start["has_uint32"], self.start["uinteger"]
         bits.state = state
+        self.bits = np.random.PCG64(0)  # reused for every block (a fresh PCG64() would gather OS entropy: ~50 us)
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
         """Rows ``rows`` (increasing) of the n x width uniforms."""
         if rows.size == 0:
             return np.zeros((0, self.width))
         lo, hi = int(rows[0]), int(rows[-1]) + 1
-        bits = np.random.PCG64()
+        bits = self.bits
         bits.state = self.start
         bits.advance(lo * self.width)
         span = np.random.Generator(bits).random((hi - lo, self.width))

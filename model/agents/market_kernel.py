@@ -215,9 +215,9 @@ def block_logit(
 
 
 @_jit
-def tie_runs(keys: np.ndarray, amount: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def tie_sums(keys: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values of sorted ``keys`` with their ``amount`` summed in order (what :meth:`.Ties.add` gets
-    from ``np.unique`` and ``np.bincount``), and how many of them are not in the sorted ``table``."""
+    from ``np.unique`` and ``np.bincount``)."""
     new, add = np.empty(keys.size, dtype=np.int64), np.empty(keys.size)
     n = 0
     for i in range(keys.size):
@@ -226,38 +226,45 @@ def tie_runs(keys: np.ndarray, amount: np.ndarray, table: np.ndarray) -> tuple[n
         else:
             new[n], add[n] = keys[i], 0.0 + amount[i]  # bincount's sums start at 0.0
             n += 1
-    n_ins, t = 0, 0
-    for j in range(n):
-        while t < table.size and table[t] < new[j]:
-            t += 1
-        n_ins += t == table.size or table[t] != new[j]
-    return new[:n], add[:n], n_ins
+    return new[:n], add[:n]
 
 
 @_jit
-def tie_merge(
-    key: np.ndarray, strength: np.ndarray, new: np.ndarray, add: np.ndarray, n_ins: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """:meth:`.Ties.add`'s table after adding ``add`` to the ties ``new`` (sorted, distinct; ``n_ins`` of them not
-    in ``key``): existing ties strength + add, new ones add, merged in key order (in place if none is new)."""
-    size = key.size + n_ins
-    out_key, out_strength = (key, strength) if n_ins == 0 else (np.empty(size, dtype=np.int64), np.empty(size))
-    t, o = 0, 0
-    for j in range(new.size):
-        while t < key.size and key[t] < new[j]:
-            out_key[o], out_strength[o] = key[t], strength[t]
-            t, o = t + 1, o + 1
-        out_key[o] = new[j]
-        if t < key.size and key[t] == new[j]:
-            out_strength[o] = strength[t] + add[j]
+def tie_update(
+    key: np.ndarray, strength: np.ndarray, factor: float, floor: float, new: np.ndarray, add: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:meth:`.Ties.decay` then :meth:`.Ties.add` in one pass over the table: each tie's strength x ``factor``,
+    dropped below ``floor`` (factor 1 and floor -inf: :meth:`.Ties.add` alone), then ``add`` added to the ties
+    ``new`` (sorted, distinct), a tie just dropped or absent created with ``add``, merged in key order. Returns the
+    table (views of arrays with room for all of ``new``) and how many ties were created; the arrays passed in are
+    left as they are."""
+    cap = key.size + new.size
+    out_key, out_strength = np.empty(cap, dtype=np.int64), np.empty(cap)
+    t, o, n_ins = 0, 0, 0
+    for j in range(new.size + 1):
+        end = j == new.size
+        stop = new[j] if not end else 0
+        while t < key.size and (end or key[t] < stop):
+            d = strength[t] * factor
+            if d >= floor:
+                out_key[o], out_strength[o] = key[t], d
+                o += 1
+            t += 1
+        if end:
+            break
+        x = add[j]
+        if t < key.size and key[t] == stop:
+            d = strength[t] * factor
+            if d >= floor:
+                x = d + add[j]
+            else:
+                n_ins += 1
             t += 1
         else:
-            out_strength[o] = add[j]
+            n_ins += 1
+        out_key[o], out_strength[o] = stop, x
         o += 1
-    for rest in range(t, key.size):
-        out_key[o], out_strength[o] = key[rest], strength[rest]
-        o += 1
-    return out_key, out_strength
+    return out_key[:o], out_strength[:o], n_ins
 
 
 @_jit
@@ -287,9 +294,14 @@ def tie_tables(key: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, np.nd
     first = np.zeros(firms + 1, dtype=np.int64)
     for i in range(strength.size):
         cum[i] = cum[i - 1] + strength[i] if i > 0 else strength[i]
-        first[(key[i] >> KEY_SHIFT) + 1] += 1
-    for f in range(firms):
-        first[f + 1] += first[f]
+    f = 0  # the keys are sorted: firm f's ties start where the firm part first exceeds f - 1
+    for i in range(key.size):
+        owner = key[i] >> KEY_SHIFT
+        while f < owner:
+            f += 1
+            first[f] = i
+    for g in range(f + 1, firms + 1):
+        first[g] = key.size
     return cum, first
 
 

@@ -58,11 +58,12 @@ def relocate(m: JJJModel) -> None:
     t, p = m.talent, m.p
     # draws are made for every row and then selected, so that each talent meets the same random numbers in
     # every scenario run with the same seed (common random numbers, row by row)
-    decides, taste = rng.random(len(t)), rng.gumbel(size=(len(t), 4))
+    decides = rng.random(len(t))
+    taste = rules.gumbel_rows(rng, len(t), 4)
     deciders = np.flatnonzero(t.alive & (decides < p.decide_share))
     if deciders.size == 0:
         return
-    choice = rules.choose(utility(m, deciders), taste[deciders])  # conditional logit
+    choice = rules.choose(utility(m, deciders), taste(deciders))  # conditional logit
     origin = t.region[deciders]
     movers = choice != origin
     rows, dest, orig = deciders[movers], choice[movers], origin[movers]

@@ -394,6 +394,15 @@ def test_ties_equal_the_plain_sorted_table(kernel: bool, monkeypatch) -> None:
             t.add(f, p, a)
             t.add(f[: n // 3], p[: n // 3], 0.5)
             t.decay(0.1)
+        f2, p2 = rng.integers(0, 300, n // 2), rng.integers(0, 60, n // 2)
+        fast.decay_add(0.15, f2, p2, 0.5)  # one pass over the table (with its compiled loops)
+        plain.decay(0.15)
+        plain.add(f2, p2, 0.5)
+        key, cum, first = fast.picker_tables()  # made by the same pass
+        assert _same(key, plain.key) and _same(fast.strength, plain.strength), step
+        assert _same(cum, np.cumsum(plain.strength))
+        assert _same(first, np.concatenate(([0], np.cumsum(np.bincount(plain.key // KEY_BASE)))))
+        assert fast.nbytes >= fast.key.nbytes + fast.strength.nbytes
         gone = np.unique(rng.integers(0, 300, int(rng.integers(0, 8))))
         fast.drop_firms(gone)
         plain.drop_firms(gone)
@@ -423,6 +432,9 @@ def _tie_history(seed: int) -> list[Any]:
         ties.add(f, p, rng.choice([-0.0, 0.5, 1.0]) if rng.random() < 0.3 else rng.normal(0.0, 1.0, n))
         ties.add(f[::2], p[::2], 1.0)  # ties that all exist
         ties.decay(float(rng.choice([0.0, 0.1, 0.5, 1.0])))
+        m = int(rng.integers(0, 100))
+        ties.decay_add(float(rng.choice([0.0, 0.1, 0.5, 1.0])), rng.integers(0, 220, m), rng.integers(0, 40, m), 0.5)
+        seen += [ties.key.copy(), ties.strength.copy(), *ties.picker_tables()]
         ties.drop_firms(rng.integers(0, 260, int(rng.integers(0, 6))).astype(np.int32))
         seen += [ties.key.copy(), ties.strength.copy(), *ties.picker_tables()]
     return seen

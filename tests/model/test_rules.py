@@ -105,6 +105,41 @@ def test_choose_frequencies_converge_to_choice_probabilities():
         assert np.all(np.abs(freq - p[i]) < 4 * se), (i, freq, p[i])
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gumbel_rows_are_rng_gumbel_for_the_rows_asked_and_leave_the_stream_where_it_would(seed: int) -> None:
+    """Taken on demand, the draws are rng.gumbel's (to the last bit or two: numpy's vectorised log against the C
+    library's), and the generator ends where rng.gumbel leaves it."""
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    whole, after = a.gumbel(size=(5000, 4)), a.random(3)
+    rows = np.flatnonzero(np.random.default_rng(99).random(5000) < 0.25)
+    got = rules.gumbel_rows(b, 5000, 4)(rows)
+    np.testing.assert_allclose(got, whole[rows], rtol=2e-15, atol=2e-15)
+    assert np.array_equal(b.random(3), after)
+
+
+class _ZeroFirst:
+    """A generator whose next uniform is exactly 0 (numpy's Gumbel draws again then): stands in for the 1 in 2^53."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.bit_generator = self.rng.bit_generator
+
+    def random(self, size: tuple[int, int]) -> np.ndarray:
+        u = self.rng.random(size)
+        u.flat[7] = 0.0
+        return u
+
+    def gumbel(self, size: tuple[int, int]) -> np.ndarray:
+        return self.rng.gumbel(size=size)
+
+
+def test_gumbel_rows_replay_rng_gumbel_where_a_uniform_is_zero() -> None:
+    fake, ref = _ZeroFirst(3), np.random.default_rng(3)
+    got = rules.gumbel_rows(fake, 50, 4)(np.arange(50))  # type: ignore[arg-type]
+    assert np.array_equal(got, ref.gumbel(size=(50, 4)))
+    assert np.array_equal(fake.rng.random(2), ref.random(2))
+
+
 # ---- adoption (model-spec §4.3) ---------------------------------------------------------------------------
 W = dict(
     intercept=-2.0,
