@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from jjjsim.experiments.definition import builtin_dir, load_experiment
+from jjjsim.experiments.results import load_results
 from jjjsim.experiments.sweep import sweep
-from jjjsim.viz.data import load_results
 from jjjsim.viz.report import render, sections, summary_table, write_report
 
 TARGET_MB = 15.0

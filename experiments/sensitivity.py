@@ -2,8 +2,9 @@
 
 :func:`indices` turns a Sobol' (Saltelli) or Morris design and its outputs into one row of indices per input;
 :func:`from_results` does so for a results folder of a ``sobol`` or ``morris`` experiment (what
-:meth:`jjjsim.viz.data.Results.sensitivity` shows); :func:`reproduce_e4` runs experiment E4 (Morris screening,
-then Sobol' on the inputs Morris ranks highest).
+:meth:`jjjsim.experiments.results.Results.sensitivity` shows); :func:`rank_inputs` ranks Morris inputs over several
+outcomes. Experiment E4 (Morris screening, then Sobol' on the inputs Morris ranks highest) is
+:mod:`jjjsim.experiments.published.e4`.
 
 **Stochasticity.** The model is stochastic; every design point runs with the same seeds (common random numbers).
 The indices are computed on each point's *mean across seeds*, so seed-to-seed noise is averaged down (by about
@@ -17,39 +18,29 @@ the indices computed on each seed's outputs alone (the spread across seeds is th
 from __future__ import annotations
 
 import copy
-import json
 import math
-import time
-import tomllib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from jjjsim.model.param import ConfigError
 
-from .definition import builtin_dir, load_experiment
-from .sweep import sweep
-
 if TYPE_CHECKING:
-    from jjjsim.viz.data import Results
+    from jjjsim.experiments.results import Results
 
 __all__ = [
-    "E4_OUTCOMES",
     "MORRIS_COLUMNS",
     "SOBOL_COLUMNS",
     "DesignOutputs",
     "by_seed",
     "design_outputs",
-    "e4_dir",
     "from_results",
     "indices",
     "noise_share",
     "rank_inputs",
-    "reproduce_e4",
     "second_order",
     "seed_spread",
 ]
@@ -229,17 +220,9 @@ class DesignOutputs:
     """Blocks left out because a run in them failed or is missing (``drop_incomplete``)."""
 
 
-def _as_results(results: Results | str | Path) -> Results:
-    if isinstance(results, str | Path):
-        from jjjsim.viz.data import load_results  # viz reads folders; imported late (viz imports this module)
-
-        return load_results(results)
-    return results
-
-
-def design_outputs(results: Results | str | Path, metric: str, drop_incomplete: bool = False) -> DesignOutputs:
-    """The design points and the values of ``metric`` of a Sobol' or Morris results folder (or its
-    :class:`~jjjsim.viz.data.Results`).
+def design_outputs(results: Results, metric: str, drop_incomplete: bool = False) -> DesignOutputs:
+    """The design points and the values of ``metric`` of a Sobol' or Morris results folder, read by
+    :func:`~jjjsim.experiments.results.load_results` (which imports this module: the folder is read there).
 
     By default every design point needs at least one finished seed (its mean is then over the seeds it has).
     With ``drop_incomplete``, whole Morris trajectories or Saltelli blocks (the points built from one base
@@ -252,7 +235,7 @@ def design_outputs(results: Results | str | Path, metric: str, drop_incomplete: 
             design point without any finished run (SALib needs the whole design); with ``drop_incomplete``,
             no complete block.
     """
-    res = _as_results(results)
+    res = results
     if res.design not in ("sobol", "morris"):
         raise ConfigError(str(res.folder), "design", "a sobol or morris design", res.design)
     if metric not in res.metrics():
@@ -301,14 +284,14 @@ def design_outputs(results: Results | str | Path, metric: str, drop_incomplete: 
 
 
 def from_results(
-    results: Results | str | Path,
+    results: Results,
     metric: str,
     level: float = 0.95,
     seed: int = 1,
     per_seed: bool = False,
     drop_incomplete: bool = False,
 ) -> pd.DataFrame:
-    """Sensitivity indices of ``metric`` in a Sobol' or Morris results folder (or its ``Results``): each design
+    """Sensitivity indices of ``metric`` in a Sobol' or Morris results folder (its ``Results``): each design
     point's mean across its finished seeds, then :func:`indices`. With ``per_seed``, :func:`by_seed` over the
     seeds that finished at every design point instead. ``drop_incomplete``: see :func:`design_outputs`; the
     number of blocks left out is in ``attrs["dropped"]`` (of ``attrs["blocks"]``).
@@ -322,7 +305,7 @@ def from_results(
     else:
         whole = np.isfinite(d.y).all(axis=0)
         if not whole.any():
-            folder = str(_as_results(results).folder)
+            folder = str(results.folder)
             raise ConfigError(folder, metric, "a seed finished at every design point (indices per seed)", "none")
         seeds = [s for s, ok in zip(d.seeds, whole, strict=True) if ok]
         out = by_seed(d.design, d.problem, d.x, d.y[:, whole], seeds, levels=d.levels, level=level, seed=seed)
@@ -331,23 +314,10 @@ def from_results(
     return out
 
 
-# ---- E4: Morris screening, then Sobol' on the inputs that matter ---------------------------------------------
-
-E4_OUTCOMES = ("value_added", "results", "cross_region_contract_value", "theil_value_added", "talent_moves")
-"""The outcomes E4 ranks inputs by and reports indices of (assumption: the brief's main outcomes - output,
-research results, integration across regions, regional inequality - and talent mobility)."""
-E4_TOP = 8
-"""Inputs E4 carries from Morris to Sobol' (assumption: ~8 keeps Sobol' at N (2D + 2) = 18 N points)."""
-E4_QUICK = {"steps": 8, "scale": 0.02, "morris_samples": 2, "sobol_samples": 8, "top": 4}
-"""``quick=True``: the same pipeline at a size that only checks it works (numbers are not meaningful)."""
+# ---- ranking Morris inputs over several outcomes (E4) ----------------------------------------------------------
 
 
-def e4_dir() -> Path:
-    """The folder of E4's experiment files (``morris.toml``, ``sobol.toml``) and README."""
-    return builtin_dir() / "E4-sensitivity"
-
-
-def rank_inputs(morris: dict[str, pd.DataFrame], top: int = E4_TOP) -> pd.DataFrame:
+def rank_inputs(morris: dict[str, pd.DataFrame], top: int = 8) -> pd.DataFrame:
     """Rank Morris inputs over several outcomes: per outcome, μ* relative to the largest μ* of that outcome; the
     score is the largest of these over the outcomes (an input that matters much for one outcome is kept).
     Returns ``parameter, score, chosen`` and one ``rel.<outcome>`` column per outcome, best first; the first
@@ -362,192 +332,3 @@ def rank_inputs(morris: dict[str, pd.DataFrame], top: int = E4_TOP) -> pd.DataFr
     table = table.sort_values("score", ascending=False, kind="stable").rename_axis("parameter").reset_index()
     table.insert(2, "chosen", np.arange(len(table)) < top)
     return table
-
-
-def _read_definition(path: Path) -> dict[str, Any]:
-    with path.open("rb") as f:
-        return tomllib.load(f)
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(e) for e in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def _write_toml(data: dict[str, Any], path: Path) -> Path:
-    """An experiment definition (top-level values, then tables of values; dotted keys quoted) as TOML."""
-    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            continue
-        flat = {k: v for k, v in table.items() if not isinstance(v, dict)}
-        lines += ["", f"[{name}]", *(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in flat.items())]
-        for sub, inner in table.items():
-            if isinstance(inner, dict):
-                lines += ["", f"[{name}.{sub}]", *(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in inner.items())]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def _quick(definition: dict[str, Any], samples: int) -> dict[str, Any]:
-    d = copy.deepcopy(definition)
-    d["name"] = f"{d.get('name', 'E4')}-quick"
-    d["steps"] = E4_QUICK["steps"]
-    d.setdefault("overrides", {})["scale"] = E4_QUICK["scale"]
-    d["design"]["samples"] = samples
-    return d
-
-
-def _stage(
-    definition: dict[str, Any],
-    out: Path,
-    name: str,
-    workers: int | None,
-    dask: str | None,
-    progress: Callable[[str, int, int, int], None] | None,
-) -> dict[str, Any]:
-    """Write ``definition`` to ``out/<name>.toml`` and sweep it into ``out/<name>/`` (resuming what is there)."""
-    path = _write_toml(definition, out / f"{name}.toml")
-    exp = load_experiment(path)
-    report = sweep(
-        exp,
-        out / name,
-        workers=workers,
-        dask=dask,
-        progress=(lambda done, failed, total: progress(name, done, failed, total)) if progress else None,
-    )
-    failed = len(list((out / name / "failed").glob("*.json")))
-    return {"toml": path, "runs": len(exp.runs), "failed": failed, "seconds": report.seconds}
-
-
-def _tables(folder: Path, outcomes: Sequence[str]) -> dict[str, Any]:
-    """Indices (seed means; blocks with a failed run left out), their spread across seeds, the noise share and
-    (Sobol') second-order indices of each outcome of a results folder."""
-    from jjjsim.viz.data import load_results
-
-    res = load_results(folder)
-    pooled, seeds, noise, s2, dropped = {}, {}, {}, {}, {}
-    for m in outcomes:
-        d = design_outputs(res, m, drop_incomplete=True)
-        pooled[m] = indices(d.design, d.problem, d.x, d.y.mean(axis=1), levels=d.levels)
-        seeds[m] = seed_spread(by_seed(d.design, d.problem, d.x, d.y, d.seeds, levels=d.levels))
-        noise[m] = _finite(noise_share(d.y))
-        dropped[m] = {"dropped": d.dropped, "blocks": d.blocks}
-        if d.design == "sobol":
-            s2[m] = second_order(d.problem, d.y.mean(axis=1))
-    return {"pooled": pooled, "seeds": seeds, "noise": noise, "s2": s2, "dropped": dropped}
-
-
-def _finite(v: float) -> float | None:
-    return round(v, 4) if math.isfinite(v) else None
-
-
-def _long(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    out = pd.concat([df.assign(outcome=m) for m, df in tables.items()], ignore_index=True)
-    return out[["outcome", *[c for c in out.columns if c != "outcome"]]]
-
-
-def _report(folder: Path, html: Path) -> str:
-    """Write the sweep's HTML report; a design with failed runs cannot get sensitivity figures, so say why."""
-    from jjjsim.viz.report import write_report
-
-    try:
-        return str(write_report(folder, html))
-    except ConfigError as err:
-        return f"not written: {err}"
-
-
-def reproduce_e4(
-    out: str | Path,
-    quick: bool = False,
-    workers: int | None = None,
-    dask: str | None = None,
-    outcomes: Sequence[str] = E4_OUTCOMES,
-    top: int | None = None,
-    progress: Callable[[str, int, int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Experiment E4: Morris screening of the levers and behavioural uncertainties, then Sobol' on the inputs it
-    ranks highest (:func:`rank_inputs`), both from ``experiments/E4-sensitivity/``.
-
-    Writes into ``out``: ``morris.toml``, ``sobol.toml`` (the definitions run; Sobol's levers are the chosen
-    inputs, their bounds as in Morris), the results folders ``morris/`` and ``sobol/``, ``morris.html`` and
-    ``sobol.html`` (:func:`jjjsim.viz.report.write_report`), ``morris_indices.csv``, ``ranking.csv``,
-    ``chosen.json``, ``sobol_indices.csv``, ``sobol_s2.csv``, ``morris_by_seed.csv`` and ``sobol_by_seed.csv``
-    (the spread of the indices across seeds) and ``summary.json``. A rerun with the same ``out`` resumes both
-    sweeps. Runs that raise are recorded by the sweep; the indices then leave out the Morris trajectories or
-    Saltelli blocks holding them (counted in ``summary.json``), and the HTML report, which needs the whole
-    design, is not written (its entry says why).
-
-    Args:
-        out: output folder (created).
-        quick: tiny scale, few quarters and samples, top 4 inputs (see :data:`E4_QUICK`): checks the pipeline in
-            seconds; its numbers mean nothing.
-        workers, dask: where to run (:func:`jjjsim.experiments.sweep.sweep`).
-        outcomes: the summary metrics to rank by and report.
-        top: inputs carried to Sobol' (default :data:`E4_TOP`, or 4 when quick).
-        progress: called as ``progress(stage, done, failed, total)`` after each run.
-
-    Returns:
-        The content of ``summary.json``: ``chosen``, ``rule``, ``runs``, ``failed``, ``dropped``, ``seconds``,
-        ``noise_share`` and ``paths``.
-    """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    top = top if top is not None else (int(E4_QUICK["top"]) if quick else E4_TOP)
-    morris_def = _read_definition(e4_dir() / "morris.toml")
-    sobol_def = _read_definition(e4_dir() / "sobol.toml")
-    if quick:
-        morris_def = _quick(morris_def, int(E4_QUICK["morris_samples"]))
-        sobol_def = _quick(sobol_def, int(E4_QUICK["sobol_samples"]))
-
-    stage = {"morris": _stage(morris_def, out, "morris", workers, dask, progress)}
-    morris = _tables(out / "morris", outcomes)
-    _long(morris["pooled"]).to_csv(out / "morris_indices.csv", index=False)
-    _long(morris["seeds"]).to_csv(out / "morris_by_seed.csv", index=False)
-    ranking = rank_inputs(morris["pooled"], top)
-    ranking.to_csv(out / "ranking.csv", index=False)
-    chosen = [str(p) for p in ranking.loc[ranking["chosen"], "parameter"]]
-    rule = f"top {top} by max over outcomes of mu_star / max mu_star of that outcome ({', '.join(outcomes)})"
-    (out / "chosen.json").write_text(json.dumps({"chosen": chosen, "rule": rule}, indent=1), encoding="utf-8")
-
-    sobol_def["design"]["levers"] = chosen
-    bounds = {k: v for k, v in morris_def["design"].get("bounds", {}).items() if k in chosen}
-    sobol_def["design"].pop("bounds", None)
-    if bounds:
-        sobol_def["design"]["bounds"] = bounds
-    stage["sobol"] = _stage(sobol_def, out, "sobol", workers, dask, progress)
-    sobol = _tables(out / "sobol", outcomes)
-    _long(sobol["pooled"]).to_csv(out / "sobol_indices.csv", index=False)
-    _long(sobol["s2"]).to_csv(out / "sobol_s2.csv", index=False)
-    _long(sobol["seeds"]).to_csv(out / "sobol_by_seed.csv", index=False)
-
-    start = time.perf_counter()
-    reports = {f"{n}_report": _report(out / n, out / f"{n}.html") for n in stage}
-    seconds = {n: round(st["seconds"], 1) for n, st in stage.items()}
-    seconds["reports"] = round(time.perf_counter() - start, 1)
-    summary = {
-        "quick": quick,
-        "outcomes": list(outcomes),
-        "chosen": chosen,
-        "rule": rule,
-        "runs": {n: st["runs"] for n, st in stage.items()},
-        "failed": {n: st["failed"] for n, st in stage.items()},
-        "dropped": {"morris": morris["dropped"], "sobol": sobol["dropped"]},
-        "seconds": seconds,
-        "noise_share": {"morris": morris["noise"], "sobol": sobol["noise"]},
-        "paths": {
-            **{n: str(out / n) for n in stage},
-            **{f"{n}_toml": str(st["toml"]) for n, st in stage.items()},
-            **reports,
-            **{t: str(out / f"{t}.csv") for t in ("morris_indices", "ranking", "sobol_indices", "sobol_s2")},
-        },
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    return summary

@@ -526,7 +526,7 @@ def reproduce(
     if workers is not None and dask is not None:
         raise _fail("--workers and --dask: expected one of them, found both")
     try:
-        from jjjsim.experiments.reproduce import reproduce as reproduce_experiment
+        from jjjsim.experiments.published import reproduce as reproduce_experiment
 
         bar = Progress(
             TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"), TimeRemainingColumn(),

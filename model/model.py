@@ -8,7 +8,7 @@ import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
-from . import achievements, setup, timeline
+from . import achievements, policy, setup
 from .agents import firm, fund, platform, talent
 from .agents.base import RowAgent
 from .budget import Budget
@@ -151,6 +151,7 @@ class JJJModel(mesa.Model):
         self.tally = Tally()
         self.ties = Ties()
         self.ties.guard = lambda extra: self.reserve("ties", extra)
+        policy.start(self)  # the levers in force in start_year Q1 (a timeline's first quarter)
         setup.initialise(self)
         self.recorder = Recorder(self, p.steps)
         self.recorder.record(self)
@@ -159,7 +160,7 @@ class JJJModel(mesa.Model):
     # ---- the schedule ----------------------------------------------------------------------------
     def step(self) -> None:
         """One quarter: the nine processes of model-spec §4, in order."""
-        timeline.apply(self)  # levers in force this quarter (index self.steps - 1; model/timeline.py)
+        policy.apply(self)  # levers in force this quarter (index self.steps - 1; model/policy.py)
         self.tally = Tally()
         platform.research(self)  # 1 research
         platform.pilot(self)  # 2 piloting

@@ -68,10 +68,8 @@ class Param:
 
     def validate(self, value: Any, where: str) -> Any:
         """Check one user value (a scalar, or a table of sub-keys) and return it in canonical form."""
-        if self.kind == "timeline":  # dated lever changes; their dates are checked against the run in params.validate
-            from .timeline import canonical
-
-            return canonical(value, where)
+        if self.kind == "timeline":  # dated changes of other entries: params.validate checks them (model/timeline.py)
+            raise TypeError(f"{self.name}: a timeline is checked by params.validate, with the registry it refers to")
         if self.per is None:
             return self._scalar(value, where, self.name)
         if not isinstance(value, dict):

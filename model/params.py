@@ -68,7 +68,7 @@ def validate(overrides: dict[str, Any], where: str, current: dict[str, Any] | No
         p = REGISTRY[key]
         if p.per and isinstance(value, dict) and current is not None:
             value = {**current[key], **value}
-        out[key] = p.validate(value, where)
+        out[key] = timeline.canonical(value, where) if p.kind == "timeline" else p.validate(value, where)
     run_known = current is not None or {"start_year", "steps"} <= out.keys()  # else checked when it is known
     if run_known and {timeline.NAME, "start_year", "steps", *timeline.ONLY_UP} & out.keys():
         combined = {**defaults().values, **(current or {}), **out}

@@ -13,10 +13,14 @@ deal (Gilbert, Ahrweiler & Pyka 2001 SKIN; Uzzi 1996 on embedded ties).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
+
+from . import compiled
+from .compiled import jit
 
 KEY_SHIFT = 32
 KEY_BASE = 1 << KEY_SHIFT
@@ -194,10 +198,9 @@ class Ties:
 
 
 def _kernels() -> ModuleType | None:
-    """The compiled loops of :mod:`.agents.market_kernel` if they are on (its ``ENABLED``), else None (numpy)."""
-    from .agents import market_kernel  # imported here: market_kernel imports this module
-
-    return market_kernel if market_kernel.ENABLED else None
+    """This module, whose compiled loops (below) run if they are on (:data:`.compiled.ENABLED`), else None (the
+    numpy forms of :class:`Ties`)."""
+    return sys.modules[__name__] if compiled.ENABLED else None
 
 
 def _search(
@@ -215,3 +218,119 @@ def _search(
     start = int(lo.min()) if lo is not None else int(np.searchsorted(table, values.min(), side))
     end = int(hi.max()) if hi is not None else int(np.searchsorted(table, values.max(), side))
     return np.searchsorted(table[start:end], values, side) + start
+
+
+# ---- compiled loops (the same operations as the numpy forms above, in the same order) -----------------------
+
+
+@jit
+def tie_sums(keys: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of sorted ``keys`` with their ``amount`` summed in order (what :meth:`.Ties.add` gets
+    from ``np.unique`` and ``np.bincount``)."""
+    new, add = np.empty(keys.size, dtype=np.int64), np.empty(keys.size)
+    n = 0
+    for i in range(keys.size):
+        if n > 0 and keys[i] == new[n - 1]:
+            add[n - 1] += amount[i]
+        else:
+            new[n], add[n] = keys[i], 0.0 + amount[i]  # bincount's sums start at 0.0
+            n += 1
+    return new[:n], add[:n]
+
+
+@jit
+def tie_update(
+    key: np.ndarray, strength: np.ndarray, factor: float, floor: float, new: np.ndarray, add: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:meth:`.Ties.decay` then :meth:`.Ties.add` in one pass over the table: each tie's strength x ``factor``,
+    dropped below ``floor`` (factor 1 and floor -inf: :meth:`.Ties.add` alone), then ``add`` added to the ties
+    ``new`` (sorted, distinct), a tie just dropped or absent created with ``add``, merged in key order. Returns the
+    table (views of arrays with room for all of ``new``) and how many ties were created; the arrays passed in are
+    left as they are."""
+    cap = key.size + new.size
+    out_key, out_strength = np.empty(cap, dtype=np.int64), np.empty(cap)
+    t, o, n_ins = 0, 0, 0
+    for j in range(new.size + 1):
+        end = j == new.size
+        stop = new[j] if not end else 0
+        while t < key.size and (end or key[t] < stop):
+            d = strength[t] * factor
+            if d >= floor:
+                out_key[o], out_strength[o] = key[t], d
+                o += 1
+            t += 1
+        if end:
+            break
+        x = add[j]
+        if t < key.size and key[t] == stop:
+            d = strength[t] * factor
+            if d >= floor:
+                x = d + add[j]
+            else:
+                n_ins += 1
+            t += 1
+        else:
+            n_ins += 1
+        out_key[o], out_strength[o] = stop, x
+        o += 1
+    return out_key[:o], out_strength[:o], n_ins
+
+
+@jit
+def tie_decay(key: np.ndarray, strength: np.ndarray, factor: float, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`.Ties.decay`: ``strength`` x ``factor`` in place, the ties below ``floor`` dropped (the same arrays if
+    none is)."""
+    kept = 0
+    for i in range(strength.size):
+        strength[i] *= factor
+        kept += strength[i] >= floor
+    if kept == strength.size:
+        return key, strength
+    out_key, out_strength = np.empty(kept, dtype=np.int64), np.empty(kept)
+    o = 0
+    for i in range(strength.size):
+        if strength[i] >= floor:
+            out_key[o], out_strength[o] = key[i], strength[i]
+            o += 1
+    return out_key, out_strength
+
+
+@jit
+def tie_tables(key: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cumulative strengths and the first tie of each firm of :meth:`.Ties.picker_tables`."""
+    cum = np.empty(strength.size)
+    firms = (key[-1] >> KEY_SHIFT) + 1 if key.size else 0
+    first = np.zeros(firms + 1, dtype=np.int64)
+    for i in range(strength.size):
+        cum[i] = cum[i - 1] + strength[i] if i > 0 else strength[i]
+    f = 0  # the keys are sorted: firm f's ties start where the firm part first exceeds f - 1
+    for i in range(key.size):
+        owner = key[i] >> KEY_SHIFT
+        while f < owner:
+            f += 1
+            first[f] = i
+    for g in range(f + 1, firms + 1):
+        first[g] = key.size
+    return cum, first
+
+
+@jit
+def tie_drop(key: np.ndarray, strength: np.ndarray, firms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`.Ties.drop_firms`: the table without the ties of ``firms`` (the same arrays if they have none)."""
+    owners = (key[-1] >> KEY_SHIFT) + 1 if key.size else 0
+    gone = np.zeros(owners, dtype=np.bool_)
+    for f in firms:
+        if 0 <= f < owners:
+            gone[f] = True
+    kept = 0
+    for i in range(key.size):
+        kept += not gone[key[i] >> KEY_SHIFT]
+    if kept == key.size:
+        return key, strength
+    out_key, out_strength = np.empty(kept, dtype=np.int64), np.empty(kept)
+    o = 0
+    for i in range(key.size):
+        if not gone[key[i] >> KEY_SHIFT]:
+            out_key[o], out_strength[o] = key[i], strength[i]
+            o += 1
+    return out_key, out_strength

@@ -18,9 +18,9 @@ from .metrics import MODEL_INDICATORS
 from .model import JJJModel
 from .param import check_seed
 from .params import Params, defaults
+from .policy import frame as lever_frame
 from .regions import JJJ, REGIONS
 from .scenario import Scenario, load_scenario
-from .timeline import frame as lever_frame
 
 FLOW_NAMES = ("contract_value", "contract_count", "talent_moves")
 

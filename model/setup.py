@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import rules, timeline
+from . import rules
 from .agents import firm, fund, platform, talent
 from .agents.platform import DEMO_BASE, ENG_CENTER, KEY_LAB, SERVICE_PLATFORM
 from .data import StartState, start_state, trend, value_in
@@ -40,7 +40,6 @@ SERVICE_PLATFORM_BUDGET = 0.1
 
 def initialise(m: JJJModel) -> None:
     """Build all agents and calibrate regional research productivity to the start year."""
-    timeline.start(m)  # the levers in force in start_year Q1 (a timeline's first quarter)
     p, s = m.p, start_state(int(m.p.start_year))
     m.start = s
     m.fte_per_agent = p.talent_unit / p.scale

@@ -1,4 +1,5 @@
-"""Policy timelines: dated lever changes inside a run (docs/ODD.md §7.0, "Policy timelines").
+"""Policy timelines: dated lever changes inside a run (docs/ODD.md §7.0, "Policy timelines"): their form, their
+checks and the values in force each quarter; :mod:`.policy` applies them in a running model.
 
 A scenario file may give, besides ``[params]``, an array ``[[timeline]]`` of dated changes of levers::
 
@@ -37,11 +38,11 @@ so the first change is in quarter a and x is reached in quarter b (a ramp with a
 levers are rounded half up (floor(v + 0.5)); choice levers take steps only.
 
 **Timing (Mesa 3).** ``model.steps`` is incremented before ``JJJModel.step`` runs, so step k simulates quarter
-index k - 1; :func:`apply`, the first call of ``step``, sets the values in force in that quarter. The set-up
-(step 0, :func:`start`, called first in ``setup.initialise``) builds the world with the values in force in
-``start_year`` Q1 (quarter 0), so steps 0 and 1 both run with them.
+index k - 1; :func:`.policy.apply`, the first call of ``step``, sets the values in force in that quarter. The
+set-up (step 0, :func:`.policy.start`, called by the model before ``setup.initialise``) builds the world with the
+values in force in ``start_year`` Q1 (quarter 0), so steps 0 and 1 both run with them.
 
-**Set-up levers mid-run** (:func:`apply`): ``fund_size`` creates the collaborative fund when it first becomes
+**Set-up levers mid-run** (:func:`.policy.apply`): ``fund_size`` creates the collaborative fund when it first becomes
 > 0 (``fund.add``) and afterwards changes its committed capital (an increase is a capital inflow; a cut withdraws
 uninvested capital, at most what is uninvested); ``fund_cross_region_share`` sets the fund's mandate;
 ``demo_base_capacity`` adds demo bases for added slots (``setup._add_platforms``, two slots a base as at set-up)
@@ -58,7 +59,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -69,7 +69,6 @@ from .registry import BEHAVIOUR_LIST, LEVER_LIST, STRUCTURE_LIST
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .model import JJJModel
     from .params import Params
 
 NAME = "timeline"
@@ -370,7 +369,8 @@ def columns(values: dict[str, Any]) -> list[str]:
     return [f"{n}.{s}" if s else n for n, s in slots(values)]
 
 
-def _row(values: dict[str, Any], pairs: list[tuple[str, str]]) -> list[Any]:
+def path_row(values: dict[str, Any], pairs: list[tuple[str, str]]) -> list[Any]:
+    """One row of the recorded path: the values of the lever slots ``pairs``."""
     return [values[n][s] if s else values[n] for n, s in pairs]
 
 
@@ -383,16 +383,18 @@ def path(params: Params, steps: int | None = None) -> pd.DataFrame:
     pairs = slots(values)
     rows = []
     for k in range(n + 1):
-        now = {**values, **_merge(values, levers_at(values, max(k - 1, 0)))}
-        rows.append(_row(now, pairs))
-    return _frame(rows, columns(values), int(values["start_year"]))
+        now = {**values, **merged(values, levers_at(values, max(k - 1, 0)))}
+        rows.append(path_row(now, pairs))
+    return path_frame(rows, columns(values), int(values["start_year"]))
 
 
-def _merge(values: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+def merged(values: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` (of :func:`levers_at`) with each per-region lever's other sub-keys from ``values``."""
     return {k: {**values[k], **v} if isinstance(v, dict) else v for k, v in overrides.items()}
 
 
-def _frame(rows: list[list[Any]], cols: list[str], start_year: int) -> pd.DataFrame:
+def path_frame(rows: list[list[Any]], cols: list[str], start_year: int) -> pd.DataFrame:
+    """A recorded path's rows as a frame with ``step`` and ``year``."""
     import pandas as pd  # here, not at module level: reading parameters and scenarios must not load pandas
 
     steps = np.arange(len(rows))
@@ -400,168 +402,3 @@ def _frame(rows: list[list[Any]], cols: list[str], start_year: int) -> pd.DataFr
     df.insert(0, "year", start_year + steps / 4.0)
     df.insert(0, "step", steps)
     return df
-
-
-# ---- in the model ------------------------------------------------------------------------------------------------
-@dataclass
-class LeverPath:
-    """A model's timeline: the scheduled parameters (as given, before any change) and the recorded path."""
-
-    params: Params
-    pairs: list[tuple[str, str]]
-    rows: list[list[Any]] = field(default_factory=list)
-
-    def record(self, m: JJJModel) -> None:
-        self.rows.append(_row(m.p.values, self.pairs))
-
-
-def start(m: JJJModel) -> None:
-    """At set-up (step 0): keep the schedule and adopt the values in force in ``start_year`` Q1. Does nothing for
-    an empty timeline (the model is then exactly the constant run)."""
-    if not m.p.values.get(NAME):
-        m.lever_path = None
-        return
-    m.lever_path = LeverPath(m.p, slots(m.p.values))
-    new = _in_force(m.p, levers_at(m.p, 0))
-    if new.values != m.p.values:
-        m.use_params(new)
-    m.lever_path.record(m)
-
-
-def _in_force(p: Params, overrides: dict[str, Any]) -> Params:
-    """``p`` with the values of :func:`levers_at` (each a validated entry value or an interpolation of two, so
-    in bounds; ``use_params`` checks them again)."""
-    return type(p)({**p.values, **_merge(p.values, overrides)})
-
-
-def apply(m: JJJModel) -> None:
-    """At the top of ``JJJModel.step`` (step k = ``m.steps``, quarter index k - 1): set the levers in force this
-    quarter, with their set-up agents (funds, demo bases, service platforms, shared labs), and record them."""
-    lp: LeverPath | None = getattr(m, "lever_path", None)
-    if lp is None:
-        return
-    want = levers_at(lp.params, m.steps - 1)
-    old = m.p
-    new = _in_force(old, want)
-    if new.values != old.values:
-        m.use_params(new)
-        changed = [k for k in SETUP_LEVERS if new.values[k] != old.values[k]]
-        if changed:
-            _setup_changes(m, old, new, changed)
-    lp.record(m)
-
-
-def frame(m: JJJModel) -> pd.DataFrame:
-    """The recorded lever path of a model (``step``, ``year``, one column per changed lever); only ``step`` and
-    ``year`` for a model without a timeline."""
-    lp: LeverPath | None = getattr(m, "lever_path", None)
-    n = m.recorder.n if hasattr(m, "recorder") else None
-    if lp is None:
-        return _frame([[] for _ in range(n or 0)], [], int(m.p.start_year))
-    rows = lp.rows[:n] if n is not None else lp.rows
-    return _frame(rows, columns(lp.params.values), int(m.p.start_year))
-
-
-def _setup_changes(m: JJJModel, old: Params, new: Params, changed: list[str]) -> None:
-    """Build, change or retire the agents of set-up levers, with draws from the timeline's own stream."""
-    saved = m.rng
-    m.rng = np.random.default_rng(m._child_seed(STREAM, m.steps))
-    try:
-        if "fund_size" in changed or "fund_cross_region_share" in changed:
-            _fund(m, old, new)
-        if "demo_base_capacity" in changed:
-            _demo_bases(m, new)
-        if "service_platforms" in changed:
-            _service_platforms(m, new)
-        if "shared_key_labs" in changed:
-            _shared_labs(m, old, new)
-    finally:
-        m.rng = saved
-    g = m.platform.group  # platforms were added: the shared-lab mask covers every row again
-    m.shared_lab = np.bincount(g, minlength=len(g))[g] > 1
-
-
-def _fund(m: JJJModel, old: Params, new: Params) -> None:
-    from .agents import fund
-
-    fd = m.fund
-    rows = np.flatnonzero(fd.kind == fund.COLLABORATIVE)
-    if rows.size == 0:
-        if new.fund_size > 0:
-            fund.add(m, fund.COLLABORATIVE, 0, new.fund_size, new.fund_cross_region_share)
-        return
-    k = rows[0]
-    fd.mandate[k] = new.fund_cross_region_share
-    delta = new.fund_size - old.fund_size
-    if delta < 0:
-        delta = -min(-delta, fd.capital[k])  # only uninvested capital can be withdrawn
-    fd.capital[k] += delta
-    fd.inflows[k] += delta
-    fd.committed[k] = new.fund_size
-
-
-def _demo_bases(m: JJJModel, new: Params) -> None:
-    from . import setup
-    from .agents.platform import DEMO_BASE
-    from .regions import FIELDS
-
-    pl, scale = m.platform, new.scale
-    slots_now = np.array([math.ceil(c * scale) if c > 0 else 0 for c in new.demo_base_capacity])
-    for r in range(3):
-        bases = np.flatnonzero((pl.kind == DEMO_BASE) & pl.alive & (pl.region == r))
-        have = int(pl.capacity[bases].sum())
-        want = int(slots_now[r])
-        if want > have:
-            add = want - have
-            n = math.ceil(add / 2)
-            cap = np.full(n, add // n) + (np.arange(n) < add % n)
-            fields = (bases.size + np.arange(n)) % len(FIELDS)
-            setup._add_platforms(
-                m, r, np.full(n, DEMO_BASE), fields, cap * setup.DEMO_SLOT_BUDGET / scale, capacity=cap
-            )
-        elif want < have:
-            cut = have - want
-            for b in bases[::-1]:  # newest first
-                take = min(cut, int(pl.capacity[b]))
-                pl.capacity[b] -= take
-                pl.budget[b] = pl.capacity[b] * setup.DEMO_SLOT_BUDGET / scale
-                cut -= take
-                if cut == 0:
-                    break
-    m.demo_slots = np.r_[slots_now, 0]
-
-
-def _service_platforms(m: JJJModel, new: Params) -> None:
-    from . import setup
-    from .agents.platform import SERVICE_PLATFORM
-
-    pl = m.platform
-    want = new.service_platforms.astype(int)
-    for f in range(m.n_fields):
-        live = np.flatnonzero((pl.kind == SERVICE_PLATFORM) & pl.alive & (pl.field == f))
-        if want[f] > live.size:
-            n = int(want[f] - live.size)
-            total = int(np.count_nonzero((pl.kind == SERVICE_PLATFORM) & pl.alive))
-            region = (total + np.arange(n) + 1) % 3  # Tianjin, Hebei, Beijing in turn, as at set-up
-            setup._add_platforms(m, region, np.full(n, SERVICE_PLATFORM), np.full(n, f), setup.SERVICE_PLATFORM_BUDGET)
-        elif want[f] < live.size:
-            gone = live[::-1][: live.size - want[f]]  # the newest
-            pl.alive[gone] = False
-            m.remove_agents("platform", gone)
-
-
-def _shared_labs(m: JJJModel, old: Params, new: Params) -> None:
-    """Shared key labs added as at set-up (``setup.add_shared_key_labs``), staffed from the key labs that are
-    not nodes of a shared lab already."""
-    from . import setup
-    from .agents.platform import KEY_LAB
-
-    pl, scale = m.platform, new.scale
-
-    def count(x: int) -> int:
-        return math.ceil(x * scale) if x else 0
-
-    g = pl.group
-    own = np.bincount(g, minlength=len(g))[g] <= 1
-    labs = np.flatnonzero(pl.research & pl.alive & (pl.kind == KEY_LAB) & own)
-    setup.add_shared_key_labs(m, count(new.shared_key_labs) - count(old.shared_key_labs), labs)

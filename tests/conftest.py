@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from jjjsim.model import JJJModel, Params, RunResult, defaults, run
 
+pytest_plugins = ["results_folders"]  # results folders of tiny sweeps (tests/results_folders.py)
+
 
 @dataclass(frozen=True)
 class Small:

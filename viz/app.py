@@ -53,7 +53,7 @@ def create_app(
     scale = REGISTRY["scale"].validate(scale, "app")
     loaded = None
     if results is not None:
-        from jjjsim.viz.data import load_results
+        from jjjsim.experiments.results import load_results
 
         loaded = load_results(results)
     scenarios = app_live.offered_scenarios(loaded)

@@ -59,7 +59,7 @@ from jjjsim.viz import theme
 from plotly.subplots import make_subplots
 
 if TYPE_CHECKING:
-    from jjjsim.viz.data import Results
+    from jjjsim.experiments.results import Results
 
 DEFAULT_SCALE = 0.25
 """Agent scale of the live models: about 4,800 agents each; a quarter of the run and its baseline takes ~65 ms over

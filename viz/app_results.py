@@ -1,5 +1,5 @@
 """The app's results page: the report's figures (:mod:`jjjsim.viz.figures`) for a sweep folder, redrawn for the
-metric, scenarios and regions picked. Reads the folder's tables only (:mod:`jjjsim.viz.data`); runs no model.
+metric, scenarios and regions picked. Reads the folder's tables only (:mod:`jjjsim.experiments.results`); runs no model.
 
 The pickers' values come from the client: each is checked against what the page offered (:class:`Offer`, made once
 from the loaded folder) before anything is read or drawn, so a forged value is a one-line message and never a
@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
+from jjjsim.experiments.results import Results
 from jjjsim.model.param import ConfigError
 from jjjsim.model.regions import JJJ, REGIONS
 from jjjsim.viz import figures, theme
-from jjjsim.viz.data import Results
 from jjjsim.viz.report import KEY_METRICS, SERIES_INDICATORS
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}

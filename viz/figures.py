@@ -1,4 +1,5 @@
-"""The report's and the app's figures: pure functions from the tables of :mod:`jjjsim.viz.data` to plotly figures.
+"""The report's and the app's figures: pure functions from the tables of :mod:`jjjsim.experiments.results` to plotly
+figures.
 
 Every figure takes the house look from :mod:`jjjsim.viz.theme` (a region has one colour everywhere, the baseline is
 grey, scenarios take the palette in the experiment's order), its axis titles from the indicator catalogue and the
@@ -15,7 +16,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from jjjsim.model.indicators import SERIES, indicator
-from plotly.colors import hex_to_rgb
 from plotly.subplots import make_subplots
 
 from . import theme
@@ -26,6 +26,7 @@ from .theme import (
     ordered_regions,
     region_color,
     region_name,
+    rgba,
     scenario_colors,
     series_title,
 )
@@ -72,11 +73,6 @@ _TEXT: dict[str, dict[Lang, str]] = {
 }
 
 
-def _rgba(color: str, alpha: float) -> str:
-    r, g, b = hex_to_rgb(color)
-    return f"rgba({r},{g},{b},{alpha})"
-
-
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -95,7 +91,7 @@ def _band(x: list, lo: list, hi: list, color: str, alpha: float, name: str, grou
         y=list(hi) + list(lo)[::-1],
         fill="toself",
         mode="lines",
-        fillcolor=_rgba(color, alpha),
+        fillcolor=rgba(color, alpha),
         line=dict(width=0),
         hoverinfo="skip",
         name=name,
@@ -258,7 +254,7 @@ def regional_shares(
                     mode="lines",
                     stackgroup=f"shares{j}",
                     line=dict(width=0.6, color=color),
-                    fillcolor=_rgba(color, 0.75),
+                    fillcolor=rgba(color, 0.75),
                     name=region_name(region, lang),
                     legendgroup=region,
                     showlegend=j == 0,
@@ -335,7 +331,7 @@ def sankey(
                     source=[index[(o, "origin")] for o in d["origin"]],
                     target=[index[(t, "destination")] for t in d["destination"]],
                     value=d["value"].tolist(),
-                    color=[_rgba(region_color(o), 0.45) for o in d["origin"]],
+                    color=[rgba(region_color(o), 0.45) for o in d["origin"]],
                     hovertemplate="%{source.label} → %{target.label}: %{value:,.4g}<extra></extra>",
                 ),
             )
@@ -399,7 +395,7 @@ def region_map(
                 x=[x0 + ux * 0.25 + ox, x1 - ux * 0.32 + ox],
                 y=[y0 + uy * 0.25 + oy, y1 - uy * 0.32 + oy],
                 mode="lines+markers",
-                line=dict(color=_rgba(region_color(o), 0.7), width=1.0 + 11.0 * value / top),
+                line=dict(color=rgba(region_color(o), 0.7), width=1.0 + 11.0 * value / top),
                 marker=dict(symbol="arrow", angleref="previous", size=[0, 10 + 8 * value / top], color=region_color(o)),
                 name=f"{region_name(o, lang)} → {region_name(d, lang)}",
                 hovertemplate=f"{region_name(o, lang)} → {region_name(d, lang)}: {value:,.4g}<extra></extra>",

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from jjjsim.experiments import dose as dose_mod
+from jjjsim.experiments.results import Results, load_results
 from jjjsim.model.indicators import indicator
 from jjjsim.model.param import ConfigError
 
 from . import figures
-from .data import Results, load_results
 from .theme import Lang, metric_title, series_title
 
 KEY_METRICS: tuple[str, ...] = (

@@ -16,6 +16,14 @@ import plotly.io as pio
 from jjjsim.model.indicators import REGION_NAMES_ZH, indicator
 from jjjsim.model.params import LEVERS, REGISTRY
 from jjjsim.model.regions import REGIONS
+from plotly.colors import hex_to_rgb
+
+
+def rgba(color: str, alpha: float) -> str:
+    """A ``#rrggbb`` colour with opacity ``alpha``, as plotly's ``rgba(r,g,b,a)``."""
+    r, g, b = hex_to_rgb(color)
+    return f"rgba({r},{g},{b},{alpha})"
+
 
 Lang = Literal["en", "zh"]
 

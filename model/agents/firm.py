@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import rules
+from .. import compiled, rules
 from ..achievements import LICENSED, MARKET_READY
 from ..regions import DISTANCE_KM, OUTSIDE
 from . import fund as fund_rules
@@ -378,7 +378,7 @@ def _block_slots(
     results. A share ``partner_search_share`` of these is replaced by a result of a partner platform (drawn in
     proportion to tie strength), where the firm has a partner with results on offer."""
     p, k = m.p, u.shape[2]
-    if market_kernel.ENABLED:
+    if compiled.ENABLED:
         loc, ties = partners["local"], partners["ties"]
         key, cum, first = ties if ties is not None else (_NO_KEYS, _NO_FLOATS, _NO_KEYS)
         return market_kernel.block_slots(
@@ -468,7 +468,7 @@ def _block_decide(
     budget = fm.tech_budget[block]
     recertification = 1.0 + p.recertification_cost * (1.0 - p.standards_recognition) * True  # x 1.0 within
     ticket = tables["ticket"][fm.region[block]]
-    if market_kernel.ENABLED:
+    if compiled.ENABLED:
         ties = tables["ties"]
         key, strength_table, first = (
             (m.ties.key, m.ties.strength, ties[2]) if ties is not None else (_NO_KEYS[:0], _NO_FLOATS[:0], _NO_KEYS)

@@ -1,57 +1,25 @@
 """Compiled loops of the transfer market (:func:`.firm._market`: the offers' slots, their adoption logits and the
-deals) and of the partnership table (:class:`..partnerships.Ties`: merge, decay, drops and the picker's tables).
+deals); the partnership table's are in :mod:`..partnerships`, the switch in :mod:`..compiled`.
 
 Each kernel makes, offer by offer, the same IEEE operations in the same order as the numpy form it stands for in
-:mod:`.firm` or :mod:`..partnerships` (additions in the logit's order, sums in np.cumsum's and np.bincount's order,
-the same divisions, comparisons and truncations, binary searches that find what ``np.searchsorted`` finds), so a
-run gives the same numbers to the bit with or without it
-(``tests/model/test_fast_paths.py`` checks both forms on whole runs and on single quarters). The kernels are
-compiled by numba where it is installed (the ``fast`` extra), once per machine (cached next to this file, or in
-``NUMBA_CACHE_DIR``); without numba, or with ``JJJSIM_NUMBA=0`` in the environment, the numpy form runs.
-Transcendental functions (exp, log, log1p) stay in numpy in both forms.
+:mod:`.firm` (additions in the logit's order, sums in np.cumsum's and np.bincount's order, the same divisions,
+comparisons and truncations, binary searches that find what ``np.searchsorted`` finds), so a run gives the same
+numbers to the bit with or without it (``tests/model/test_fast_paths.py`` checks both forms on whole runs and on
+single quarters). Transcendental functions (exp, log, log1p) stay in numpy in both forms.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 
-from ..partnerships import KEY_BASE, KEY_SHIFT
-
-HAVE_NUMBA = importlib.util.find_spec("numba") is not None
-"""Whether numba is installed (found without importing it: numba and LLVM cost ~100 MB, paid only on first use)."""
-ENABLED = HAVE_NUMBA and os.environ.get("JJJSIM_NUMBA", "1") != "0"
-"""Whether :mod:`.firm` uses these kernels (numba installed, not switched off by ``JJJSIM_NUMBA=0``)."""
+from ..compiled import jit
+from ..partnerships import KEY_BASE
 
 KEY_MASK = KEY_BASE - 1
 """The platform part of a tie key (keys are firm x KEY_BASE + platform, :mod:`..partnerships`)."""
-_compiled: dict[str, Callable[..., Any]] = {}
 
 
-def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` compiled by numba on its first call (numba imported then), the plain function where numba is absent."""
-
-    def call(*args: Any) -> Any:
-        kernel = _compiled.get(fn.__name__)
-        if kernel is None:
-            if not HAVE_NUMBA:
-                kernel = fn
-            else:
-                import numba
-
-                kernel = numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
-            _compiled[fn.__name__] = kernel
-        return kernel(*args)
-
-    call.__doc__, call.__name__, call.__wrapped__ = fn.__doc__, fn.__name__, fn  # type: ignore[attr-defined]
-    return call
-
-
-@_jit
+@jit
 def block_slots(
     u: np.ndarray,
     rows: np.ndarray,
@@ -126,7 +94,7 @@ def block_slots(
     return slot, inside[:n_in]
 
 
-@_jit
+@jit
 def block_logit(
     slot: np.ndarray,
     floats: np.ndarray,
@@ -214,98 +182,7 @@ def block_logit(
     return quality, mean, field, origin, platform, cross, pair, sector_field, logit, strength
 
 
-@_jit
-def tie_sums(keys: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of sorted ``keys`` with their ``amount`` summed in order (what :meth:`.Ties.add` gets
-    from ``np.unique`` and ``np.bincount``)."""
-    new, add = np.empty(keys.size, dtype=np.int64), np.empty(keys.size)
-    n = 0
-    for i in range(keys.size):
-        if n > 0 and keys[i] == new[n - 1]:
-            add[n - 1] += amount[i]
-        else:
-            new[n], add[n] = keys[i], 0.0 + amount[i]  # bincount's sums start at 0.0
-            n += 1
-    return new[:n], add[:n]
-
-
-@_jit
-def tie_update(
-    key: np.ndarray, strength: np.ndarray, factor: float, floor: float, new: np.ndarray, add: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """:meth:`.Ties.decay` then :meth:`.Ties.add` in one pass over the table: each tie's strength x ``factor``,
-    dropped below ``floor`` (factor 1 and floor -inf: :meth:`.Ties.add` alone), then ``add`` added to the ties
-    ``new`` (sorted, distinct), a tie just dropped or absent created with ``add``, merged in key order. Returns the
-    table (views of arrays with room for all of ``new``) and how many ties were created; the arrays passed in are
-    left as they are."""
-    cap = key.size + new.size
-    out_key, out_strength = np.empty(cap, dtype=np.int64), np.empty(cap)
-    t, o, n_ins = 0, 0, 0
-    for j in range(new.size + 1):
-        end = j == new.size
-        stop = new[j] if not end else 0
-        while t < key.size and (end or key[t] < stop):
-            d = strength[t] * factor
-            if d >= floor:
-                out_key[o], out_strength[o] = key[t], d
-                o += 1
-            t += 1
-        if end:
-            break
-        x = add[j]
-        if t < key.size and key[t] == stop:
-            d = strength[t] * factor
-            if d >= floor:
-                x = d + add[j]
-            else:
-                n_ins += 1
-            t += 1
-        else:
-            n_ins += 1
-        out_key[o], out_strength[o] = stop, x
-        o += 1
-    return out_key[:o], out_strength[:o], n_ins
-
-
-@_jit
-def tie_decay(key: np.ndarray, strength: np.ndarray, factor: float, floor: float) -> tuple[np.ndarray, np.ndarray]:
-    """:meth:`.Ties.decay`: ``strength`` x ``factor`` in place, the ties below ``floor`` dropped (the same arrays if
-    none is)."""
-    kept = 0
-    for i in range(strength.size):
-        strength[i] *= factor
-        kept += strength[i] >= floor
-    if kept == strength.size:
-        return key, strength
-    out_key, out_strength = np.empty(kept, dtype=np.int64), np.empty(kept)
-    o = 0
-    for i in range(strength.size):
-        if strength[i] >= floor:
-            out_key[o], out_strength[o] = key[i], strength[i]
-            o += 1
-    return out_key, out_strength
-
-
-@_jit
-def tie_tables(key: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The cumulative strengths and the first tie of each firm of :meth:`.Ties.picker_tables`."""
-    cum = np.empty(strength.size)
-    firms = (key[-1] >> KEY_SHIFT) + 1 if key.size else 0
-    first = np.zeros(firms + 1, dtype=np.int64)
-    for i in range(strength.size):
-        cum[i] = cum[i - 1] + strength[i] if i > 0 else strength[i]
-    f = 0  # the keys are sorted: firm f's ties start where the firm part first exceeds f - 1
-    for i in range(key.size):
-        owner = key[i] >> KEY_SHIFT
-        while f < owner:
-            f += 1
-            first[f] = i
-    for g in range(f + 1, firms + 1):
-        first[g] = key.size
-    return cum, first
-
-
-@_jit
+@jit
 def block_exponents(
     logit: np.ndarray,
     tied: np.ndarray,
@@ -344,7 +221,7 @@ def block_exponents(
     return arg
 
 
-@_jit
+@jit
 def block_deals(
     e: np.ndarray,
     mean: np.ndarray,
@@ -402,25 +279,3 @@ def block_deals(
             cand[n_cand], mandate[n_cand], fresh[n_cand] = i, by_mandate, reach >= cost[i]
             n_cand += 1
     return cum, own[:n_own], cand[:n_cand], mandate[:n_cand], fresh[:n_cand], value, cost
-
-
-@_jit
-def tie_drop(key: np.ndarray, strength: np.ndarray, firms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:meth:`.Ties.drop_firms`: the table without the ties of ``firms`` (the same arrays if they have none)."""
-    owners = (key[-1] >> KEY_SHIFT) + 1 if key.size else 0
-    gone = np.zeros(owners, dtype=np.bool_)
-    for f in firms:
-        if 0 <= f < owners:
-            gone[f] = True
-    kept = 0
-    for i in range(key.size):
-        kept += not gone[key[i] >> KEY_SHIFT]
-    if kept == key.size:
-        return key, strength
-    out_key, out_strength = np.empty(kept, dtype=np.int64), np.empty(kept)
-    o = 0
-    for i in range(key.size):
-        if not gone[key[i] >> KEY_SHIFT]:
-            out_key[o], out_strength[o] = key[i], strength[i]
-            o += 1
-    return out_key, out_strength

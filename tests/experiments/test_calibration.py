@@ -46,7 +46,9 @@ def quick_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 @pytest.fixture(scope="module")
 def quick_validation(quick_fit: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("validation")
-    validate(quick_fit[0], out, quick=True, workers=2, png=False)
+    from jjjsim.viz.validation import write_figures
+
+    validate(quick_fit[0], out, quick=True, workers=2, png=False, figures=write_figures)
     return out
 
 
@@ -233,10 +235,10 @@ def test_validation_figures_without_a_browser_skip_the_pngs_with_a_reason(
     """No Chrome/Chromium for kaleido: the HTML file is written and the PNGs are skipped with a printed reason,
     not a traceback at the end of a validation run."""
     import plotly.graph_objects as go
-    from jjjsim.experiments.calibration.validation import _write_figures
+    from jjjsim.viz.validation import _write
 
     monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-such-browser"))
-    written = _write_figures({"x": go.Figure(go.Scatter(x=[0, 1], y=[1, 2]))}, tmp_path, png=True)
+    written = _write(tmp_path, {"x": go.Figure(go.Scatter(x=[0, 1], y=[1, 2]))}, png=True)
     assert written == ["validation.html"] and (tmp_path / "validation.html").exists()
     assert not list(tmp_path.glob("*.png"))
     out = capsys.readouterr().out

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from jjjsim.experiments.reproduce import PUBLISHED, reproduce
+from jjjsim.experiments.published import PUBLISHED, reproduce
 from jjjsim.model.param import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

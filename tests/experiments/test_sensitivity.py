@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from jjjsim.experiments import sensitivity as sa
 from jjjsim.experiments.definition import Experiment, load_experiment
+from jjjsim.experiments.published import e4
+from jjjsim.experiments.results import load_results
 from jjjsim.experiments.sweep import sweep
 from jjjsim.model.param import ConfigError
-from jjjsim.viz.data import load_results
 from SALib.test_functions import Ishigami
 
 A, B = 7.0, 0.1
@@ -178,7 +179,7 @@ def tiny_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_from_results_is_what_the_report_shows(tiny_folders: dict[str, Path]) -> None:
     for kind, folder in tiny_folders.items():
         res = load_results(folder)
-        idx = sa.from_results(folder, "value_added")
+        idx = sa.from_results(res, "value_added")
         pd.testing.assert_frame_equal(idx, res.sensitivity("value_added"))
         d = sa.design_outputs(res, "value_added")
         assert d.y.shape == (len(d.labels), 2) and np.isfinite(d.y).all() and d.seeds == (1, 2)
@@ -193,9 +194,9 @@ def test_from_results_is_what_the_report_shows(tiny_folders: dict[str, Path]) ->
 
 def test_from_results_refuses_what_it_cannot_analyse(tiny_folders: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="nonsense"):
-        sa.from_results(tiny_folders["sobol"], "nonsense")
+        sa.from_results(load_results(tiny_folders["sobol"]), "nonsense")
     with pytest.raises(ConfigError, match="no such folder"):
-        sa.from_results(tmp_path / "missing", "value_added")
+        load_results(tmp_path / "missing").sensitivity("value_added")
 
 
 def test_blocks_with_a_missing_run_can_be_left_out(tiny_folders: dict[str, Path], tmp_path: Path) -> None:
@@ -221,7 +222,7 @@ def test_blocks_with_a_missing_run_can_be_left_out(tiny_folders: dict[str, Path]
 
 
 def test_reproduce_e4_quick_runs_both_stages(tmp_path: Path) -> None:
-    summary = sa.reproduce_e4(tmp_path / "e4", quick=True, workers=2)
+    summary = e4.reproduce_e4(tmp_path / "e4", quick=True, workers=2)
     out = tmp_path / "e4"
     chosen = json.loads((out / "chosen.json").read_text())["chosen"]
     assert chosen == summary["chosen"] and len(chosen) == 4
@@ -230,9 +231,9 @@ def test_reproduce_e4_quick_runs_both_stages(tmp_path: Path) -> None:
     assert load_experiment(out / "sobol.toml").problem["names"] == chosen
     morris = pd.read_csv(out / "morris_indices.csv")
     sobol = pd.read_csv(out / "sobol_indices.csv")
-    assert set(morris.outcome) == set(sobol.outcome) == set(sa.E4_OUTCOMES)
+    assert set(morris.outcome) == set(sobol.outcome) == set(e4.E4_OUTCOMES)
     assert set(sobol.parameter) == set(chosen) and np.isfinite(sobol[["S1", "ST"]].to_numpy()).all()
-    assert len(pd.read_csv(out / "sobol_s2.csv")) == len(sa.E4_OUTCOMES) * 6
+    assert len(pd.read_csv(out / "sobol_s2.csv")) == len(e4.E4_OUTCOMES) * 6
     assert (out / "sobol_by_seed.csv").is_file() and (out / "morris_by_seed.csv").is_file()
     for name in ("morris", "sobol"):
         assert (out / f"{name}.html").stat().st_size > 100_000

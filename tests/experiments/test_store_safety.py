@@ -25,10 +25,10 @@ import pyarrow.parquet as pq
 import pytest
 from jjjsim.experiments import sweep as sweep_module
 from jjjsim.experiments.definition import load_experiment
+from jjjsim.experiments.results import load_results
 from jjjsim.experiments.store import ResultsStore
 from jjjsim.experiments.sweep import SerialExecutor, load_runs, sweep
 from jjjsim.model.param import ConfigError
-from jjjsim.viz.data import load_results
 
 BIN = Path(sys.executable).parent
 JJJSIM = str(BIN / "jjjsim")

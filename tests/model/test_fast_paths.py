@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from jjjsim.model import JJJModel, defaults, rules
+from jjjsim.model import JJJModel, compiled, defaults, rules
 from jjjsim.model.achievements import LICENSED, MARKET_READY
-from jjjsim.model.agents import firm, market_kernel
+from jjjsim.model.agents import firm
 from jjjsim.model.agents import fund as fund_rules
 from jjjsim.model.partnerships import KEY_BASE, TIE_FLOOR, Ties
 from jjjsim.model.regions import DISTANCE_KM, OUTSIDE
@@ -375,7 +375,7 @@ KERNEL = [
     pytest.param(
         True,
         id="compiled",
-        marks=pytest.mark.skipif(not market_kernel.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)"),
+        marks=pytest.mark.skipif(not compiled.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)"),
     ),
 ]
 
@@ -384,7 +384,7 @@ KERNEL = [
 def test_ties_equal_the_plain_sorted_table(kernel: bool, monkeypatch) -> None:
     """Adds, decay, drops, look-ups and partner picks, on the same random sequence of operations (the table's
     numpy form, or with its compiled loops)."""
-    monkeypatch.setattr(market_kernel, "ENABLED", kernel)
+    monkeypatch.setattr(compiled, "ENABLED", kernel)
     rng = np.random.default_rng(5)
     fast, plain = Ties(), PlainTies()
     for step in range(40):
@@ -440,14 +440,14 @@ def _tie_history(seed: int) -> list[Any]:
     return seen
 
 
-@pytest.mark.skipif(not market_kernel.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
+@pytest.mark.skipif(not compiled.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_compiled_ties_equal_their_numpy_form(seed: int, monkeypatch) -> None:
     """The compiled merge, decay, drop and picker tables of Ties against its numpy form: same tables, same
     requests to the memory budget (negative, zero and signed-zero amounts, decay that drops none or all)."""
     runs = []
     for kernel in (True, False):
-        monkeypatch.setattr(market_kernel, "ENABLED", kernel)
+        monkeypatch.setattr(compiled, "ENABLED", kernel)
         runs.append(_tie_history(seed))
     assert len(runs[0]) == len(runs[1])
     assert all(_same(a, b) for a, b in zip(*runs, strict=True))
@@ -461,7 +461,7 @@ def test_transfer_market_equals_its_plain_form(seed: int, overrides: dict[str, A
     that the markets run in many blocks."""
     p = defaults().replace({"scale": 0.08, "steps": 10, **overrides}, where="tests")
     monkeypatch.setattr(firm, "OFFER_BLOCK", 1000)
-    monkeypatch.setattr(market_kernel, "ENABLED", kernel)
+    monkeypatch.setattr(compiled, "ENABLED", kernel)
     fast = JJJModel(p, rng=np.random.SeedSequence(seed))
     for _ in range(10):
         fast.step()
@@ -479,7 +479,7 @@ def test_transfer_market_equals_its_plain_form(seed: int, overrides: dict[str, A
     assert len(fast.ties) > 0 and fast.flows.contract_count.sum() > 0
 
 
-@pytest.mark.skipif(not market_kernel.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
+@pytest.mark.skipif(not compiled.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
 @pytest.mark.parametrize(("scenario", "seed"), [("baseline", 0), ("all-measures", 5)])
 def test_compiled_market_gives_the_numpy_run_to_the_bit(scenario: str, seed: int, monkeypatch) -> None:
     """A whole run at the default block size, its partnerships grown over 16 quarters: same digest with and without
@@ -488,12 +488,12 @@ def test_compiled_market_gives_the_numpy_run_to_the_bit(scenario: str, seed: int
 
     digests = []
     for kernel in (True, False):
-        monkeypatch.setattr(market_kernel, "ENABLED", kernel)
+        monkeypatch.setattr(compiled, "ENABLED", kernel)
         digests.append(run(scenario, seed=seed, steps=16, overrides={"scale": 0.4}).digest())
     assert digests[0] == digests[1]
 
 
-@pytest.mark.skipif(not market_kernel.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
+@pytest.mark.skipif(not compiled.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
 def test_compiled_block_decision_equals_its_numpy_form(monkeypatch) -> None:
     """``firm._block_decide`` on every block of a few quarters (the logit, exponentials and deals kernels against
     ``_plain_logit`` and ``_plain_deals``), also with a running sum carried in and budgets cut so that the budget
@@ -506,7 +506,7 @@ def test_compiled_block_decision_equals_its_numpy_form(monkeypatch) -> None:
             m.firm.tech_budget[:] = budget * factor
             got = []
             for kernel in (True, False):
-                monkeypatch.setattr(market_kernel, "ENABLED", kernel)
+                monkeypatch.setattr(compiled, "ENABLED", kernel)
                 total, own, cand = decide(m, *args[:-1], spent)
                 got.append([total] + [getattr(d, f.name) for d in (own, cand) for f in fields(d)])
             assert all(_same(a, b) for a, b in zip(*got, strict=True))

@@ -32,7 +32,9 @@ def test_registry_default_is_valid(name):
     p = REGISTRY[name]
     if p.kind == "timeline":  # dated lever changes (model/timeline.py): none by default
         assert p.default == [] and p.bounds is None and p.role == "structural"
-        assert p.validate(p.default, "test") == []
+        assert validate({name: p.default}, "test") == {name: []}
+        with pytest.raises(TypeError, match="params.validate"):  # it needs the registry: checked one level up
+            p.validate(p.default, "test")
         return
     values = _values(p)
     if p.per:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from jjjsim.experiments.definition import load_experiment, run_id
-from jjjsim.model import timeline
+from jjjsim.model import policy, timeline
 from jjjsim.model.agents import fund
 from jjjsim.model.agents.platform import DEMO_BASE, SERVICE_PLATFORM
 from jjjsim.model.model import JJJModel
@@ -278,7 +278,7 @@ def test_a_step_in_the_first_quarter_is_the_set_up() -> None:
     m = JJJModel(p, rng=1)
     collab = m.fund.kind == fund.COLLABORATIVE
     assert m.fund.capital[collab].tolist() == [300.0]
-    assert timeline.frame(m).fund_size.tolist() == [300.0]
+    assert policy.frame(m).fund_size.tolist() == [300.0]
 
 
 def test_the_collaborative_fund_appears_in_2015q3_in_the_historical_run() -> None:

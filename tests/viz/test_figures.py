@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from jjjsim.experiments.results import Results, load_results
 from jjjsim.model.indicators import indicator
 from jjjsim.viz import figures, theme
-from jjjsim.viz.data import Results, load_results
 from jjjsim.viz.figures import series_title
 from jjjsim.viz.theme import REGION_COLORS, lever_title, metric_title
 

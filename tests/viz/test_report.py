@@ -150,7 +150,7 @@ def test_report_metrics_can_be_chosen_and_grid_points_are_named(grid_results: Pa
 
 
 def test_dose_report_has_dose_response_and_equal_cost(dose_results: Path, tmp_path: Path) -> None:
-    from jjjsim.viz.data import load_results
+    from jjjsim.experiments.results import load_results
     from jjjsim.viz.report import sections
 
     path = write_report(dose_results, tmp_path / "d.html")

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from jjjsim.experiments.results import BAND_COLUMNS, FLOW_COLUMNS, Results, load_results
 from jjjsim.experiments.store import definition_digest
 from jjjsim.model.param import ConfigError
-from jjjsim.viz.data import BAND_COLUMNS, FLOW_COLUMNS, Results, load_results
 
 SCENARIOS = ["baseline", "talent-incentives", "collaborative-fund"]
 

@@ -17,13 +17,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from jjjsim.experiments.compare import compare
-from jjjsim.experiments.definition import Experiment, measure_change
-from jjjsim.experiments.store import read_folder
 from jjjsim.model.param import ConfigError
 from jjjsim.model.params import REGISTRY
 from jjjsim.model.regions import REGIONS
 from jjjsim.model.timeline import describe as describe_change
+
+from .compare import compare
+from .definition import Experiment, measure_change
+from .store import read_folder
 
 __all__ = ["BAND_COLUMNS", "FLOW_COLUMNS", "Results", "load_results"]
 
@@ -228,7 +229,7 @@ class Results:
         their own found by :func:`~jjjsim.experiments.dose.no_cost_measures`, on/off switches those of choice
         levers only); None without doses or a cost column. ``amount`` is the common extra cost (default: the
         largest every costly measure reaches)."""
-        from jjjsim.experiments.dose import dose_response, equal_cost, no_cost_measures
+        from .dose import dose_response, equal_cost, no_cost_measures
 
         doses = self.doses()
         if doses is None or cost not in self.runs or self.baseline is None:
@@ -271,7 +272,7 @@ class Results:
         """
         if self.design not in ("sobol", "morris"):
             return None
-        from jjjsim.experiments.sensitivity import from_results
+        from .sensitivity import from_results
 
         return from_results(self, metric)
 

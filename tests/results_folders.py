@@ -1,4 +1,5 @@
-"""Small real results folders, built once per session by tiny sweeps through the real experiment API.
+"""Small real results folders, built once per session by tiny sweeps through the real experiment API (fixtures of
+the results, report and app tests; loaded by tests/conftest.py).
 
 ``scenario_results``: baseline, talent-incentives and collaborative-fund, 3 seeds, 8 quarters, series and flows.
 ``grid_results``: fund_size x talent_incentive.Hebei, 2 x 2, 2 seeds, series. ``sobol_results``: Sobol' over two
@@ -19,7 +20,7 @@ STEPS, SCALE = 8, 0.05
 
 SCENARIOS = """
 name = "viz-scenarios"
-description = "Baseline and two measures, three seeds (viz tests)."
+description = "Baseline and two measures, three seeds (results and viz tests)."
 [seeds]
 count = 3
 root = 41
