@@ -5,7 +5,7 @@ EXPERIMENT ?= brief-measures
 SCENARIO ?= baseline
 SEED ?= 0
 
-.PHONY: setup run app scenario test test-all lint bench golden reproduce clean
+.PHONY: setup run app scenario test test-all lint typecheck bench golden reproduce clean
 
 setup:  ## create .venv (Python >= 3.12) and install jjjsim with dev extras
 	@tools/bootstrap.sh
@@ -27,8 +27,12 @@ test: setup  ## the test suite (fast: everything but tests marked slow)
 test-all: setup  ## every test, slow ones included
 	@$(BIN)/python -m pytest -q
 
-lint: setup  ## ruff
+lint: setup  ## ruff (lint and format)
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+typecheck: setup  ## mypy over the whole package (tools/typecheck.py maps the package-dir layout for it)
+	@$(BIN)/python tools/typecheck.py
 
 bench: setup  ## speed benchmarks: one run vs Mesa's examples; numpy floor; scaling to 50; sweeps; the report
 	@$(BIN)/python bench/bench.py

@@ -87,7 +87,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from jjjsim.model.param import MAX_SEED
@@ -209,14 +209,15 @@ def experiment_from_definition(definition: Any, path: str | Path, max_runs: int 
 def design_size(data: dict[str, Any]) -> tuple[int, int]:
     """(design points, seeds) a definition asks for, counted from its text before anything is resolved or
     sampled; a part that is malformed counts 1 (its own check names it later)."""
-    seeds = data.get("seeds") if isinstance(data.get("seeds"), dict) else {}
+    raw_seeds, raw_design = data.get("seeds"), data.get("design")
+    seeds: dict[str, Any] = raw_seeds if isinstance(raw_seeds, dict) else {}
     count = seeds.get("count", 1)
     n_seeds = count if _is_int(count) and count > 0 else 1
     if isinstance(seeds.get("list"), list):
         n_seeds = max(1, len(seeds["list"]))
-    design = data.get("design") if isinstance(data.get("design"), dict) else {}
-    kind, levers = design.get("kind"), design.get("levers")
-    samples = design.get("samples") if _is_int(design.get("samples")) and design.get("samples") > 0 else 1
+    design: dict[str, Any] = raw_design if isinstance(raw_design, dict) else {}
+    kind, levers, asked = design.get("kind"), design.get("levers"), design.get("samples")
+    samples: int = asked if _is_int(asked) and asked > 0 else 1
     if kind == "scenarios":
         n = max(1, len(design["scenarios"])) if isinstance(design.get("scenarios"), list) else 1
         doses = design.get("doses")
@@ -263,7 +264,7 @@ def measure_change(reference: Params, measure: Params) -> dict[str, Any]:
         b = reference.values.get(name)
         if name == "steps" or v == b:
             continue
-        out[name] = {k: x for k, x in v.items() if x != b[k]} if REGISTRY[name].per else v
+        out[name] = {k: x for k, x in v.items() if x != b[k]} if REGISTRY[name].per and isinstance(b, dict) else v
     return out
 
 
@@ -277,7 +278,7 @@ def _dosed(param: Param, ref: Any, value: Any, dose: float) -> Any:
     return int(math.floor(x + 0.5)) if param.kind == "int" else float(f"{x:.12g}")  # 0.45, not 0.44999999999999996
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -353,12 +354,12 @@ class _Loader:
         for k in d:
             if k not in TOP_LEVEL_KEYS:
                 raise self.fail(k, f"one of {', '.join(TOP_LEVEL_KEYS)}", k, did_you_mean(k, TOP_LEVEL_KEYS))
-        points, n_seeds = design_size(d)
-        if points * n_seeds > self.max_runs:
+        n_points, n_seeds = design_size(d)
+        if n_points * n_seeds > self.max_runs:
             raise self.fail(
                 "design",
                 f"at most {self.max_runs:,} runs (design points x seeds)",
-                f"{points:,} points x {n_seeds:,} seeds = {points * n_seeds:,} runs",
+                f"{n_points:,} points x {n_seeds:,} seeds = {n_points * n_seeds:,} runs",
                 "fewer points or seeds, or raise the limit on purpose with --max-runs",
             )
         name = d.get("name", self.path.stem)

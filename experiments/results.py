@@ -9,7 +9,7 @@ SALib sensitivity indices of Sobol' and Morris designs. Only Parquet and JSON ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,7 +236,9 @@ class Results:
             return None
         runs = self.runs.rename(columns={"label": "scenario"})
         metrics = list(metrics) if metrics is not None else self.metrics()
-        levers = {str(m): set().union(*g["levers"]) for m, g in doses.groupby("measure", sort=False)}
+        levers: dict[str, Collection[str]] = {
+            str(m): set().union(*g["levers"]) for m, g in doses.groupby("measure", sort=False)
+        }
         try:
             response = dose_response(runs, doses, baseline=self.baseline, metrics=metrics, cost=cost, level=level)
             free = no_cost_measures(runs, doses, levers, baseline=self.baseline)

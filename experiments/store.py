@@ -32,6 +32,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ LOCK = ".lock"
 SUBFOLDERS = ("runs", "series", "flows", "failed")
 EXPECTED = "a results folder written by `jjjsim sweep`"
 _RUN_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def _to_parquet(table: pd.DataFrame, path: Path) -> None:
+    table.to_parquet(path, index=False)
 
 
 def _atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
@@ -553,7 +558,7 @@ class ResultsStore:
         for sub, table in (("series", series), ("flows", flows)):
             if table is not None:
                 (self.folder / sub).mkdir(exist_ok=True)
-                _atomic_write(self.folder / sub / f"{run_id}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
+                _atomic_write(self.folder / sub / f"{run_id}.parquet", partial(_to_parquet, table))
         table = pa.Table.from_pylist([row])
         _atomic_write(self.run_path(run_id), lambda p: pq.write_table(table, p))
         (self.folder / "failed" / f"{run_id}.json").unlink(missing_ok=True)

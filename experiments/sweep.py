@@ -106,7 +106,7 @@ def run_one(spec: RunSpec, keep: Keep, budget: Budget | None = None) -> dict[str
 class SerialExecutor(Executor):
     """Runs each task at submission, in this process (for debugging and tiny sweeps)."""
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:  # type: ignore[override]
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         fut: Future = Future()
         try:
             fut.set_result(fn(*args, **kwargs))
@@ -260,9 +260,10 @@ class DaskExecutor(Executor):
         self.client, self.scheme, self.host, self.port = client, scheme, host, port
         self.address = f"{scheme}://{host}:{port}"
         self._executor = client.get_executor(pure=False)
-        self._checked, self._problem = 0.0, None  # probed at the first quiet moment
+        self._checked = 0.0
+        self._problem: str | None = None  # probed at the first quiet moment
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:  # type: ignore[override]
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         return self._executor.submit(fn, *args, **kwargs)
 
     def problem(self) -> str | None:
@@ -326,13 +327,13 @@ def executor(
         dask_timeout: how long the client tries to reconnect to a lost scheduler.
     """
     if dask:
-        pool = _connect(dask, dask_timeout)
+        cluster = _connect(dask, dask_timeout)
         try:
-            n = max(1, sum(pool.client.nthreads().values()))
-            yield pool, 2 * n
+            n = max(1, sum(cluster.client.nthreads().values()))
+            yield cluster, 2 * n
         finally:
             with contextlib.suppress(Exception):
-                pool.client.close(timeout=CONNECT_TIMEOUT)
+                cluster.client.close(timeout=CONNECT_TIMEOUT)
         return
     n = workers or os.cpu_count() or 1
     if n == 1:

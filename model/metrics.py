@@ -90,8 +90,8 @@ class Recorder:
             self.model = np.concatenate([self.model, np.zeros_like(self.model)])
         for k, v in self._region_values(m).items():
             self.region[self.n, :, self._ri[k]] = v
-        for k, v in self._model_values(m).items():
-            self.model[self.n, self._mi[k]] = v
+        for k, x in self._model_values(m).items():
+            self.model[self.n, self._mi[k]] = x
         self.n += 1
 
     def _region_values(self, m: JJJModel) -> dict[str, np.ndarray]:

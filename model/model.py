@@ -436,7 +436,7 @@ class JJJModel(mesa.Model):
                 reg[row] = cls(self, row)
 
     @property
-    def agents(self) -> AgentSet:  # type: ignore[override]
+    def agents(self) -> AgentSet:
         """All living agents (Mesa's AgentSet; the agents are made on demand, see :meth:`sync_agents`)."""
         self.sync_agents()
         return self._all_agents
@@ -446,13 +446,13 @@ class JJJModel(mesa.Model):
         mesa.Model.agents.fset(self, value)  # Mesa's own refusal
 
     @property
-    def agents_by_type(self) -> dict[type, AgentSet]:  # type: ignore[override]
+    def agents_by_type(self) -> dict[type, AgentSet]:
         """Living agents by type (Mesa's AgentSets, made on demand)."""
         self.sync_agents()
         return self._agents_by_type
 
     @property
-    def agent_types(self) -> list[type]:  # type: ignore[override]
+    def agent_types(self) -> list[type]:
         """The agent types with agents in the model."""
         self.sync_agents()
         return list(self._agents_by_type)

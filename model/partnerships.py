@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from types import ModuleType
+from typing import Literal
 
 import numpy as np
 
@@ -206,7 +207,7 @@ def _kernels() -> ModuleType | None:
 def _search(
     table: np.ndarray,
     values: np.ndarray,
-    side: str = "left",
+    side: Literal["left", "right"] = "left",
     lo: np.ndarray | None = None,
     hi: np.ndarray | None = None,
 ) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ class Table:
     vectorised rules write straight into the state. Row indices stay valid for the table's life.
     """
 
-    def __init__(self, columns: dict[str, tuple[Any, tuple[int, ...]]], capacity: int = 1024) -> None:
+    def __init__(self, columns: Mapping[str, tuple[Any, tuple[int, ...]]], capacity: int = 1024) -> None:
         """Args: columns: name -> (dtype, trailing shape); capacity: initial rows allocated."""
         self._spec = columns
         self._n = 0

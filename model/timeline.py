@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -83,7 +83,7 @@ ONLY_UP = ("shared_key_labs",)
 """Levers whose timeline may only raise them (labs are not closed during a run)."""
 STREAM = 99
 """The ``_child_seed`` stream of the draws of mid-run set-up changes (outside the processes' 0-13)."""
-MAX_STEPS = int({p.name: p for p in STRUCTURE_LIST}["steps"].bounds[1])
+MAX_STEPS = int(cast(tuple[float, float], {p.name: p for p in STRUCTURE_LIST}["steps"].bounds)[1])
 """The longest run (the registry's bound of ``steps``): no run reaches a date later than its start + this - 1."""
 _QUARTER = re.compile(r"(\d{4})Q([1-4])")
 

@@ -60,7 +60,7 @@ def create_app(
     app = Dash(
         __name__,
         title="jjjsim",
-        update_title=None,
+        update_title="",  # the tab's title stays as it is while a callback runs
         serve_locally=True,
         assets_folder=str(ASSETS),
         external_scripts=[],
@@ -79,12 +79,12 @@ def create_app(
     )
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.layout = html.Div([dcc.Location(id="url"), nav, html.Main(id="page")])
-    app.validation_layout = html.Div(
+    app.validation_layout = html.Div(  # type: ignore[assignment]  # Dash declares it None until set
         [app.layout, app_live.layout(scale, scenarios), app_results.layout(loaded)]  # every id a callback names
     )
-    app.jjjsim_scenarios = scenarios
-    app.jjjsim_sessions = app_live.register(app, scale=scale, sessions=sessions, scenarios=scenarios)
-    app.jjjsim_tables = app_results.register(app, loaded)
+    app.jjjsim_scenarios = scenarios  # type: ignore[attr-defined]  # what it serves, for the tests
+    app.jjjsim_sessions = app_live.register(app, scale=scale, sessions=sessions, scenarios=scenarios)  # type: ignore[attr-defined]
+    app.jjjsim_tables = app_results.register(app, loaded)  # type: ignore[attr-defined]
 
     @app.server.before_request
     def check_callback_request() -> Any:

@@ -40,7 +40,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import plotly.graph_objects as go
@@ -73,7 +73,7 @@ SETUP_LEVERS: tuple[str, ...] = (
 )
 """Levers the model reads only while building its world (labs, demo bases, service platforms, the fund):
 they take effect at a reset. Every other lever acts on the running model from the next quarter."""
-MAX_QUARTERS = int(REGISTRY["steps"].bounds[1])
+MAX_QUARTERS = int(cast(tuple[float, float], REGISTRY["steps"].bounds)[1])
 """Longest live run (the registry's bound on ``steps``)."""
 RUN_QUARTERS = 40
 """Most quarters one Run request steps (ten years; press Run again to go on)."""
@@ -601,7 +601,7 @@ def layout(scale: float, scenarios: dict[str, Params] | None = None) -> html.Div
                         ],
                         className="buttons",
                     ),
-                    html.Div(id="live-status", className="status", **{"aria-live": "polite"}),
+                    html.Div(id="live-status", className="status", **{"aria-live": "polite"}),  # type: ignore[arg-type]
                     html.Div(id="live-message", className="message", role="alert"),
                     html.P(
                         [
@@ -996,11 +996,11 @@ def register(
                     if session.stopped or not stepped:
                         session.playing = False
             redraw = stepped or not fired or bool(fired & {"live-flow-kind", "live-compare-metric", "live-session"})
-            kind, what = shown["flow kind"], shown["compare metric"]
+            flow_kind, metric = shown["flow kind"], shown["compare metric"]
             figs = (
                 indicators_figure(session.run, session.baseline) if redraw else no_update,
-                flows_figure(session.run, session.baseline, kind) if redraw and kind else no_update,
-                compare_figure(session.run, session.baseline, what) if redraw and what else no_update,
+                flows_figure(session.run, session.baseline, flow_kind) if redraw and flow_kind else no_update,
+                compare_figure(session.run, session.baseline, metric) if redraw and metric else no_update,
             )
             status = _status(session, scale)
             playing = session.playing

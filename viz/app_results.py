@@ -16,13 +16,14 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
+from dash.development.base_component import Component
 from jjjsim.experiments.results import Results
 from jjjsim.model.param import ConfigError
 from jjjsim.model.regions import JJJ, REGIONS
 from jjjsim.viz import figures, theme
 from jjjsim.viz.report import KEY_METRICS, SERIES_INDICATORS
 
-GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
+GRAPH_CONFIG: Any = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 MAX_DEFAULT_LABELS = 8
 """Scenarios (design points) selected at first: all of a scenario design's, the first few of a lever design's."""
 FLOW_LABELS = {"contract_value": "Contract value", "talent_moves": "Talent moves", "contract_count": "Contracts"}
@@ -262,14 +263,14 @@ def cards(
     indicator: str | None,
     flow: str | None,
     lever: str | None,
-) -> list[html.Div]:
+) -> list[Component]:
     """The figures the folder supports for the picks, in the report's reading order."""
     res = t.res
     if metric is None:
         return [html.P("The folder's runs have no numeric summary metric.", className="meta")]
     picked = [s for s in res.labels if s in (labels or [])]
     shown = [t.names.get(s, s) for s in picked]  # as the bands and flows name them
-    out = []
+    out: list[Component] = []
     name = theme.metric_title(metric, unit=False)
     if res.design == "scenarios" and res.baseline is not None and len(res.labels) > 1:
 

@@ -863,7 +863,10 @@ def sensitivity_bars(indices: pd.DataFrame, metric: str, top: int | None = 25) -
     """
     _require(indices, ("parameter",), "indices")
     if {"S1", "ST"} <= set(indices.columns):
-        bars = (("S1", "S1_conf", "first order S1"), ("ST", "ST_conf", "total ST"))
+        bars: tuple[tuple[str, str | None, str], ...] = (
+            ("S1", "S1_conf", "first order S1"),
+            ("ST", "ST_conf", "total ST"),
+        )
         x_title = f"Sobol' index of {metric_title(metric, unit=False)} (share of variance)"
         main, main_name = "ST", "ST"
     elif {"mu_star", "sigma"} <= set(indices.columns):

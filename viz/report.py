@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -283,7 +284,7 @@ def sections(
                 f"{series_title(ind, unit=False)} over time",
                 f"{series_title(ind)} by region and scenario: mean across seeds, shaded band the central 90 % of "
                 "seeds.",
-                lambda ind=ind: figures.time_bands(bands, ind, lang=lang),
+                partial(figures.time_bands, bands, ind, lang=lang),
             )
         scen = [s for s in (res.baseline, "all-measures") if s in res.labels] or [
             names.get(res.labels[0], res.labels[0])
@@ -294,7 +295,7 @@ def sections(
                 f"Regional balance: {s}",
                 f"Shares of Beijing, Tianjin and Hebei in R&D personnel, value added and contract value sold over "
                 f"time ({s}, mean across seeds).",
-                lambda s=s: figures.regional_shares(bands, SHARE_INDICATORS, scenario=s, lang=lang),
+                partial(figures.regional_shares, bands, SHARE_INDICATORS, scenario=s, lang=lang),
             )
     if res.has_flows:
         flows = res.flows()
@@ -304,7 +305,7 @@ def sections(
                 f"sankey-{flow}",
                 f"Flows between regions: {what}",
                 f"Origin → destination {what} over the run, mean across seeds; pick the scenario in the menu.",
-                lambda flow=flow: figures.sankey(flows, flow=flow, lang=lang),
+                partial(figures.sankey, flows, flow=flow, lang=lang),
             )
         if res.has_series:
             last = bands[(bands.step == bands.step.max()) & (bands.indicator == "value_added")]
@@ -323,14 +324,14 @@ def sections(
                     f"response-{m}",
                     f"Response of {metric_title(m, unit=False)} to {metric_title(res.levers[0], unit=False)}",
                     "Mean across seeds at each lever value, band the central 90 % of seeds.",
-                    lambda m=m: figures.lever_response(res.runs, res.levers[0], m),
+                    partial(figures.lever_response, res.runs, res.levers[0], m),
                 )
             else:
                 add(
                     f"heatmap-{m}",
                     f"{metric_title(m, unit=False)} over two levers",
                     "Mean across seeds at each pair of lever values (other levers of the grid averaged over).",
-                    lambda m=m: figures.lever_heatmap(res.runs, res.levers[0], res.levers[1], m),
+                    partial(figures.lever_heatmap, res.runs, res.levers[0], res.levers[1], m),
                 )
     if res.levers and res.design == "lhs":
         for m in metrics[:2]:
@@ -339,7 +340,7 @@ def sections(
                     f"response-{m}-{lever}",
                     f"{metric_title(m, unit=False)} against {metric_title(lever, unit=False)}",
                     "Each design point's mean across seeds against this lever (the others vary too).",
-                    lambda m=m, lever=lever: figures.lever_response(res.runs, lever, m),
+                    partial(figures.lever_response, res.runs, lever, m),
                 )
     if res.design in ("sobol", "morris"):
         for m in metrics[:4]:
@@ -351,7 +352,7 @@ def sections(
                 f"sensitivity-{m}",
                 f"Sensitivity of {metric_title(m, unit=False)}",
                 f"{what.capitalize()} of each lever, with 95 % confidence intervals (SALib).",
-                lambda idx=idx, m=m: figures.sensitivity_bars(idx, m),
+                partial(figures.sensitivity_bars, idx, m),
             )
     return out, comparison
 

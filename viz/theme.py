@@ -8,7 +8,7 @@ Axis titles come from the indicator catalogue (:mod:`jjjsim.model.indicators`) a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Literal
 
 import plotly.graph_objects as go
@@ -144,7 +144,7 @@ def apply(fig: go.Figure, title: str | None = None, height: int | None = None) -
     return fig
 
 
-def ordered_regions(regions: Sequence[str] | None = None, outside: bool = True) -> list[str]:
+def ordered_regions(regions: Collection[str] | None = None, outside: bool = True) -> list[str]:
     """Regions in the model's order (Beijing, Tianjin, Hebei[, Outside]), keeping only those given."""
     keep = set(regions) if regions is not None else set(REGIONS)
     return [r for r in REGIONS if r in keep and (outside or r != "Outside")]

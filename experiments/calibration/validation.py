@@ -23,7 +23,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +175,7 @@ def ergodicity(
     obs: Observations,
     tables: list[pd.Series],
     x_fit: np.ndarray,
-    weights: np.ndarray | None,
+    weights: Sequence[float] | np.ndarray | None,
     pool: Any,
     window: int,
     candidates: int,

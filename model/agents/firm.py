@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -185,7 +185,7 @@ def _contract_noise(m: JJJModel, z: np.ndarray) -> np.ndarray:
 
 def _with_sentinel(values: np.ndarray, sentinel: float, dtype: type) -> np.ndarray:
     """``values`` followed by one ``sentinel`` (the entry of an offer from the rest of China)."""
-    out = np.empty(values.size + 1, dtype=dtype)
+    out: np.ndarray = np.empty(values.size + 1, dtype=dtype)
     out[:-1], out[-1] = values, sentinel
     return out
 
@@ -271,7 +271,7 @@ def _market(
         pick=m.ties.picker(ties) if ties is not None else None,
         ties=ties,
     )
-    tables = _logit_tables(m)
+    tables: dict[str, Any] = _logit_tables(m)
     tables["buyer_scale"] = buyer_scale(m, va)
     tables["ties"] = ties
     own, cand = [], []
