@@ -12,12 +12,18 @@ import numpy as np
 import pandas as pd
 
 from . import costs, rules
-from .achievements import LICENSED
+from .achievements import LICENSED, MARKET_READY
 from .agents import firm, fund
 from .regions import REGIONS
 
 if TYPE_CHECKING:
     from .model import JJJModel
+
+TRANSFER_WINDOW = 8
+"""Quarters a result has to be licensed in to count as transferred (``transformation_rate``, the summary's
+``transformation_rate``): two years (assumption: the horizon of the platforms' transfer targets)."""
+SUMMARY_YEAR = 4
+"""The summary's levels are means over the last ``SUMMARY_YEAR`` quarters of a run (its last year)."""
 
 REGION_INDICATORS: dict[str, str] = {
     "talent": "talent agents resident (x fte_per_agent = R&D FTE)",
@@ -104,8 +110,8 @@ class Recorder:
         self._last_moves = m.flows.talent_moves.copy()
         self._step_value = value
         new = res.born == m.steps
-        cohort = res.born == m.steps - 8
-        done = cohort & (res.status == LICENSED) & (res.licensed - res.born <= 8)
+        cohort = res.born == m.steps - TRANSFER_WINDOW
+        done = cohort & (res.status == LICENSED) & (res.licensed - res.born <= TRANSFER_WINDOW)
         rs = pl.research & pl.alive
         n_rs = np.maximum(np.bincount(pl.region[rs], minlength=4), 1)
         va = firm.value_added(m)
@@ -168,7 +174,7 @@ class Recorder:
             "public_cost": sum(outlays.values()),
             **{f"cost.{k}": v for k, v in outlays.items()},
             "efficiency_spread": m.efficiency_spread,
-            "market_ready_stock": float((m.results.status == 2).sum()),
+            "market_ready_stock": float((m.results.status == MARKET_READY).sum()),
         }
 
     def frames(self, start_year: int) -> tuple[pd.DataFrame, pd.DataFrame]:

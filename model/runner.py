@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform as _platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .achievements import LICENSED
+from .agents.fund import ACTIVE, COLLABORATIVE
 from .budget import Budget
-from .metrics import MODEL_INDICATORS
+from .metrics import MODEL_INDICATORS, SUMMARY_YEAR, TRANSFER_WINDOW
 from .model import JJJModel
+from .observe import Observer
 from .param import check_seed
 from .params import Params, defaults
 from .policy import frame as lever_frame
@@ -49,6 +52,8 @@ class RunResult:
     scenario: str = "custom"
     meta: dict[str, Any] = field(default_factory=dict)
     levers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    observed: dict[str, Any] = field(default_factory=dict)
+    """What the run's observers (``run(observers=...)``, :mod:`.observe`) reported, by observer name."""
 
     @property
     def has_timeline(self) -> bool:
@@ -136,6 +141,7 @@ def run(
     overrides: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
     budget: Budget | None = None,
+    observers: Sequence[Observer] = (),
 ) -> RunResult:
     """Run one simulation; a plain, picklable function of its arguments.
 
@@ -148,6 +154,9 @@ def run(
         progress: called as ``progress(step, steps)`` after every step.
         budget: caps on the run's agent-steps and memory (default :class:`Budget`); a run past a cap raises
             :class:`~.budget.BudgetExceeded` (a ConfigError: one line saying which cap and how to raise it).
+        observers: named observers of the model's state (:class:`~.observe.Observer`, e.g.
+            :class:`~.observe.YearlyStatistics`), called after the set-up and after every step; their results are
+            in ``RunResult.observed``.
     """
     seed = check_seed(seed, "run()")
     name, params = resolve(scenario)
@@ -157,11 +166,17 @@ def run(
         params = params.replace({"steps": steps}, where="steps")
     model = JJJModel(params, rng=np.random.SeedSequence(seed), budget=budget)
     n = int(params.steps)
+    for ob in observers:
+        ob.start(model)
     for k in range(n):
         model.step()
+        for ob in observers:
+            ob.step(model)
         if progress is not None:
             progress(k + 1, n)
-    return collect(model, name, seed)
+    result = collect(model, name, seed)
+    result.observed = {ob.name: ob.result(model) for ob in observers}
+    return result
 
 
 def collect(model: JJJModel, scenario: str, seed: int) -> RunResult:
@@ -198,15 +213,15 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
     run = series[series.step > 0]
     jjj = run[run.region.isin(JJJ)]
     last = series[series.step == series.step.max()].set_index("region")
-    last_year = ms[ms.step > ms.step.max() - 4]
+    last_year = ms[ms.step > ms.step.max() - SUMMARY_YEAR]
     res = model.results
-    cohorts = (res.born > 0) & (res.born <= model.steps - 8)
-    licensed = cohorts & (res.status == 3) & (res.licensed - res.born <= 8)
+    cohorts = (res.born > 0) & (res.born <= model.steps - TRANSFER_WINDOW)
+    licensed = cohorts & (res.status == LICENSED) & (res.licensed - res.born <= TRANSFER_WINDOW)
     f = model.flows
     bj_out = f.contract_value[0].sum() - f.contract_value[0, 0]
     fd, inv = model.fund, model.investments
-    collab = np.isin(inv.fund, np.flatnonzero(fd.kind == 1))
-    closed = collab & (inv.status > 0)
+    collab = np.isin(inv.fund, np.flatnonzero(fd.kind == COLLABORATIVE))
+    closed = collab & (inv.status != ACTIVE)
     out: dict[str, float] = {
         "results": jjj.results.sum(),
         "results_quality": jjj.results_quality.sum(),
@@ -222,7 +237,7 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
         "branches": last.loc[list(JJJ), "branches"].sum(),
         "theil_value_added": last_year.theil_value_added.mean(),
         "theil_results": last_year.theil_results.mean(),
-        "collab_fund_invested": fd.invested[fd.kind == 1].sum(),
+        "collab_fund_invested": fd.invested[fd.kind == COLLABORATIVE].sum(),
         "collab_fund_roi": (inv.proceeds[closed].sum() / inv.amount[closed].sum() - 1.0) if closed.any() else np.nan,
         "collab_fund_expected_multiple": ms.collab_fund_expected_multiple.iloc[-1],
         "private_crowd_in": fd.crowd_in.sum(),

@@ -2,13 +2,9 @@
 
 Both sides are reduced to the same *yearly table*: a value per ``(indicator, region, year)``, with the
 indicator names of ``scenarios/data/jjj_statistics.csv``. The observed table is the CSV itself; the simulated
-table comes from one run (:func:`simulate`), converted to real units. A moment (:class:`Moment`) is then a
-function of a yearly table, applied unchanged to both, so the observed and the simulated moment cannot
-differ in definition.
-
-Timing convention (an assumption): the set-up reads a year's statistics into step 0, so the model state at
-step ``4 (Y - start_year)`` is year Y's *stock* (R&D FTE, firms, branches), and the four quarters after it,
-steps ``4 (Y - start_year) + 1 ... + 4``, make up year Y's *flows* (contracts, patents, value added).
+table comes from one run (:func:`simulate`: the model's observer :class:`jjjsim.model.observe.YearlyStatistics`,
+which states the timing convention), converted to real units. A moment (:class:`Moment`) is then a function of a
+yearly table, applied unchanged to both, so the observed and the simulated moment cannot differ in definition.
 """
 
 from __future__ import annotations
@@ -24,14 +20,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jjjsim.model.model import JJJModel
+from jjjsim.model.observe import BJ_TJHB, YearlyStatistics
 from jjjsim.model.param import ConfigError
 from jjjsim.model.params import Params
 from jjjsim.model.regions import JJJ
-from jjjsim.model.setup import FIRM_VA_SHARE, propensity_to_patent
+from jjjsim.model.runner import run
+from jjjsim.model.setup import FIRM_VA_SHARE
 
-BJ_TJHB = "Beijing->Tianjin+Hebei"
-"""The region label of the CSV's Beijing -> Tianjin + Hebei rows."""
 JJJ_TOTAL = "JJJ"
 """A moment's region ``JJJ`` is the sum of Beijing, Tianjin and Hebei (on both sides, never a JJJ row)."""
 
@@ -201,69 +196,13 @@ class Simulated:
 def simulate(params: Params, seed: int) -> pd.Series:
     """Run the model once (``params.steps`` quarters) and return its yearly table in the CSV's units.
 
-    A plain, picklable function of its arguments, so an executor can run it; the model is built exactly as
-    :func:`jjjsim.model.runner.run` builds it, so a seed gives the same run as ``run(params, seed)``.
+    A plain, picklable function of its arguments, so an executor can run it: ``run(params, seed)`` with the
+    :class:`~jjjsim.model.observe.YearlyStatistics` observer (the one run loop, the one definition of each
+    statistic's model counterpart).
     """
-    model = JJJModel(params, rng=np.random.SeedSequence(seed))
-    p, start = model.p, int(model.p.start_year)
-    firm_real = p.firm_unit / p.scale
-    od = [model.flows.contract_value.copy()]
-    counts = [model.flows.contract_count.copy()]
-    zgc = [_zgc_branches(model) * firm_real]
-    hte = [_enterprises(model) * firm_real]
-    for _ in range(int(p.steps)):
-        model.step()
-        if model.steps % 4 == 0:
-            od.append(model.flows.contract_value.copy())
-            counts.append(model.flows.contract_count.copy())
-            zgc.append(_zgc_branches(model) * firm_real)
-            hte.append(_enterprises(model) * firm_real)
-    series, _ = model.recorder.frames(start)
-    wide = {c: series.pivot(index="step", columns="region", values=c)[list(JJJ)].to_numpy() for c in _SERIES}
-    n_years = int(p.steps) // 4
-    rows: dict[tuple[str, str, int], float] = {}
-    for k in range(n_years + 1):  # stocks at the start of each year (step 4k), the last one included
-        y = start + k
-        for i, r in enumerate(JJJ):
-            rows[("rd_personnel_fte_total", r, y)] = wide["talent_fte"][4 * k, i]
-            rows[("high_tech_enterprises_stock", r, y)] = hte[k][i]
-        rows[("zgc_branches_in_tj_hb_stock", BJ_TJHB, y)] = zgc[k]
-    for k in range(n_years):  # flows over steps 4k+1 ... 4k+4
-        y, q = start + k, slice(4 * k + 1, 4 * k + 5)
-        # patents per result record: result_unit at this scale x the propensity to patent (1 in 2014, the base
-        # year the set-up counts results in)
-        per_record = p.result_unit / p.scale * propensity_to_patent(p, y)
-        year_od, year_n = od[k + 1] - od[k], counts[k + 1] - counts[k]
-        for i, r in enumerate(JJJ):
-            rows[("tech_contract_count_output", r, y)] = year_n[i].sum()
-            rows[("tech_contract_turnover_output", r, y)] = year_od[i].sum()
-            rows[("tech_contract_turnover_absorbed", r, y)] = year_od[:, i].sum()
-            rows[("patents_granted_invention", r, y)] = wide["results"][q, i].sum() * per_record
-            rows[("gdp_implied_by_rd_bulletin", r, y)] = wide["value_added"][q, i].sum() / FIRM_VA_SHARE
-            budget = wide["platform_budget"][4 * k : 4 * k + 4, i].sum()  # budgets in force during the quarters
-            rows[("rd_expenditure", r, y)] = budget / p.platform_budget_share
-        rows[("bj_to_tj_hb_tech_contract_value", BJ_TJHB, y)] = year_od[0, 1] + year_od[0, 2]
-        rows[("bj_tech_contract_outflow", "Beijing", y)] = year_od[0].sum() - year_od[0, 0]
-    index = pd.MultiIndex.from_tuples(list(rows), names=["indicator", "region", "year"])
-    return pd.Series(np.fromiter(rows.values(), float, len(rows)), index=index, name=seed)
-
-
-_SERIES = ("talent_fte", "results", "value_added", "platform_budget")
-
-
-def _enterprises(model: JJJModel) -> np.ndarray:
-    """Living firm agents that are not subsidiaries, by JJJ region: the set-up's high-tech enterprises (a
-    Beijing firm's branch is a legal entity of its region but not, as a rule, a recognised high-tech enterprise)."""
-    fm = model.firm
-    return np.bincount(fm.region[fm.alive & (fm.parent < 0)], minlength=4)[:3].astype(float)
-
-
-def _zgc_branches(model: JJJModel) -> float:
-    """Sites in Tianjin and Hebei of living Beijing firms, and firms relocated there from Beijing (agents)."""
-    fm = model.firm
-    bj = fm.alive & (fm.region == 0)
-    moved = fm.alive & (fm.parent < 0) & (fm.group_region == 0) & (fm.region > 0)
-    return float(fm.branches[bj][:, 1:3].sum() + moved.sum())
+    table = run(params, seed, observers=[YearlyStatistics()]).observed[YearlyStatistics.name]
+    table.name = seed
+    return table
 
 
 # ---- moments -----------------------------------------------------------------------------------------------------
