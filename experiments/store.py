@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from jjjsim.model.param import ConfigError
+from jjjsim.model.provenance import versions
 
 from .definition import DESIGNS, Experiment, definition_digest, experiment_from_definition
 
@@ -91,15 +92,8 @@ def remove_temporaries(folder: str | Path) -> list[Path]:
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("jjjsim", "mesa", "numpy", "pandas", "pyarrow", "scipy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    """The stack's versions (:func:`jjjsim.model.provenance.versions`) without Python's (the manifest has it)."""
+    return {k: v for k, v in versions().items() if k != "python"}
 
 
 # ---- the writer's lock ------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ with one line naming the file, the key, what was expected and what was found, an
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -79,18 +78,10 @@ def _budget(agent_steps: int, memory_mb: int) -> Any:
 
 def code_version() -> str:
     """The package version, plus the git commit when run from a source checkout."""
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev = ""
-    return f"{__version__}+g{rev}" if rev else __version__
+    from jjjsim.model.provenance import git_commit
+
+    rev = git_commit(short=True)
+    return f"{__version__}+g{rev.removesuffix('+modified')}" if rev else __version__
 
 
 @app.command()
@@ -343,9 +334,10 @@ def compare(
     from jjjsim.experiments.compare import compare as compare_runs
     from jjjsim.experiments.store import stray_note
     from jjjsim.experiments.sweep import load_runs
+    from jjjsim.model.indicators import KEY_METRICS
     from jjjsim.model.params import ConfigError
 
-    metrics = metric or list(DEFAULT_METRICS)
+    metrics = metric or list(KEY_METRICS)
     try:
         runs = load_runs(results)
         stray = runs.attrs.get("stray", [])
@@ -385,19 +377,6 @@ def _gain_text(gain: float, lo: float, hi: float) -> str:
     if gain != gain:  # NaN: no extra cost, or the cost itself
         return "–"
     return f"{gain:,.3g} [{lo:,.3g}, {hi:,.3g}]" if lo == lo and hi == hi else f"{gain:,.3g} [unbounded]"
-
-
-DEFAULT_METRICS = (
-    "results",
-    "mean_result_quality",
-    "transformation_rate",
-    "contract_value",
-    "cross_region_contract_value",
-    "bj_to_tjhb_contract_value",
-    "value_added",
-    "theil_value_added",
-    "public_cost",
-)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,14 +15,22 @@ from .regions import JJJ
 STATISTICS_FILE = "data/jjj_statistics.csv"
 
 
+def read_statistics(path: str | Path) -> pd.DataFrame:
+    """A statistics CSV (the columns of ``scenarios/data/jjj_statistics.csv``): ``year`` as written (a year or a
+    span such as ``2014-2020``), ``value`` as a float (``>x`` or ``~x`` read as x; the text kept in ``raw``)."""
+    df = pd.read_csv(path, dtype={"year": str, "value": str})
+    if "value" in df.columns:
+        df["raw"] = df["value"]
+        df["value"] = pd.to_numeric(df["value"].str.lstrip("><~"), errors="coerce")
+    return df
+
+
 @lru_cache(maxsize=1)
 def statistics() -> pd.DataFrame:
     """The project's copy of the statistics: region, year, indicator, value (float), unit, source."""
     path = resources.files("jjjsim.scenarios").joinpath(STATISTICS_FILE)
     with resources.as_file(path) as p:
-        df = pd.read_csv(p, dtype={"year": str, "value": str})
-    df["value"] = pd.to_numeric(df["value"].str.lstrip("><~"), errors="coerce")
-    return df
+        return read_statistics(p)
 
 
 def series(indicator: str, region: str) -> pd.Series:

@@ -126,6 +126,21 @@ SUMMARY: dict[str, Indicator] = _table([  # one value per run (runner.summarise)
 ])
 # fmt: on
 
+KEY_METRICS: tuple[str, ...] = (
+    "value_added",
+    "results",
+    "contract_value",
+    "cross_region_contract_value",
+    "bj_to_tjhb_contract_value",
+    "results_tianjin_hebei",
+    "theil_value_added",
+    "public_cost",
+)
+"""The summary metrics a comparison leads with: the command line's comparison table, the report's table, forest
+plot and cost-effectiveness chart, and the results explorer (each keeps those a folder has)."""
+KEY_SERIES: tuple[str, ...] = ("value_added", "talent_fte", "results", "contract_value_sold")
+"""The per-region indicators shown over time: the report's time charts, the live app's panels, the explorer."""
+
 REGION_NAMES_ZH: dict[str, str] = {"Beijing": "北京", "Tianjin": "天津", "Hebei": "河北", "Outside": "其他地区"}
 """Chinese region names (the figures' ``lang="zh"`` option)."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform as _platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from .observe import Observer
 from .param import check_seed
 from .params import Params, defaults
 from .policy import frame as lever_frame
+from .provenance import versions
 from .regions import JJJ, REGIONS
 from .scenario import Scenario, load_scenario
 
@@ -262,12 +262,6 @@ def summarise(model: JJJModel, series: pd.DataFrame, ms: pd.DataFrame) -> dict[s
 
 
 def _meta() -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    vers = {}
-    for pkg in ("jjjsim", "mesa", "numpy", "pandas"):
-        try:
-            vers[pkg] = version(pkg)
-        except PackageNotFoundError:
-            vers[pkg] = "not installed"
-    return {"versions": vers, "python": _platform.python_version(), "model_indicators": list(MODEL_INDICATORS)}
+    v = versions()
+    return {"versions": {k: x for k, x in v.items() if k != "python"}, "python": v["python"],
+            "model_indicators": list(MODEL_INDICATORS)}  # fmt: skip

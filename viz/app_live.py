@@ -47,7 +47,7 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from jjjsim.model.budget import Budget, BudgetExceeded
-from jjjsim.model.indicators import MODEL, SERIES, Indicator
+from jjjsim.model.indicators import KEY_SERIES, MODEL, SERIES, Indicator
 from jjjsim.model.metrics import MODEL_INDICATORS, REGION_INDICATORS
 from jjjsim.model.model import JJJModel
 from jjjsim.model.param import MAX_SEED, ConfigError, Param, check_seed, did_you_mean
@@ -110,7 +110,6 @@ SESSION_ID = re.compile(r"[0-9a-f]{32}")
 """A session id as :func:`layout` makes them (``uuid4().hex``)."""
 MODEL_BUDGET = Budget(agent_steps=MODEL_AGENT_STEPS, memory_mb=MODEL_MEMORY_MB)
 
-KEY_INDICATORS = ("talent_fte", "results", "contract_value_sold", "value_added")
 FLOW_KINDS = {
     "contract_value": "Contract value (亿元)",
     "talent_moves": "Talent moves (FTE)",
@@ -691,13 +690,13 @@ def indicators_figure(run: JJJModel, base: JJJModel, lang: theme.Lang = "en") ->
     fig = make_subplots(
         rows=2,
         cols=2,
-        subplot_titles=[f"{SERIES[k].label} ({SERIES[k].unit})" for k in KEY_INDICATORS],
+        subplot_titles=[f"{SERIES[k].label} ({SERIES[k].unit})" for k in KEY_SERIES],
         vertical_spacing=0.16,
         horizontal_spacing=0.09,
     )
     x = quarter_dates(run)
     mode = "lines" if len(x) > 1 else "markers"
-    for i, name in enumerate(KEY_INDICATORS):
+    for i, name in enumerate(KEY_SERIES):
         row, col = divmod(i, 2)
         for r_i, region in enumerate(JJJ):
             color = theme.region_color(region)

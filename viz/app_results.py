@@ -18,10 +18,10 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 from dash.development.base_component import Component
 from jjjsim.experiments.results import Results
+from jjjsim.model.indicators import KEY_METRICS, KEY_SERIES
 from jjjsim.model.param import ConfigError
 from jjjsim.model.regions import JJJ, REGIONS
 from jjjsim.viz import figures, theme
-from jjjsim.viz.report import KEY_METRICS, SERIES_INDICATORS
 
 GRAPH_CONFIG: Any = {"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
 MAX_DEFAULT_LABELS = 8
@@ -146,7 +146,7 @@ def layout(res: Results | None) -> html.Div:
     metric = next((m for m in KEY_METRICS if m in metrics), metrics[0] if metrics else None)
     indicators = res.series_indicators() if res.has_series else []
     names = res.point_names()
-    indicator = next((i for i in SERIES_INDICATORS if i in indicators), indicators[0] if indicators else None)
+    indicator = next((i for i in KEY_SERIES if i in indicators), indicators[0] if indicators else None)
     seeds = res.runs["seed"].nunique()
     return html.Div(
         [

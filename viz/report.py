@@ -23,25 +23,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from jjjsim.experiments import dose as dose_mod
 from jjjsim.experiments.results import Results, load_results
-from jjjsim.model.indicators import indicator
+from jjjsim.model.indicators import KEY_METRICS, KEY_SERIES, indicator
 from jjjsim.model.param import ConfigError
 
 from . import figures
 from .theme import Lang, metric_title, series_title
 
-KEY_METRICS: tuple[str, ...] = (
-    "value_added",
-    "results",
-    "contract_value",
-    "cross_region_contract_value",
-    "bj_to_tjhb_contract_value",
-    "results_tianjin_hebei",
-    "theil_value_added",
-    "public_cost",
-)
-"""Summary metrics of the report's table, forest plot and cost-effectiveness chart (those the folder has)."""
-SERIES_INDICATORS: tuple[str, ...] = ("value_added", "talent_fte", "results", "contract_value_sold")
-"""Per-region indicators plotted over time."""
 SHARE_INDICATORS: tuple[str, ...] = ("talent_fte", "value_added", "contract_value_sold")
 FLOWS: tuple[str, ...] = ("contract_value", "talent_moves")
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"scale": 2}}
@@ -276,9 +263,9 @@ def sections(
         if doses is not None and "public_cost" in res.runs:
             _dose_sections(res, metrics, equal_cost, add)
     if res.has_series:
-        bands = res.bands(list(dict.fromkeys(SERIES_INDICATORS + SHARE_INDICATORS)))
+        bands = res.bands(list(dict.fromkeys(KEY_SERIES + SHARE_INDICATORS)))
         bands["scenario"] = bands["scenario"].map(lambda s: names.get(s, s))
-        for ind in SERIES_INDICATORS:
+        for ind in KEY_SERIES:
             add(
                 f"time-{ind}",
                 f"{series_title(ind, unit=False)} over time",

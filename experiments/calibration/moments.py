@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from jjjsim.model.data import read_statistics
 from jjjsim.model.observe import BJ_TJHB, YearlyStatistics
 from jjjsim.model.param import ConfigError
 from jjjsim.model.params import Params
@@ -105,13 +106,14 @@ class Observations:
     """The statistics file as a yearly table: ``value(indicator, region, year)`` reads one CSV row.
 
     ``year`` is a single year or a span as written in the file (``"2014-2020"``); values written ``>x`` or
-    ``~x`` are read as x (as :mod:`jjjsim.model.data` does). A missing row is a ConfigError naming the file.
+    ``~x`` are read as x (:func:`jjjsim.model.data.read_statistics`, as the set-up reads them). A missing row is
+    a ConfigError naming the file.
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_data_file()
         try:
-            df = pd.read_csv(self.path, dtype={"year": str, "value": str})
+            df = read_statistics(self.path)
         except FileNotFoundError:
             raise ConfigError(str(self.path), "(file)", "an existing statistics CSV", "no such file") from None
         missing = {"region", "year", "indicator", "value", "source", "confidence"} - set(df.columns)
@@ -119,8 +121,6 @@ class Observations:
             raise ConfigError(
                 str(self.path), "(columns)", "region, year, indicator, value, source, confidence", sorted(missing)
             )
-        df["raw"] = df["value"]
-        df["value"] = pd.to_numeric(df["value"].str.lstrip("><~"), errors="coerce")
         self.frame = df
         self.digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
         self._rows = {(r.indicator, r.region, r.year): r for r in df.itertuples(index=False)}

@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import platform as _platform
-import subprocess
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
@@ -30,10 +28,10 @@ import numpy as np
 import pandas as pd
 from jjjsim.model.param import ConfigError, did_you_mean
 from jjjsim.model.params import REGISTRY, Params, validate
+from jjjsim.model.provenance import git_commit, versions
 from jjjsim.model.scenario import load_scenario, read_toml
 from scipy import optimize, stats
 
-from ..store import _versions as store_versions
 from ..sweep import executor
 from .moments import Moment, Observations, moment_from_table, simulate, simulated_moments
 
@@ -465,27 +463,6 @@ def near_optimal(obj: Objective, j_opt: float, level: float = 0.95) -> dict[str,
     }
 
 
-def _versions() -> dict[str, str]:
-    return {"python": _platform.python_version(), **store_versions()}
-
-
-def _git() -> str | None:
-    here = Path(__file__).resolve().parent
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
-        )
-        if done.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True,
-            timeout=5, check=False,
-        )  # fmt: skip
-        return done.stdout.strip() + ("+modified" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -683,8 +660,8 @@ def calibrate(
         "seeds": list(cfg.seeds),
         "check_seeds": list(cfg.check_seeds),
         "executor": {"workers": workers, "dask": dask},
-        "versions": _versions(),
-        "git": _git(),
+        "versions": versions(),
+        "git": git_commit(),
         "started": started,
         "finished": finished,
         "seconds": seconds,

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from jjjsim.model.params import Params
+from jjjsim.model.provenance import versions
 from jjjsim.model.regions import JJJ
 from scipy import stats
 from scipy.stats import qmc
@@ -51,7 +52,6 @@ from .msm import (
     Objective,
     _now,
     _seeds,
-    _versions,
     fitted_overrides,
     load_config,
     read_fit,
@@ -410,7 +410,7 @@ def validate(
                 *files,
             ]
         ),  # fmt: skip
-        "versions": _versions(),
+        "versions": versions(),
         "started": started,
         "finished": _now(),
         "seconds": time.perf_counter() - t0,

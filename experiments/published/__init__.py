@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from jjjsim.model.param import ConfigError
+from jjjsim.model.provenance import versions
 
-from ..store import _versions
 from . import e1, e2, e3, e4, e5, e6, e7
 from .common import QUICK, QUICK_SAMPLES, Progress, Published, progress_callbacks
 
@@ -83,7 +83,7 @@ def reproduce(
         "started": started,
         "finished": time.time(),
         "seconds": round(time.time() - started, 1),
-        "versions": _versions(),
+        "versions": versions(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "outputs": outputs,
