@@ -36,6 +36,15 @@ class Table:
     def __len__(self) -> int:
         return self._n
 
+    def cell(self, name: str, row: int) -> np.ndarray:
+        """Column ``name`` at ``row`` (a scalar array, or the row's trailing vector), as a view: the accessor
+        of one agent's values (:class:`.agents.base.RowAgent`); ``table.name`` gives the whole used column."""
+        return self._cols[name][row]
+
+    def set_cell(self, name: str, row: int, value: Any) -> None:
+        """Write ``value`` into column ``name`` at ``row``."""
+        self._cols[name][row] = value
+
     def __getattr__(self, name: str) -> np.ndarray:
         cols = self.__dict__.get("_cols")
         if cols is None or name not in cols:

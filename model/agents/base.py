@@ -23,10 +23,10 @@ def column(name: str, doc: str) -> property:
     """A property that reads and writes this agent's row of column ``name``."""
 
     def get(self: RowAgent) -> Any:
-        return self.table._cols[name][self.row].item()
+        return self.table.cell(name, self.row).item()
 
     def put(self: RowAgent, value: Any) -> None:
-        self.table._cols[name][self.row] = value
+        self.table.set_cell(name, self.row, value)
 
     return property(get, put, doc=doc)
 
@@ -48,12 +48,12 @@ class RowAgent(mesa.Agent):
     @property
     def region_name(self) -> str:
         """Name of the agent's region."""
-        return REGIONS[self.table._cols["region"][self.row]]
+        return REGIONS[self.table.cell("region", self.row)]
 
     @property
     def field_name(self) -> str:
         """Name of the agent's technology field (sector, for a firm)."""
-        return FIELDS[self.table._cols["field"][self.row]]
+        return FIELDS[self.table.cell("field", self.row)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.unique_id}, row={self.row}, region={self.region_name})"

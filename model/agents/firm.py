@@ -62,7 +62,7 @@ class Firm(RowAgent):
     @property
     def branches(self) -> np.ndarray:
         """Whether the firm has a branch in each region."""
-        return self.table._cols["branches"][self.row].copy()
+        return self.table.cell("branches", self.row).copy()
 
 
 _NO_KEYS = np.zeros(1, dtype=np.int64)

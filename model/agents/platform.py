@@ -68,7 +68,7 @@ class Platform(RowAgent):
     @property
     def shared(self) -> bool:
         """Whether this node belongs to a multi-region shared key lab."""
-        g = self.table._cols["group"][: len(self.table)]
+        g = self.table.group
         return bool((g == self.group).sum() > 1)
 
 

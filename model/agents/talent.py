@@ -49,7 +49,7 @@ class Talent(RowAgent):
     @property
     def ties(self) -> np.ndarray:
         """Counts of collaborators in each region."""
-        return self.table._cols["ties"][self.row].copy()
+        return self.table.cell("ties", self.row).copy()
 
 
 def relocate(m: JJJModel) -> None:
