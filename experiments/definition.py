@@ -90,7 +90,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 import numpy as np
-from jjjsim.model.param import MAX_SEED
+from jjjsim.model.errors import MAX_SEED
 from jjjsim.model.params import REGISTRY, ConfigError, Param, Params, did_you_mean, validate
 from jjjsim.model.scenario import Scenario, builtin_names, load_scenario, locate, read_toml
 from jjjsim.model.timeline import identity

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.params import REGISTRY
 from jjjsim.model.regions import REGIONS
 from jjjsim.model.timeline import describe as describe_change

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 
 if TYPE_CHECKING:
     from jjjsim.experiments.results import Results

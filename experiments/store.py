@@ -39,7 +39,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.provenance import versions
 
 from .definition import DESIGNS, Experiment, definition_digest, experiment_from_definition

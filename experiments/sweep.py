@@ -44,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 from jjjsim.model.budget import Budget
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 
 from .definition import Experiment, Keep, RunSpec
 from .store import ResultsStore, read_folder

@@ -101,7 +101,7 @@ def run(
 
     A run is capped in work and memory (--max-agent-steps, --max-memory): one that would exceed a cap is
     refused, or stopped where it reaches it, with one line saying which cap and how to raise it."""
-    from jjjsim.model.param import check_seed
+    from jjjsim.model.errors import check_seed
     from jjjsim.model.params import ConfigError
     from jjjsim.model.scenario import load_scenario
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .param import ConfigError
+from .errors import ConfigError
 
 DEFAULT_AGENT_STEPS = 100_000_000
 """Default cap on agent-steps per run (assumption: about two minutes of one core; the largest default run,

@@ -1,4 +1,4 @@
-"""The one registry of policy levers and behavioural parameters.
+"""Parameter sets: registry defaults plus checked overrides (:class:`Params`, :func:`validate`, :func:`defaults`).
 
 Every number the model uses is declared once (in :mod:`.registry`), with label, unit, bounds, default, role
 and source. Scenario validation, ``--set`` overrides, sweep designs and app sliders are all generated from
@@ -18,13 +18,10 @@ from typing import Any
 import numpy as np
 
 from . import timeline
-from .param import ConfigError, Param, did_you_mean
-from .registry import BEHAVIOUR_LIST, LEVER_LIST, STRUCTURE_LIST
+from .errors import ConfigError, did_you_mean
+from .registry import LEVERS, REGISTRY, Param
 
 __all__ = ["LEVERS", "REGISTRY", "ConfigError", "Param", "Params", "defaults", "did_you_mean", "validate"]
-
-REGISTRY: dict[str, Param] = {p.name: p for p in (*LEVER_LIST, *BEHAVIOUR_LIST, *STRUCTURE_LIST)}
-LEVERS: dict[str, Param] = {n: p for n, p in REGISTRY.items() if p.role == "lever"}
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,108 @@
-"""The entries of the lever and parameter registry: every number the model uses, with its source.
+"""The registry of policy levers and behavioural parameters: every number the model uses, with its source.
 
-One ``_P(name, label, unit, default, bounds, role, source, ...)`` a parameter; ``A`` marks an assumption.
-Read them with ``jjjsim levers --all``; the registry itself is :data:`jjjsim.model.params.REGISTRY`.
+:class:`Param` is one entry (meaning, unit, bounds, default, role, source, and the check of a user's value); one
+``_P(name, label, unit, default, bounds, role, source, ...)`` below declares each, ``A`` marks an assumption, and
+:data:`REGISTRY` holds them all by name (:data:`LEVERS` the policy levers). Read them with ``jjjsim levers --all``;
+:mod:`.params` combines and checks values into a :class:`~.params.Params` set.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from .param import Param, Role
-from .regions import FIELDS
+import numpy as np
+
+from .errors import ConfigError, did_you_mean
+from .regions import FIELDS, JJJ, REGION_PAIRS, REGIONS
+
+Role = Literal["lever", "uncertainty", "structural"]
+Per = Literal["region", "region4", "region_pair", "field"] | None
+Kind = Literal["float", "int", "choice", "timeline"]
+
+_PER_KEYS: dict[str, tuple[str, ...]] = {
+    "region": JJJ,
+    "region4": REGIONS,
+    "region_pair": REGION_PAIRS,
+    "field": FIELDS,
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One lever or parameter: its meaning, unit, bounds, default, role and source."""
+
+    name: str
+    label: str
+    unit: str
+    default: Any
+    bounds: tuple[float, float] | None
+    role: Role
+    source: str
+    per: Per = None
+    kind: Kind = "float"
+    choices: tuple[str, ...] = ()
+    measure: str = ""
+    causal_path: str = ""
+    group: str = "general"
+    outcome: str = ""
+    """Levers: the summary indicator (``RunResult.summary`` key; ``<region>`` for per-region levers) the
+    lever moves first."""
+    effect: int = 0
+    """Levers: sign of d(outcome)/d(lever), +1 or -1 (for a choice: moving to its last option)."""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Sub-keys of a per-region, per-pair or per-field parameter (empty for a scalar)."""
+        return _PER_KEYS[self.per] if self.per else ()
+
+    def validate(self, value: Any, where: str) -> Any:
+        """Check one user value (a scalar, or a table of sub-keys) and return it in canonical form."""
+        if self.kind == "timeline":  # dated changes of other entries: params.validate checks them (model/timeline.py)
+            raise TypeError(f"{self.name}: a timeline is checked by params.validate, with the registry it refers to")
+        if self.per is None:
+            return self._scalar(value, where, self.name)
+        if not isinstance(value, dict):
+            value = {k: value for k in self.keys}  # one number for every region / pair / field
+        out = dict(self.default)
+        for sub, v in value.items():
+            if sub not in self.keys:
+                raise ConfigError(
+                    where,
+                    f"{self.name}.{sub}",
+                    f"one of {', '.join(self.keys)}",
+                    sub,
+                    did_you_mean(str(sub), self.keys),
+                )
+            out[sub] = self._scalar(v, where, f"{self.name}.{sub}")
+        return out
+
+    def _scalar(self, value: Any, where: str, key: str) -> Any:
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ConfigError(
+                    where, key, f"one of {', '.join(self.choices)}", value, did_you_mean(str(value), self.choices)
+                )
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise ConfigError(where, key, f"a number ({self.unit})", value)
+        if isinstance(value, int | np.integer) and abs(int(value)) > 2**53:  # float() would lose it or overflow
+            lo, hi = self.bounds if self.bounds else (-np.inf, np.inf)
+            raise ConfigError(where, key, f"a value in [{lo:g}, {hi:g}] {self.unit}", value)
+        if not math.isfinite(value):
+            raise ConfigError(where, key, f"a finite number ({self.unit})", value)
+        if self.kind == "int":
+            if float(value) != int(value):
+                raise ConfigError(where, key, "a whole number", value)
+            value = int(value)
+        else:
+            value = float(value)
+        lo, hi = self.bounds if self.bounds else (-np.inf, np.inf)
+        if not lo <= value <= hi:
+            raise ConfigError(where, key, f"a value in [{lo:g}, {hi:g}] {self.unit}", value)
+        return value
+
 
 A = "assumption"
 CALIBRATION_ID = "E5-msm-20261204-f9052ad4"
@@ -658,3 +751,9 @@ STRUCTURE_LIST: list[Param] = [
        "scenario files: dated lever changes (docs/ODD.md §7.0)", kind="timeline", group="run"),
 ]
 # fmt: on
+
+
+REGISTRY: dict[str, Param] = {p.name: p for p in (*LEVER_LIST, *BEHAVIOUR_LIST, *STRUCTURE_LIST)}
+"""Every lever and parameter, by name."""
+LEVERS: dict[str, Param] = {n: p for n, p in REGISTRY.items() if p.role == "lever"}
+"""The policy levers, by name."""

@@ -15,10 +15,10 @@ import pandas as pd
 from .achievements import LICENSED
 from .agents.fund import ACTIVE, COLLABORATIVE
 from .budget import Budget
+from .errors import check_seed
 from .metrics import MODEL_INDICATORS, SUMMARY_YEAR, TRANSFER_WINDOW
 from .model import JJJModel
 from .observe import Observer
-from .param import check_seed
 from .params import Params, defaults
 from .policy import frame as lever_frame
 from .provenance import versions

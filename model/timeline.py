@@ -63,8 +63,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from .param import ConfigError, Param, did_you_mean
-from .registry import BEHAVIOUR_LIST, LEVER_LIST, STRUCTURE_LIST
+from .errors import ConfigError, did_you_mean
+from .registry import BEHAVIOUR_LIST, LEVER_LIST, STRUCTURE_LIST, Param
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -2,7 +2,7 @@
 
 The source folders are mapped onto the ``jjjsim`` namespace by pyproject's package-dir table (``model/`` is
 ``jjjsim.model``, ``experiments/`` is ``jjjsim.experiments``, ...), which mypy cannot follow: it would see the
-folders as top-level packages and their absolute imports (``jjjsim.model.param``) as missing. So this builds the
+folders as top-level packages and their absolute imports (``jjjsim.model.registry``) as missing. So this builds the
 installed layout as a tree of symbolic links under ``build/typecheck/jjjsim`` and runs ``mypy -p jjjsim`` on it
 with the settings of ``[tool.mypy]`` in pyproject.toml. Exit status: mypy's.
 """

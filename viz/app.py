@@ -21,7 +21,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, dcc, html
 from flask import request
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.params import REGISTRY
 from jjjsim.viz import app_live, app_results
 

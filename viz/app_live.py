@@ -47,12 +47,13 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from jjjsim.model.budget import Budget, BudgetExceeded
+from jjjsim.model.errors import MAX_SEED, ConfigError, check_seed, did_you_mean
 from jjjsim.model.indicators import KEY_SERIES, MODEL, SERIES, Indicator
 from jjjsim.model.metrics import MODEL_INDICATORS, REGION_INDICATORS
 from jjjsim.model.model import JJJModel
-from jjjsim.model.param import MAX_SEED, ConfigError, Param, check_seed, did_you_mean
 from jjjsim.model.params import LEVERS, REGISTRY, Params, validate
 from jjjsim.model.regions import JJJ, REGIONS
+from jjjsim.model.registry import Param
 from jjjsim.model.scenario import builtin_names, load_scenario
 from jjjsim.model.timeline import describe as describe_change
 from jjjsim.viz import theme

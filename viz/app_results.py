@@ -18,8 +18,8 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 from dash.development.base_component import Component
 from jjjsim.experiments.results import Results
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.indicators import KEY_METRICS, KEY_SERIES
-from jjjsim.model.param import ConfigError
 from jjjsim.model.regions import JJJ, REGIONS
 from jjjsim.viz import figures, theme
 

@@ -23,8 +23,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from jjjsim.experiments import dose as dose_mod
 from jjjsim.experiments.results import Results, load_results
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.indicators import KEY_METRICS, KEY_SERIES, indicator
-from jjjsim.model.param import ConfigError
 
 from . import figures
 from .theme import Lang, metric_title, series_title

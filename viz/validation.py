@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from jjjsim.experiments.calibration.moments import COUNTERPARTS, Observations, Simulated
 from jjjsim.experiments.calibration.validation import BAND, FIT_END, LABELS
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from plotly.subplots import make_subplots
 
 from .report import write_images

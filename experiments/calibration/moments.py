@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from jjjsim.model.data import read_statistics
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.observe import BJ_TJHB, YearlyStatistics
-from jjjsim.model.param import ConfigError
 from jjjsim.model.params import Params
 from jjjsim.model.regions import JJJ
 from jjjsim.model.runner import run

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jjjsim.model.param import ConfigError, did_you_mean
+from jjjsim.model.errors import ConfigError, did_you_mean
 from jjjsim.model.params import REGISTRY, Params, validate
 from jjjsim.model.provenance import git_commit, versions
 from jjjsim.model.scenario import load_scenario, read_toml

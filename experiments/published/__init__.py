@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.provenance import versions
 
 from . import e1, e2, e3, e4, e5, e6, e7

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 import tomli_w
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from jjjsim.viz.report import write_report
 
 from ..definition import Experiment, experiment_from_definition

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import tomli_w
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 
 from ..compare import compare, t_interval
 from ..tables import write_table

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 
 from ..results import load_results
 from ..tables import write_table

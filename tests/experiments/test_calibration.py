@@ -16,7 +16,7 @@ from jjjsim.experiments.calibration import calibrate, default_config, load_confi
 from jjjsim.experiments.calibration.moments import COUNTERPARTS, Observations, default_data_file
 from jjjsim.experiments.calibration.msm import PENALTY, Objective
 from jjjsim.experiments.sweep import executor
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.params import REGISTRY
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from jjjsim.experiments.published import PUBLISHED, reproduce
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

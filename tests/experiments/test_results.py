@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from jjjsim.experiments.results import BAND_COLUMNS, FLOW_COLUMNS, Results, load_results
 from jjjsim.experiments.store import definition_digest
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 
 SCENARIOS = ["baseline", "talent-incentives", "collaborative-fund"]
 

@@ -16,7 +16,7 @@ from jjjsim.experiments.definition import Experiment, load_experiment
 from jjjsim.experiments.published import e4
 from jjjsim.experiments.results import load_results
 from jjjsim.experiments.sweep import sweep
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from SALib.test_functions import Ishigami
 
 A, B = 7.0, 0.1

@@ -28,7 +28,7 @@ from jjjsim.experiments.definition import load_experiment
 from jjjsim.experiments.results import load_results
 from jjjsim.experiments.store import ResultsStore
 from jjjsim.experiments.sweep import SerialExecutor, load_runs, sweep
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 
 BIN = Path(sys.executable).parent
 JJJSIM = str(BIN / "jjjsim")

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from jjjsim.experiments.definition import load_experiment
 from jjjsim.experiments.sweep import load_runs, sweep
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.params import Params
 
 TINY = """

@@ -20,8 +20,8 @@ from browser import chromium, console_errors, free_port, offline_context, screen
 from dash import html
 from jjjsim.experiments.definition import load_experiment
 from jjjsim.experiments.sweep import sweep
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.model import JJJModel
-from jjjsim.model.param import ConfigError
 from jjjsim.model.params import LEVERS, REGISTRY, defaults
 from jjjsim.viz import app_live
 from jjjsim.viz.app import serve

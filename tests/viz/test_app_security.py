@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 from browser import serve_app
 from jjjsim.model.budget import Budget
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from jjjsim.model.params import LEVERS
 from jjjsim.model.scenario import builtin_names, load_scenario
 from jjjsim.viz import app_live

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from jjjsim.experiments.definition import builtin_dir, load_experiment
 from jjjsim.experiments.sweep import sweep
-from jjjsim.model.param import ConfigError
+from jjjsim.model.errors import ConfigError
 from jjjsim.viz.report import write_report
 
 MAX_MB = 15.0
