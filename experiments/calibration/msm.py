@@ -477,6 +477,11 @@ def calibrate(
 ) -> dict[str, Any]:
     """Estimate the config's parameters by MSM and write the results folder ``out``.
 
+    The steps: weights from the start point's runs (:meth:`Objective.set_weights`), the global search
+    (:func:`_search`), a local re-centring on the Jacobian's points (:func:`_recentre`), the sandwich standard
+    errors (:func:`_standard_errors`), then the records (:func:`_moment_rows`, :func:`_parameter_rows`,
+    :func:`_fit_record`, :func:`_manifest`, :func:`_registry_update`) written by :func:`_write`.
+
     Args:
         config: a calibration TOML (default: the built-in ``calibration.toml``).
         out: results folder: ``manifest.json``, ``fit.json``, ``registry_update.json``, ``moments.csv``,
@@ -493,78 +498,128 @@ def calibrate(
     out.mkdir(parents=True, exist_ok=True)
     started, t0 = _now(), time.perf_counter()
     x0 = cfg.start()
+    r = len(cfg.seeds)
     with executor(workers, dask) as (pool, window):
         obj = Objective(cfg, obs, pool, window)
-        r = len(cfg.seeds)
         start_tables = obj.tables([x0], cfg.seeds + cfg.check_seeds)[0]  # W from both seed sets at the start
         obj.set_weights(simulated_moments(obj.moments, start_tables)["sd_one"])
-        start_sim = simulated_moments(obj.moments, start_tables[:r])
-        start_check = simulated_moments(obj.moments, start_tables[r:])
-        j_start = obj.store(_key(x0), start_sim)["objective"]
-        o = cfg.optimizer
-        generation = {"n": 0}
-
-        def callback(intermediate_result: optimize.OptimizeResult) -> None:
-            generation["n"] += 1
-            if progress is not None:
-                progress(
-                    f"generation {generation['n']}: best J = {intermediate_result.fun:.2f} "
-                    f"({obj.runs} runs, {time.perf_counter() - t0:.0f} s)"
-                )
-
-        obj.stage = "search"
-        res = optimize.differential_evolution(
-            obj,
-            cfg.bounds,
-            strategy=o.get("strategy", "best1bin"),
-            maxiter=int(o["maxiter"]),
-            popsize=int(o["popsize"]),
-            tol=float(o.get("tol", 0.0)),
-            mutation=tuple(o.get("mutation", (0.5, 1.0))),
-            recombination=float(o.get("recombination", 0.7)),
-            rng=int(o["seed"]),
-            init="latinhypercube",
-            x0=x0,
-            polish=False,
-            vectorized=True,
-            updating="deferred",
-            callback=callback,
-        )
-        # the Jacobian's points may score lower than the search's best: re-centre there (a local polish)
-        obj.stage = "jacobian"
-        recentred = -1
-        for _ in range(MAX_RECENTRE + 1):
-            key, opt_sim = min(obj.cache.items(), key=lambda kv: kv[1]["objective"])
-            x_opt = np.array(key)
-            g, _ = jacobian(obj, x_opt)
-            recentred += 1
-            if min(e["objective"] for e in obj.cache.values()) >= opt_sim["objective"]:
-                break
-        jacobian_at = x_opt
-        # at the limit the last Jacobian may still have found a better point: report that point as the optimum
-        # (the best candidate evaluated), with the standard errors from the Jacobian one step away
-        key, opt_sim = min(obj.cache.items(), key=lambda kv: kv[1]["objective"])
-        x_opt = np.array(key)
+        start = {
+            "sim": simulated_moments(obj.moments, start_tables[:r]),
+            "check": simulated_moments(obj.moments, start_tables[r:]),
+        }
+        start["objective"] = obj.store(_key(x0), start["sim"])["objective"]
+        res = _search(cfg, obj, x0, progress, t0)
+        x_opt, opt_sim, g, recentred, jacobian_at = _recentre(obj)
         opt_check = obj.simulate([x_opt], seeds=cfg.check_seeds)[0]
     finished, seconds = _now(), time.perf_counter() - t0
+    se, singular = _standard_errors(obj, opt_sim, g, r)
+    calib_id = f"E5-msm-{started[:10].replace('-', '')}-{cfg.digest[:8]}" + ("-quick" if quick else "")
+    moments_rows = _moment_rows(cfg, obj, start["sim"], opt_sim)
+    params_rows = _parameter_rows(cfg, x0, x_opt, se)
+    search = {"result": res, "recentred": recentred, "jacobian_at_optimum": bool(np.array_equal(jacobian_at, x_opt))}
+    fit = _fit_record(cfg, obj, calib_id, quick, start, opt_sim, opt_check, search, singular, seconds)
+    fit["parameters"] = {row["parameter"]: {k: v for k, v in row.items() if k != "parameter"} for row in params_rows}
+    fit["moments"] = {row["moment"]: {k: v for k, v in row.items() if k != "moment"} for row in moments_rows}
+    fit["seconds"] = seconds
+    run = {"workers": workers, "dask": dask, "started": started, "finished": finished, "seconds": seconds}
+    _write(
+        out,
+        {
+            "fit.json": fit,
+            "manifest.json": _manifest(cfg, obs, calib_id, quick, run),
+            "registry_update.json": _registry_update(calib_id, quick, params_rows),
+        },
+        {
+            "moments.csv": pd.DataFrame(moments_rows),
+            "parameters.csv": pd.DataFrame(params_rows),
+            "evaluations.csv": pd.DataFrame(obj.history),
+        },
+        pd.DataFrame(g, index=[m.name for m in cfg.moments], columns=obj.names),
+    )
+    return fit
 
+
+def _search(
+    cfg: CalibrationConfig, obj: Objective, x0: np.ndarray, progress: Any, t0: float
+) -> optimize.OptimizeResult:
+    """The global search: scipy's differential evolution from ``x0`` (Latin hypercube population, vectorised
+    generations on the executor), with the config's ``[optimizer]`` settings; ``progress`` after each generation."""
+    o = cfg.optimizer
+    generation = {"n": 0}
+
+    def callback(intermediate_result: optimize.OptimizeResult) -> None:
+        generation["n"] += 1
+        if progress is not None:
+            progress(
+                f"generation {generation['n']}: best J = {intermediate_result.fun:.2f} "
+                f"({obj.runs} runs, {time.perf_counter() - t0:.0f} s)"
+            )
+
+    obj.stage = "search"
+    return optimize.differential_evolution(
+        obj,
+        cfg.bounds,
+        strategy=o.get("strategy", "best1bin"),
+        maxiter=int(o["maxiter"]),
+        popsize=int(o["popsize"]),
+        tol=float(o.get("tol", 0.0)),
+        mutation=tuple(o.get("mutation", (0.5, 1.0))),
+        recombination=float(o.get("recombination", 0.7)),
+        rng=int(o["seed"]),
+        init="latinhypercube",
+        x0=x0,
+        polish=False,
+        vectorized=True,
+        updating="deferred",
+        callback=callback,
+    )
+
+
+def _best(obj: Objective) -> tuple[np.ndarray, dict[str, Any]]:
+    """The best candidate evaluated so far and its simulated moments."""
+    key, sim = min(obj.cache.items(), key=lambda kv: kv[1]["objective"])
+    return np.array(key), sim
+
+
+def _recentre(obj: Objective) -> tuple[np.ndarray, dict[str, Any], np.ndarray, int, np.ndarray]:
+    """The Jacobian at the best point; its points may score lower than the search's best, so re-centre there (a
+    local polish) up to :data:`MAX_RECENTRE` times. At the limit the last Jacobian may still have found a better
+    point: that point (the best candidate evaluated) is the optimum, with the Jacobian one step away. Returns the
+    optimum, its moments, the Jacobian, the re-centrings made and where the Jacobian was taken."""
+    obj.stage = "jacobian"
+    recentred = -1
+    for _ in range(MAX_RECENTRE + 1):
+        x_opt, opt_sim = _best(obj)
+        g, _ = jacobian(obj, x_opt)
+        recentred += 1
+        if min(e["objective"] for e in obj.cache.values()) >= opt_sim["objective"]:
+            break
+    jacobian_at = x_opt
+    x_opt, opt_sim = _best(obj)
+    return x_opt, opt_sim, g, recentred, jacobian_at
+
+
+def _standard_errors(obj: Objective, opt_sim: dict[str, Any], g: np.ndarray, r: int) -> tuple[np.ndarray, bool]:
+    """The MSM sandwich standard errors at the optimum (:func:`sandwich`; S = diag(obs_error^2 + (1 + 1/R)
+    sim_sd^2), R the calibration seeds), and whether G'WG was singular."""
     w = obj.weights
     assert w is not None
     sd_opt = np.where(np.isfinite(opt_sim["sd_one"]), opt_sim["sd_one"], 0.0)
     sigma = obj.obs_error**2 + (1.0 + 1.0 / r) * sd_opt**2
     cov, singular = sandwich(g, w, sigma)
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    j_opt = float(opt_sim["objective"])
-    k, p = len(cfg.moments), len(cfg.parameters)
-    at_bound = [
-        bool(min(v - e.lower, e.upper - v) < 1e-3 * (e.upper - e.lower))
-        for v, e in zip(x_opt, cfg.parameters, strict=True)
-    ]
-    calib_id = f"E5-msm-{started[:10].replace('-', '')}-{cfg.digest[:8]}" + ("-quick" if quick else "")
+    return np.sqrt(np.clip(np.diag(cov), 0.0, None)), singular
 
-    moments_rows = []
+
+def _moment_rows(
+    cfg: CalibrationConfig, obj: Objective, start_sim: dict[str, Any], opt_sim: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One row per moment: observed, simulated at the start and at the optimum (raw and scaled), its errors,
+    weight and standardised deviations."""
+    w = obj.weights
+    assert w is not None
+    rows = []
     for i, m in enumerate(cfg.moments):
-        moments_rows.append(
+        rows.append(
             {
                 "moment": m.name,
                 "description": m.label(),
@@ -582,10 +637,17 @@ def calibrate(
                 "t_optimum": (opt_sim["transformed"][i] - obj.observed[i]) * math.sqrt(w[i]),
             }
         )
-    params_rows = []
+    return rows
+
+
+def _parameter_rows(cfg: CalibrationConfig, x0: np.ndarray, x_opt: np.ndarray, se: np.ndarray) -> list[dict[str, Any]]:
+    """One row per estimated parameter: its registry entry, search box, start, estimate, standard error and
+    whether the estimate is at a bound of the box."""
+    rows = []
     for j, e in enumerate(cfg.parameters):
         pr = REGISTRY[e.name]
-        params_rows.append(
+        v = float(x_opt[j])
+        rows.append(
             {
                 "parameter": e.key,
                 "label": pr.label,
@@ -594,14 +656,34 @@ def calibrate(
                 "lower": e.lower,
                 "upper": e.upper,
                 "start": float(x0[j]),
-                "estimate": float(x_opt[j]),
+                "estimate": v,
                 "std_error": float(se[j]),
-                "at_bound": at_bound[j],
+                "at_bound": bool(min(x_opt[j] - e.lower, e.upper - x_opt[j]) < 1e-3 * (e.upper - e.lower)),
                 "why": e.why,
             }
         )
-    near = near_optimal(obj, j_opt)
-    fit = {
+    return rows
+
+
+def _fit_record(
+    cfg: CalibrationConfig,
+    obj: Objective,
+    calib_id: str,
+    quick: bool,
+    start: dict[str, Any],
+    opt_sim: dict[str, Any],
+    opt_check: dict[str, Any],
+    search: dict[str, Any],
+    singular: bool,
+    seconds: float,
+) -> dict[str, Any]:
+    """``fit.json`` without its parameter and moment tables: the method, objective at the start and optimum (on
+    the calibration and the check seeds), the J test, the optimiser's record, the near-optimal set and how the
+    standard errors were made."""
+    o, res = cfg.optimizer, search["result"]
+    k, p = len(cfg.moments), len(cfg.parameters)
+    j_opt = float(opt_sim["objective"])
+    return {
         "calibration_id": calib_id,
         "quick": quick,
         "config_path": cfg.path,
@@ -611,11 +693,11 @@ def calibrate(
         "seeds": list(cfg.seeds),
         "n_moments": k,
         "n_parameters": p,
-        "objective_start": j_start,
+        "objective_start": start["objective"],
         "objective_optimum": j_opt,
         "objective_check_seeds": {
             "seeds": list(cfg.check_seeds),
-            "start": obj.value(start_check["transformed"]),
+            "start": obj.value(start["check"]["transformed"]),
             "optimum": obj.value(opt_check["transformed"]),
         },
         "j_test": {
@@ -632,21 +714,24 @@ def calibrate(
             "runs": obj.runs,
             "converged": bool(res.success),
             "message": str(res.message),
-            "recentred": recentred,
-            "jacobian_at_optimum": bool(np.array_equal(jacobian_at, x_opt)),
+            "recentred": search["recentred"],
+            "jacobian_at_optimum": search["jacobian_at_optimum"],
         },
-        "near_optimal": near,
+        "near_optimal": near_optimal(obj, j_opt),
         "standard_errors": {
             "method": "MSM sandwich (G'WG)^-1 G'W S W G (G'WG)^-1, S = diag(obs_error^2 + (1 + 1/R) sim_sd^2), "
             "central-difference Jacobian on the calibration seeds",
             "jacobian_step_share": cfg.jacobian_step,
             "singular": singular,
         },
-        "parameters": {row["parameter"]: {kk: v for kk, v in row.items() if kk != "parameter"} for row in params_rows},
-        "moments": {row["moment"]: {kk: v for kk, v in row.items() if kk != "moment"} for row in moments_rows},
-        "seconds": seconds,
     }
-    manifest = {
+
+
+def _manifest(
+    cfg: CalibrationConfig, obs: Observations, calib_id: str, quick: bool, run: dict[str, Any]
+) -> dict[str, Any]:
+    """``manifest.json``: what ran (config and data with their digests, seeds), where, with which code, when."""
+    return {
         "calibration_id": calib_id,
         "config_path": cfg.path,
         "config_sha256": cfg.digest,
@@ -659,14 +744,18 @@ def calibrate(
         "steps": cfg.steps,
         "seeds": list(cfg.seeds),
         "check_seeds": list(cfg.check_seeds),
-        "executor": {"workers": workers, "dask": dask},
+        "executor": {"workers": run["workers"], "dask": run["dask"]},
         "versions": versions(),
         "git": git_commit(),
-        "started": started,
-        "finished": finished,
-        "seconds": seconds,
+        "started": run["started"],
+        "finished": run["finished"],
+        "seconds": run["seconds"],
     }
-    update = {
+
+
+def _registry_update(calib_id: str, quick: bool, params_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``registry_update.json``: the estimates to apply as registry defaults, with their provenance."""
+    return {
         "calibration_id": calib_id,
         "quick": quick,
         "note": "quick smoke-test values, not for the registry" if quick else "apply as registry defaults",
@@ -682,16 +771,15 @@ def calibrate(
             for row in params_rows
         },
     }
-    (out / "fit.json").write_text(json.dumps(fit, indent=2, ensure_ascii=False, default=_jsonable))
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=_jsonable))
-    (out / "registry_update.json").write_text(json.dumps(update, indent=2, ensure_ascii=False, default=_jsonable))
-    pd.DataFrame(moments_rows).to_csv(out / "moments.csv", index=False)
-    pd.DataFrame(params_rows).to_csv(out / "parameters.csv", index=False)
-    pd.DataFrame(obj.history).to_csv(out / "evaluations.csv", index=False)
-    pd.DataFrame(g, index=[m.name for m in cfg.moments], columns=obj.names).to_csv(
-        out / "jacobian.csv", index_label="moment"
-    )
-    return fit
+
+
+def _write(out: Path, records: dict[str, Any], tables: dict[str, pd.DataFrame], jac: pd.DataFrame) -> None:
+    """The JSON records and CSV tables of a calibration into ``out`` (the Jacobian indexed by moment)."""
+    for name, record in records.items():
+        (out / name).write_text(json.dumps(record, indent=2, ensure_ascii=False, default=_jsonable))
+    for name, table in tables.items():
+        table.to_csv(out / name, index=False)
+    jac.to_csv(out / "jacobian.csv", index_label="moment")
 
 
 def _jsonable(v: Any) -> Any:
