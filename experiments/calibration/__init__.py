@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from .msm import calibrate, default_config, fitted_overrides, load_config
+from .config import default_config, load_config
+from .msm import calibrate, fitted_overrides
 from .validation import validate
 
 __all__ = ["calibrate", "default_config", "fitted_overrides", "load_config", "validate"]

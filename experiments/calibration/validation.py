@@ -37,6 +37,7 @@ from scipy.stats import qmc
 
 from ..sweep import executor
 from ..tables import markdown_table
+from .config import CalibrationConfig, _seeds, load_config
 from .moments import (
     BJ_TJHB,
     COUNTERPARTS,
@@ -47,16 +48,8 @@ from .moments import (
     per_seed_moments,
     simulated_moments,
 )
-from .msm import (
-    CalibrationConfig,
-    Objective,
-    _now,
-    _seeds,
-    fitted_overrides,
-    load_config,
-    read_fit,
-    run_batch,
-)
+from .msm import _now, fitted_overrides, read_fit
+from .objective import Objective, run_batch
 
 Figures = Callable[[Observations, dict[str, list[pd.Series]], dict[str, Any] | None, Path, bool], list[str]]
 """Writes the validation figures: ``figures(observations, runs by variant, fit or None, out, png)`` returns the

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from jjjsim.experiments.calibration import calibrate, default_config, load_config, validate
+from jjjsim.experiments.calibration.config import PENALTY
 from jjjsim.experiments.calibration.moments import COUNTERPARTS, Observations, default_data_file
-from jjjsim.experiments.calibration.msm import PENALTY, Objective
+from jjjsim.experiments.calibration.objective import Objective
 from jjjsim.experiments.sweep import executor
 from jjjsim.model.errors import ConfigError
 from jjjsim.model.params import REGISTRY
