@@ -25,8 +25,9 @@ E4_OUTCOMES = ("value_added", "results", "cross_region_contract_value", "theil_v
 research results, integration across regions, regional inequality - and talent mobility)."""
 E4_TOP = 8
 """Inputs E4 carries from Morris to Sobol' (assumption: ~8 keeps Sobol' at N (2D + 2) = 18 N points)."""
-E4_QUICK = {"steps": 8, "scale": 0.02, "morris_samples": 2, "sobol_samples": 8, "top": 4}
-"""``quick=True``: the same pipeline at a size that only checks it works (numbers are not meaningful)."""
+E4_QUICK = {"steps": 8, "scale": 0.02, "morris_samples": 2, "morris_inputs": 12, "sobol_samples": 8, "top": 4}
+"""``quick=True``: the same pipeline at a size that only checks it works (numbers are not meaningful): Morris over
+the design's first ``morris_inputs`` inputs only (of 157), then Sobol' over the ``top`` of those."""
 
 
 def e4_dir() -> Path:
@@ -66,12 +67,19 @@ def _write_toml(data: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def _quick(definition: dict[str, Any], samples: int) -> dict[str, Any]:
+def _quick(definition: dict[str, Any], samples: int, inputs: int | None = None) -> dict[str, Any]:
+    """The quick version of a stage's definition: :data:`E4_QUICK`'s run size, ``samples``, and with ``inputs``
+    only the first ``inputs`` of its design's inputs (their bounds kept)."""
     d = copy.deepcopy(definition)
     d["name"] = f"{d.get('name', 'E4')}-quick"
     d["steps"] = E4_QUICK["steps"]
     d.setdefault("overrides", {})["scale"] = E4_QUICK["scale"]
     d["design"]["samples"] = samples
+    if inputs is not None:
+        kept = d["design"]["levers"][:inputs]
+        d["design"]["levers"] = kept
+        if "bounds" in d["design"]:
+            d["design"]["bounds"] = {k: v for k, v in d["design"]["bounds"].items() if k in kept}
     return d
 
 
@@ -153,8 +161,8 @@ def reproduce_e4(
 
     Args:
         out: output folder (created).
-        quick: tiny scale, few quarters and samples, top 4 inputs (see :data:`E4_QUICK`): checks the pipeline in
-            seconds; its numbers mean nothing.
+        quick: tiny scale, few quarters and samples, Morris over 12 inputs and Sobol' over the top 4 of them (see
+            :data:`E4_QUICK`): checks the pipeline in seconds; its numbers mean nothing.
         workers, dask: where to run (:func:`jjjsim.experiments.sweep.sweep`).
         outcomes: the summary metrics to rank by and report.
         top: inputs carried to Sobol' (default :data:`E4_TOP`, or 4 when quick).
@@ -170,7 +178,7 @@ def reproduce_e4(
     morris_def = _read_definition(e4_dir() / "morris.toml")
     sobol_def = _read_definition(e4_dir() / "sobol.toml")
     if quick:
-        morris_def = _quick(morris_def, int(E4_QUICK["morris_samples"]))
+        morris_def = _quick(morris_def, int(E4_QUICK["morris_samples"]), int(E4_QUICK["morris_inputs"]))
         sobol_def = _quick(sobol_def, int(E4_QUICK["sobol_samples"]))
 
     stage = {"morris": _stage(morris_def, out, "morris", workers, dask, progress)}
