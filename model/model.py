@@ -9,7 +9,7 @@ import numpy as np
 from mesa.agent import AgentSet
 
 from . import achievements, policy, setup
-from .agents import firm, fund, platform, talent
+from .agents import firm, fund, market, platform, talent
 from .agents.base import RowAgent
 from .budget import Budget
 from .metrics import Recorder
@@ -121,7 +121,7 @@ class JJJModel(mesa.Model):
         self.work = 0
         """Agent-steps so far: living agents and result records, summed over the quarters run."""
         self.outside_reach_ref = 0.0
-        """W_0 of firm.outside_means: the rest of China's first non-empty weighted pool of JJJ results on offer
+        """W_0 of market.outside_means: the rest of China's first non-empty weighted pool of JJJ results on offer
         times ``outside_rate``; its demand for JJJ technology, outside_demand contracts per unit of W_0, grows with
         M(t), not with the number of JJJ results."""
         self.outside_rate = 1.0
@@ -164,7 +164,7 @@ class JJJModel(mesa.Model):
         self.tally = Tally()
         platform.research(self)  # 1 research
         platform.pilot(self)  # 2 piloting
-        firm.adopt(self)  # 3 transfer (4: funds back deals here)
+        market.adopt(self)  # 3 transfer (4: funds back deals here)
         fund.settle(self)  # 4 investment: fees, exits
         firm.produce(self)  # 5 firms
         firm.enter_exit(self)
@@ -301,7 +301,7 @@ class JJJModel(mesa.Model):
     def tfp_frontier(self) -> float:
         """The TFP frontier F(t) = ``frontier_gap`` x exp(``frontier_growth`` x t / 4), t in quarters since the
         start, relative to the start-year mean TFP of the firms (1): the best practice that technology bought can
-        raise a firm's TFP towards (:func:`.agents.firm.adopt`)."""
+        raise a firm's TFP towards (:func:`.agents.market.adopt`)."""
         return float(self.p.frontier_gap * np.exp(self.p.frontier_growth * self.steps / 4.0))
 
     def book(

@@ -156,7 +156,7 @@ def _firms(m: JJJModel, s: StartState) -> None:
     m.seller_access_gap = np.r_[np.log(per_patent / per_patent[0]), 0.0]
     # JJJ's contracts per invention patent (in the first year's units, patents deflated by the propensity to
     # patent) in the start year over the first year's: the rest of China's demand per result on offer at the
-    # start (firm.outside_means), so that a later start begins where the market was then, as the contract unit does
+    # start (market.outside_means), so that a later start begins where the market was then, as the contract unit does
     m.outside_rate = float(
         (s.contract_count.sum() / (s.invention_patents.sum() / propensity_to_patent(m.p, s.year)))
         / (first.contract_count.sum() / (first.invention_patents.sum() / propensity_to_patent(m.p, first.year)))

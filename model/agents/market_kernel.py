@@ -1,4 +1,4 @@
-"""Compiled loops of the transfer market (:func:`.firm._market`: the offers' slots, their adoption logits and the
+"""Compiled loops of the transfer market (:func:`.offers.examine`: the offers' slots, their adoption logits and the
 deals); the partnership table's are in :mod:`..partnerships`, the switch in :mod:`..compiled`.
 
 Each kernel makes, offer by offer, the same IEEE operations in the same order as the numpy form it stands for in
@@ -39,9 +39,9 @@ def block_slots(
     p_first: np.ndarray,
     p_by_origin: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`.firm._block_slots` for one block: ``u`` its uniforms (firm x kind x offer), ``rows`` its firm rows,
+    """:func:`.offers._block_slots` for one block: ``u`` its uniforms (firm x kind x offer), ``rows`` its firm rows,
     ``region`` their regions; the local-search tables (``cum``, ``count``, ``first``, ``by_region``) of
-    :func:`.firm.local_search`; the ties (``tie_key``, cumulative strengths ``tie_cum``, ``tie_first`` per firm) of
+    :func:`.offers.local_search`; the ties (``tie_key``, cumulative strengths ``tie_cum``, ``tie_first`` per firm) of
     :meth:`.Ties.picker`; results on offer by platform (``p_count``, ``p_first``, ``p_by_origin``)."""
     n_firms, k = u.shape[0], u.shape[2]
     slot = np.full(n_firms * k, size, dtype=np.int64)
@@ -58,7 +58,7 @@ def block_slots(
             inside[n_in] = i
             n_in += 1
             pick = u[b, 0, j]
-            # local search (firm.local_slots): seller region s, then a result among s's
+            # local search (offers.local_slots): seller region s, then a result among s's
             s = 0
             for c in range(cols - 1):
                 if pick >= cum[r, c]:
@@ -123,10 +123,10 @@ def block_logit(
     tie_strength: np.ndarray,
     tie_first: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
-    """The per-offer part of :func:`.firm._block_decide` up to the ties' term: each offer's result terms gathered by
+    """The per-offer part of :func:`.offers._block_decide` up to the ties' term: each offer's result terms gathered by
     ``slot`` from the per-slot ``floats`` (quality, head, mean) and ``ints`` (field, origin, anchor, platform), the
     offers from the rest of China (``out``) set from ``q_out``, ``head_out``, ``mean_out`` and ``sector``, and the
-    adoption logit summed in :func:`.firm._block_decide`'s order. Also the tie strength of each offer ``inside``
+    adoption logit summed in :func:`.offers._block_decide`'s order. Also the tie strength of each offer ``inside``
     with its platform (:meth:`.Ties.get`; ``tie_first`` per firm as in :meth:`.Ties.picker_tables`, so that the
     search runs over the firm's own ties). Returns quality, mean, field, origin, platform, cross, pair,
     sector_field, logit and the strengths."""
@@ -196,7 +196,7 @@ def block_exponents(
     mandate_barrier: np.ndarray,
     pair: np.ndarray,
 ) -> np.ndarray:
-    """The ties' term of :func:`.firm._block_decide` added to ``logit`` (in place: ``tie_term`` + logit for the
+    """The ties' term of :func:`.offers._block_decide` added to ``logit`` (in place: ``tie_term`` + logit for the
     offers ``tied``, logit + ``tie0`` for the others), and the arguments of its exponentials, in one array for one
     ``np.exp``: -logit (signing), sd x z - ``half_var`` (the contract's log-normal draw, ``z``: the block's normals),
     then for each offer ``inside``: -(logit + ``boost``) (with a fund) and -(logit + ``boost`` +
@@ -234,9 +234,9 @@ def block_deals(
     spent: float,
     inside: np.ndarray,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The rest of :func:`.firm._block_decide` from the exponentials ``e`` of :func:`block_exponents`: contract
+    """The rest of :func:`.offers._block_decide` from the exponentials ``e`` of :func:`block_exponents`: contract
     values (``mean`` x draw x the buyer's ``scale``) and costs (x ``recertification`` across regions), signing by
-    the logit (draws ``u[:, 1]``) within the firm's ``budget`` (:func:`.firm._within_budget`, its running sum
+    the logit (draws ``u[:, 1]``) within the firm's ``budget`` (:func:`.offers._within_budget`, its running sum
     ``spent``), and the fund candidates, fresh if the firm signs nothing alone and the cost is within its budget +
     ``ticket``. Returns the running sum after the block, the own deals, the candidates, their mandate and fresh
     flags, and the values and costs of all offers."""

@@ -132,7 +132,7 @@ def offer_share(m: JJJModel) -> np.ndarray:
     p = m.p
     lam = expected_output(m)[0] * (1.0 - duplication(m))
     start = start_trl(m.platform.kind)
-    ages = np.arange(1, p.result_life)  # on offer while younger than result_life (firm.on_offer)
+    ages = np.arange(1, p.result_life)  # on offer while younger than result_life (market.on_offer)
     ready = np.zeros(lam.size)
     for extra in (0, 1):  # the start TRL's draw of 0 or 1 step
         need = p.market_ready_trl - start - extra

@@ -38,7 +38,7 @@ budgets 4.7x, knowledge 18.0x, talent 7.6x, firms 4.7x.
 The firms' value added, watched since the TFP frontier (issue 10): before it, technology bought raised TFP by
 about the same factor every quarter (budgets are a share of value added, so the dose per unit of output did not
 fall as firms grew) and 16 of the 202 corners grew value added more than 20x, all maxima 167,000x (a corner of
-the earlier design: mean TFP 11,000x, contract value 380x). With catch-up to a frontier (firm.adopt, ODD §7.3):
+the earlier design: mean TFP 11,000x, contract value 380x). With catch-up to a frontier (market.adopt, ODD §7.3):
 value added at most 18.5x (all maxima: the frontier at its upper bound 5, growing 3 %/yr, and 3.5x the firms),
 median 1.04x. The firm guard now compares with the first year's mean, the reference of growth(), not with the
 start: at one corner of the 173-dimension design every firm opens its branches in the first year (6.5x the

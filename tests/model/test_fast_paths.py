@@ -1,6 +1,6 @@
 """The fast paths of the model equal the plain form of their rules to the bit.
 
-The transfer market (``firm.adopt``, with or without its compiled loops in ``market_kernel``), the partnership
+The transfer market (``market.adopt``, with or without its compiled loops in ``market_kernel``), the partnership
 table (``Ties``), ``rules.poisson`` and the affordability rule are written for speed (blocks of offers, per-result
 and per-pair tables, compressed sums). Each test here runs the fast code and a plain, obviously-correct form of the
 same rule (the code as it was before the speed-up) on the same inputs and asserts exactly equal results: same draws
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from jjjsim.model import JJJModel, compiled, defaults, rules
 from jjjsim.model.achievements import LICENSED, MARKET_READY
-from jjjsim.model.agents import firm
+from jjjsim.model.agents import firm, market, offers
 from jjjsim.model.agents import fund as fund_rules
 from jjjsim.model.partnerships import KEY_BASE, TIE_FLOOR, Ties
 from jjjsim.model.regions import DISTANCE_KM, OUTSIDE
@@ -103,13 +103,13 @@ class PlainTies:
 
 
 def plain_adopt(m: JJJModel) -> None:
-    """The transfer market of one quarter, every offer's every term computed in full (firm.adopt's rules)."""
+    """The transfer market of one quarter, every offer's every term computed in full (market.adopt's rules)."""
     rng = m.stream("transfer")
     res, fm, p = m.results, m.firm, m.p
     m.ties.decay(p.partner_decay)
     plain_network_ties(m, rng)
     firms = np.flatnonzero(fm.alive)
-    pool = firm.on_offer(m)
+    pool = market.on_offer(m)
     if firms.size:
         offers = _plain_search(m, rng, firms, pool)
         f, j, origin, draw = offers["firm"], offers["result"], offers["origin"], offers["draw"]
@@ -221,7 +221,7 @@ def _plain_search(m: JJJModel, rng: np.random.Generator, firms: np.ndarray, pool
         firm=f, result=j, origin=origin, draw=draw, quality=quality, trl_above=trl_above, field=field,
         anchor=anchor, fit=fit,
         # the buyer's size factor is the rule itself (checked against VA / its regional mean in test_market)
-        value=_plain_contract_values(m, quality, trl_above, z_v, origin) * firm.buyer_scale(m)[f],
+        value=_plain_contract_values(m, quality, trl_above, z_v, origin) * offers.buyer_scale(m)[f],
     )  # fmt: skip
 
 
@@ -343,7 +343,7 @@ def test_within_budget_equals_the_plain_rule_across_blocks() -> None:
     spent, got = 0.0, []
     for a in range(0, firms, 37):  # blocks of whole firms
         b = min(a + 37, firms)
-        spent, own = firm._within_budget(accept[a * k : b * k], cost[a * k : b * k], budget[a:b], k, spent)
+        spent, own = offers._within_budget(accept[a * k : b * k], cost[a * k : b * k], budget[a:b], k, spent)
         got.append(own + a * k)
     assert _same(np.concatenate(got), want)
     assert spent == np.cumsum(np.where(accept, cost, 0.0))[-1]
@@ -353,7 +353,7 @@ def test_first_of_each_equals_unique() -> None:
     rng = np.random.default_rng(4)
     for _ in range(200):
         v = rng.integers(0, int(rng.integers(1, 500)), int(rng.integers(0, 2000)))
-        assert _same(firm._first_of_each(v), np.unique(v, return_index=True)[1])
+        assert _same(market._first_of_each(v), np.unique(v, return_index=True)[1])
 
 
 def _tables(m: JJJModel) -> dict[str, np.ndarray]:
@@ -460,12 +460,12 @@ def test_transfer_market_equals_its_plain_form(seed: int, overrides: dict[str, A
     loops), Ties and Poisson draws against the plain ones, from the same seed. ``OFFER_BLOCK`` is made small so
     that the markets run in many blocks."""
     p = defaults().replace({"scale": 0.08, "steps": 10, **overrides}, where="tests")
-    monkeypatch.setattr(firm, "OFFER_BLOCK", 1000)
+    monkeypatch.setattr(offers, "OFFER_BLOCK", 1000)
     monkeypatch.setattr(compiled, "ENABLED", kernel)
     fast = JJJModel(p, rng=np.random.SeedSequence(seed))
     for _ in range(10):
         fast.step()
-    monkeypatch.setattr(firm, "adopt", plain_adopt)
+    monkeypatch.setattr(market, "adopt", plain_adopt)
     monkeypatch.setattr(rules, "poisson", plain_poisson)
     for name in ("decay", "add", "get", "drop_firms", "pick_partner"):
         monkeypatch.setattr(Ties, name, getattr(PlainTies, name))
@@ -495,10 +495,10 @@ def test_compiled_market_gives_the_numpy_run_to_the_bit(scenario: str, seed: int
 
 @pytest.mark.skipif(not compiled.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra)")
 def test_compiled_block_decision_equals_its_numpy_form(monkeypatch) -> None:
-    """``firm._block_decide`` on every block of a few quarters (the logit, exponentials and deals kernels against
+    """``offers._block_decide`` on every block of a few quarters (the logit, exponentials and deals kernels against
     ``_plain_logit`` and ``_plain_deals``), also with a running sum carried in and budgets cut so that the budget
     rule binds, some NaN: the same running sum and deals to the bit."""
-    decide, cut, compared = firm._block_decide, np.random.default_rng(0), []
+    decide, cut, compared = offers._block_decide, np.random.default_rng(0), []
 
     def both(m: JJJModel, *args: Any) -> Any:
         budget = m.firm.tech_budget.copy()
@@ -514,8 +514,8 @@ def test_compiled_block_decision_equals_its_numpy_form(monkeypatch) -> None:
         m.firm.tech_budget[:] = budget
         return decide(m, *args)
 
-    monkeypatch.setattr(firm, "OFFER_BLOCK", 800)
-    monkeypatch.setattr(firm, "_block_decide", both)
+    monkeypatch.setattr(offers, "OFFER_BLOCK", 800)
+    monkeypatch.setattr(offers, "_block_decide", both)
     m = JJJModel(defaults().replace({"scale": 0.1, "steps": 6}, where="tests"), rng=np.random.SeedSequence(8))
     for _ in range(6):
         m.step()
@@ -533,7 +533,7 @@ def test_row_uniforms_equal_one_call_and_leave_the_generator_as_it(spare_half: b
         one.integers(0, 8, 3)
         blocks.integers(0, 8, 3)
     whole = one.random((n, width))
-    made = firm._RowUniforms(blocks, n, width)
+    made = offers._RowUniforms(blocks, n, width)
     rng = np.random.default_rng(3)
     rows = np.sort(rng.choice(n, 300, replace=False))
     for part in (rows[:1], rows[1:100], rows[100:], np.arange(200, 260), rows[:0]):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from jjjsim.model import JJJModel, defaults
-from jjjsim.model.agents import firm
+from jjjsim.model.agents import firm, market, offers
 from jjjsim.model.regions import BEIJING, HEBEI, OUTSIDE, TIANJIN
 from scipy import stats
 
@@ -52,7 +52,7 @@ def test_licensing_is_non_exclusive_and_outside_is_two_way() -> None:
     assert res.licences.max() > 1  # a result sold to several buyers
     assert f.contract_value[OUTSIDE, :OUTSIDE].sum() > 0  # the rest of China sells into JJJ
     assert f.contract_value[:OUTSIDE, OUTSIDE].sum() > 0  # and buys from it
-    pool = firm.on_offer(m)
+    pool = market.on_offer(m)
     assert np.all(m.steps - res.born[pool] < m.p.result_life)
 
 
@@ -114,23 +114,23 @@ def test_search_is_local_with_the_stated_gravity_weights() -> None:
 
     m = _model(5, steps=8)
     m.p = m.p.replace({"search_decay_km": 150.0}, where="tests")  # a short decay, so that locality shows
-    pool = firm.on_offer(m)
+    pool = market.on_offer(m)
     region = m.results.region[pool]
     n = np.bincount(region, minlength=3)[:3]
     assert np.all(n > 0)
-    t = firm.local_search(m, pool)
+    t = offers.local_search(m, pool)
     u = np.random.default_rng(0).random(200_000)
     for buyer in range(3):
-        pos = firm.local_slots(t, u, np.full(u.size, buyer))
+        pos = offers.local_slots(t, u, np.full(u.size, buyer))
         got = np.bincount(region[pos], minlength=3)[:3] / u.size
         w = n * m.seller_access()[:3] * np.exp(-DISTANCE_KM[buyer, :3] / m.p.search_decay_km)
         np.testing.assert_allclose(got, w / w.sum(), atol=0.005)
         hebei = pos[region[pos] == HEBEI]  # uniform within a region: every Hebei result about equally often
         counts = np.bincount(hebei, minlength=pool.size)[region == HEBEI]
         assert stats.chisquare(counts).pvalue > 1e-4
-    assert np.mean(region[firm.local_slots(t, u, np.full(u.size, 2))] == HEBEI) > 2 * n[2] / n.sum()
+    assert np.mean(region[offers.local_slots(t, u, np.full(u.size, 2))] == HEBEI) > 2 * n[2] / n.sum()
     m.p = m.p.replace({"search_decay_km": 5000.0}, where="tests")
-    flat = firm.local_slots(firm.local_search(m, pool), u, np.full(u.size, 2))
+    flat = offers.local_slots(offers.local_search(m, pool), u, np.full(u.size, 2))
     reach = n * m.seller_access()[:3]  # at a long decay, results are met by number and market reach alone
     assert abs(np.mean(region[flat] == HEBEI) - reach[2] / reach.sum()) < 0.02
 
@@ -203,14 +203,14 @@ def test_contract_value_follows_the_buyers_size_with_mean_one_per_region() -> No
     m = _model(4, steps=4)
     fm, va = m.firm, firm.value_added(m)
     fm.alive[np.flatnonzero(fm.alive)[:3]] = False
-    b, live = firm.buyer_scale(m), fm.alive
+    b, live = offers.buyer_scale(m), fm.alive
     assert np.all(b[~live] == 0.0)
     for r in (BEIJING, TIANJIN, HEBEI):
         s = live & (fm.region == r)
         assert b[s].mean() == pytest.approx(1.0)
         np.testing.assert_allclose(b[s], va[s] / va[s].mean())
     m.p = m.p.replace({"contract_buyer_elasticity": 0.0}, where="tests")
-    np.testing.assert_allclose(firm.buyer_scale(m)[live], 1.0)
+    np.testing.assert_allclose(offers.buyer_scale(m)[live], 1.0)
 
 
 def test_larger_buyers_signing_larger_contracts_let_budgets_be_spent() -> None:
@@ -272,14 +272,14 @@ def test_seller_contract_size_starts_at_the_data_and_closes_its_gap() -> None:
     np.testing.assert_allclose(np.log(later), np.log(start) * np.exp(-kappa * 6), rtol=1e-12)
     assert start[HEBEI] < later[HEBEI] < 1.0
     quality, trl, z = np.ones(2), np.zeros(2), np.zeros(2)
-    v = firm.contract_values(m, quality, trl, z, np.array([BEIJING, HEBEI]))
+    v = offers.contract_values(m, quality, trl, z, np.array([BEIJING, HEBEI]))
     assert v[1] / v[0] == pytest.approx(later[HEBEI], rel=1e-12)
 
 
 def test_offer_share_is_the_expectation_of_the_start_pipeline() -> None:
     """platform.offer_share is the expected share of a region's start pipeline on offer: the realized share at
     scale 1 lies within binomial noise of it, and Tianjin's and Hebei's exceed Beijing's (fewer key labs)."""
-    from jjjsim.model.agents.firm import on_offer
+    from jjjsim.model.agents.market import on_offer
 
     p = defaults().replace({"scale": 1.0, "steps": 1, "start_year": 2014}, where="tests")
     m = JJJModel(p, rng=np.random.SeedSequence(4))
@@ -331,7 +331,7 @@ def test_bought_technology_moves_tfp_towards_the_frontier_and_not_beyond() -> No
     above, below = live[::2], live[1::2]
     fm.productivity[above] = 1.5 * frontier
     before = fm.productivity.copy()
-    firm.adopt(m)
+    market.adopt(m)
     assert np.array_equal(fm.productivity[above], before[above])
     grew = below[fm.productivity[below] > before[below]]
     assert grew.size > 10 and np.all(fm.productivity[below] >= before[below])
