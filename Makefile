@@ -21,11 +21,11 @@ app: setup  ## the live app on http://127.0.0.1:8050/ (levers, a running model a
 scenario: setup  ## one scenario (default: baseline), with its by-region summary
 	@$(BIN)/jjjsim run $(SCENARIO) --seed $(SEED)
 
-test: setup  ## the test suite (fast: everything but tests marked slow)
-	@$(BIN)/python -m pytest -m "not slow" -q
+test: setup  ## the test suite (fast: everything but tests marked slow), one pytest worker per core (pytest-xdist)
+	@$(BIN)/python -m pytest -m "not slow" -q -n auto
 
 test-all: setup  ## every test, slow ones included
-	@$(BIN)/python -m pytest -q
+	@$(BIN)/python -m pytest -q -n auto
 
 lint: setup  ## ruff (lint and format)
 	@$(BIN)/ruff check .
